@@ -1,1 +1,26 @@
-pub fn hi() {}
+//! Portico's pure core, shared by the edge worker (wasm32) and the control
+//! plane (native): hostname and path rules, validation of what customers
+//! type (hostnames, slugs, external URLs), the KV record schema, and the
+//! routing decision. No I/O, no clock, no randomness: facts come in as
+//! arguments and decisions go out as data.
+//!
+//! Features: `customer-input` (default) adds IDNA mapping of Unicode names
+//! and the Public Suffix List, which the edge does not need; `wasm` adds the
+//! wasm-bindgen API that dashboards load.
+
+pub mod host;
+pub mod integration;
+pub mod pages;
+pub mod path;
+pub mod record;
+pub mod route;
+pub mod url;
+#[cfg(feature = "wasm")]
+pub mod wasm;
+
+pub use host::{HostError, Hostname, Username, UsernameError};
+pub use integration::{DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward};
+pub use path::{RequestPath, Slug, SlugError};
+pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, Target};
+pub use route::{route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Visit};
+pub use url::{ExternalUrl, UrlError};

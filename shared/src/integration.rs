@@ -1,0 +1,304 @@
+//! What a customer adds: a root domain (served at `www.<root>`) or a
+//! subdomain (served as itself), classified with the Public Suffix List, and
+//! the exact DNS records and forward the customer must create.
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::{HostError, Hostname, Username};
+
+/// The platform's own domain: customers' CNAMEs point at
+/// `<username>.<platform domain>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlatformDomain(Hostname);
+
+impl PlatformDomain {
+    pub fn parse(input: &str) -> Result<PlatformDomain, HostError> {
+        let host = Hostname::parse(input)?;
+        if host.labels().count() < 2 {
+            return Err(HostError::EmptyLabel(host.to_string()));
+        }
+        Ok(PlatformDomain(host))
+    }
+
+    pub fn host(&self) -> &Hostname {
+        &self.0
+    }
+
+    /// `<username>.<platform domain>`: where an account's CNAMEs point, and
+    /// the host that serves its platform-hosted links.
+    pub fn account_host(&self, username: &Username) -> Hostname {
+        self.0
+            .child(username.as_str())
+            .unwrap_or_else(|_| self.0.clone())
+    }
+}
+
+/// How a domain is integrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationKind {
+    /// `example.com` or `www.example.com`: served at `www.example.com`, with
+    /// the bare root forwarded to it.
+    Root,
+    /// `sales.example.com`: served as itself.
+    Subdomain,
+}
+
+/// A classified domain: what the customer asked for and what is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub kind: IntegrationKind,
+    /// The registrable domain (`example.com`, `example.co.uk`).
+    pub root: Hostname,
+    /// The host visitors reach the pages at.
+    pub served_host: Hostname,
+}
+
+/// A DNS record the customer creates at their DNS provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsRecord {
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// What most providers call "Host" or "Name": relative to the root
+    /// (`sales`, `www`).
+    pub host: String,
+    /// The same name in full.
+    pub name: Hostname,
+    /// "Points to", "Target" or "Value".
+    pub value: Hostname,
+}
+
+/// The forward of the bare root to `https://www.<root>` that root
+/// integrations need at the registrar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootForward {
+    pub from: String,
+    pub to: String,
+    /// 301: permanent.
+    pub status: u16,
+    /// "Forward path" on: `/offer?x=1` must arrive as `/offer?x=1`.
+    pub forward_path: bool,
+    /// "Do not redirect www": forwarding `www` too would loop forever.
+    pub redirect_www: bool,
+}
+
+/// Why a domain cannot be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error("`{suffix}` is a public suffix: add a domain you own, such as `shop.{suffix}`")]
+    PublicSuffix { suffix: String },
+    #[error("`{host}` belongs to the platform (`{platform}`): add a domain you own")]
+    PlatformDomain { host: String, platform: String },
+}
+
+impl DomainError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::Host(err) => err.code(),
+            DomainError::PublicSuffix { .. } => "domain_public_suffix",
+            DomainError::PlatformDomain { .. } => "domain_platform",
+        }
+    }
+}
+
+impl Integration {
+    /// Classifies what a customer typed. Accepts a pasted URL
+    /// (`https://Sales.Example.com/`) as well as a bare name.
+    #[cfg(feature = "customer-input")]
+    pub fn classify(input: &str, platform: &PlatformDomain) -> Result<Integration, DomainError> {
+        let host = Hostname::parse(strip_url_decoration(input))?;
+        if host.is_within(platform.host()) {
+            return Err(DomainError::PlatformDomain {
+                host: host.to_string(),
+                platform: platform.host().to_string(),
+            });
+        }
+        let root = match psl::domain_str(host.as_str()) {
+            Some(root) => Hostname::parse(root)?,
+            None => {
+                return Err(DomainError::PublicSuffix {
+                    suffix: host.to_string(),
+                })
+            }
+        };
+        if platform.host().is_within(&root) {
+            // The platform's own registrable domain (its marketing site, its
+            // mail) is never a customer's.
+            return Err(DomainError::PlatformDomain {
+                host: host.to_string(),
+                platform: platform.host().to_string(),
+            });
+        }
+        let www = root.child("www")?;
+        if host == root || host == www {
+            Ok(Integration {
+                kind: IntegrationKind::Root,
+                served_host: www,
+                root,
+            })
+        } else {
+            Ok(Integration {
+                kind: IntegrationKind::Subdomain,
+                served_host: host,
+                root,
+            })
+        }
+    }
+
+    /// The CNAME to create: served host → `<username>.<platform domain>`.
+    pub fn cname_record(&self, username: &Username, platform: &PlatformDomain) -> DnsRecord {
+        DnsRecord {
+            record_type: "CNAME".to_string(),
+            host: self.relative_name(),
+            name: self.served_host.clone(),
+            value: platform.account_host(username),
+        }
+    }
+
+    /// The root forward to create, for root integrations only.
+    pub fn root_forward(&self) -> Option<RootForward> {
+        match self.kind {
+            IntegrationKind::Subdomain => None,
+            IntegrationKind::Root => Some(RootForward {
+                from: format!("http://{}", self.root),
+                to: format!("https://{}", self.served_host),
+                status: 301,
+                forward_path: true,
+                redirect_www: false,
+            }),
+        }
+    }
+
+    /// The hosts whose requests this integration answers: the served host,
+    /// and for roots the bare root (which redirects to `www`).
+    pub fn hosts(&self) -> Vec<&Hostname> {
+        match self.kind {
+            IntegrationKind::Root => vec![&self.served_host, &self.root],
+            IntegrationKind::Subdomain => vec![&self.served_host],
+        }
+    }
+
+    /// True when a URL on `host` would be answered by this integration
+    /// itself: an Index or 404 target there would loop forever.
+    pub fn covers(&self, host: &Hostname) -> bool {
+        self.hosts().into_iter().any(|own| own == host)
+    }
+
+    /// The served host relative to the root: `www`, `sales`, `shop.eu`.
+    pub fn relative_name(&self) -> String {
+        let served = self.served_host.as_str();
+        served
+            .strip_suffix(self.root.as_str())
+            .and_then(|rest| rest.strip_suffix('.'))
+            .unwrap_or(served)
+            .to_string()
+    }
+}
+
+/// Customers paste URLs: take the host out of `https://sales.example.com/`.
+#[cfg(feature = "customer-input")]
+fn strip_url_decoration(input: &str) -> &str {
+    let input = input.trim();
+    let lower_scheme = input
+        .get(..8)
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let without_scheme = if lower_scheme.starts_with("https://") {
+        &input[8..]
+    } else if lower_scheme.starts_with("http://") {
+        &input[7..]
+    } else {
+        input
+    };
+    without_scheme.strip_suffix('/').unwrap_or(without_scheme)
+}
+
+#[cfg(all(test, feature = "customer-input"))]
+mod tests {
+    use super::*;
+
+    fn platform() -> PlatformDomain {
+        PlatformDomain::parse("pages.example.net").unwrap()
+    }
+
+    #[test]
+    fn classifies_roots_and_subdomains() {
+        let cases = [
+            ("example.com", IntegrationKind::Root, "example.com", "www.example.com"),
+            ("www.example.com", IntegrationKind::Root, "example.com", "www.example.com"),
+            ("WWW.Example.COM.", IntegrationKind::Root, "example.com", "www.example.com"),
+            ("https://example.com/", IntegrationKind::Root, "example.com", "www.example.com"),
+            ("sales.example.com", IntegrationKind::Subdomain, "example.com", "sales.example.com"),
+            ("a.b.example.com", IntegrationKind::Subdomain, "example.com", "a.b.example.com"),
+            ("example.co.uk", IntegrationKind::Root, "example.co.uk", "www.example.co.uk"),
+            ("shop.example.co.uk", IntegrationKind::Subdomain, "example.co.uk", "shop.example.co.uk"),
+            ("www.sales.example.com", IntegrationKind::Subdomain, "example.com", "www.sales.example.com"),
+            ("shop.test", IntegrationKind::Root, "shop.test", "www.shop.test"),
+            ("sales.shop.test", IntegrationKind::Subdomain, "shop.test", "sales.shop.test"),
+            ("bücher.de", IntegrationKind::Root, "xn--bcher-kva.de", "www.xn--bcher-kva.de"),
+        ];
+        for (input, kind, root, served) in cases {
+            let got = Integration::classify(input, &platform()).unwrap();
+            assert_eq!(got.kind, kind, "{input}");
+            assert_eq!(got.root.as_str(), root, "{input}");
+            assert_eq!(got.served_host.as_str(), served, "{input}");
+        }
+    }
+
+    #[test]
+    fn refuses_public_suffixes_and_the_platform() {
+        let cases = [
+            ("co.uk", "domain_public_suffix"),
+            ("com", "domain_public_suffix"),
+            ("github.io", "domain_public_suffix"),
+            ("pages.example.net", "domain_platform"),
+            ("katie.pages.example.net", "domain_platform"),
+            ("example.net", "domain_platform"),
+            ("www.example.net", "domain_platform"),
+            ("1.2.3.4", "host_ip_literal"),
+        ];
+        for (input, code) in cases {
+            let err = Integration::classify(input, &platform()).unwrap_err();
+            assert_eq!(err.code(), code, "{input}: {err}");
+        }
+        let err = Integration::classify("co.uk", &platform()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`co.uk` is a public suffix: add a domain you own, such as `shop.co.uk`"
+        );
+    }
+
+    #[test]
+    fn gives_the_exact_records_to_create() {
+        let user = Username::parse("katie").unwrap();
+        let root = Integration::classify("example.com", &platform()).unwrap();
+        let cname = root.cname_record(&user, &platform());
+        assert_eq!(cname.host, "www");
+        assert_eq!(cname.name.as_str(), "www.example.com");
+        assert_eq!(cname.value.as_str(), "katie.pages.example.net");
+        let forward = root.root_forward().unwrap();
+        assert_eq!(forward.from, "http://example.com");
+        assert_eq!(forward.to, "https://www.example.com");
+        assert_eq!(forward.status, 301);
+
+        let sub = Integration::classify("shop.eu.example.co.uk", &platform()).unwrap();
+        assert_eq!(sub.cname_record(&user, &platform()).host, "shop.eu");
+        assert!(sub.root_forward().is_none());
+    }
+
+    #[test]
+    fn covers_its_own_hosts_only() {
+        let root = Integration::classify("example.com", &platform()).unwrap();
+        for own in ["example.com", "www.example.com"] {
+            assert!(root.covers(&Hostname::parse(own).unwrap()), "{own}");
+        }
+        assert!(!root.covers(&Hostname::parse("sales.example.com").unwrap()));
+        let sub = Integration::classify("sales.example.com", &platform()).unwrap();
+        assert!(sub.covers(&Hostname::parse("sales.example.com").unwrap()));
+        assert!(!sub.covers(&Hostname::parse("example.com").unwrap()));
+        assert!(!sub.covers(&Hostname::parse("www.example.com").unwrap()));
+    }
+}

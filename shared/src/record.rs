@@ -1,0 +1,309 @@
+//! The KV contract between the control plane (writer) and the edge (reader).
+//!
+//! Three kinds of keys, all under the format prefix `v1/`:
+//!
+//! | key                      | value                                    |
+//! |--------------------------|------------------------------------------|
+//! | `v1/h/<host>`            | [`HostRecord`]: a served host's Index and 404 targets, or a redirect to another host (the bare root → `www`) |
+//! | `v1/p/<host>/<slug>`     | [`PathRecord`]: what `/<slug>` (and, for origin mounts, everything under it) serves on that host |
+//! | `v1/c/<sha-256 hex>`     | page HTML, immutable: a new revision gets a new key, so the edge may cache it forever |
+//!
+//! A request reads at most two routing keys (its path key, then the host
+//! key when the path key does not answer it), each of constant size: the cost
+//! does not grow with the number of pages a domain has. Values are JSON with
+//! a `v` field; an edge ignores (treats as absent) any record whose version
+//! it does not know, rather than misreading it. A future format is written
+//! under `v2/` beside `v1/` until every edge reads it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::Hostname;
+use crate::path::Slug;
+
+/// The record format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Workers KV refuses keys over 512 bytes.
+pub const MAX_KEY_LEN: usize = 512;
+/// Workers KV refuses values over 25 MiB.
+pub const MAX_VALUE_LEN: usize = 25 * 1024 * 1024;
+
+/// `v1/h/<host>`
+pub fn host_key(host: &Hostname) -> String {
+    format!("v1/h/{host}")
+}
+
+/// `v1/p/<host>/<slug>`
+pub fn path_key(host: &Hostname, slug: &Slug) -> String {
+    format!("v1/p/{host}/{slug}")
+}
+
+/// `v1/p/<host>/`: every path key of a host starts with this.
+pub fn path_key_prefix(host: &Hostname) -> String {
+    format!("v1/p/{host}/")
+}
+
+/// `v1/c/<digest>` where `digest` is the hex SHA-256 of the HTML.
+pub fn content_key(digest: &ContentDigest) -> String {
+    format!("v1/c/{}", digest.as_str())
+}
+
+/// The hex SHA-256 of a page revision's HTML: names its content key and is
+/// its ETag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ContentDigest(String);
+
+impl ContentDigest {
+    /// Accepts 16 to 128 lower-case hex digits.
+    pub fn parse(hex: &str) -> Result<ContentDigest, RecordError> {
+        let ok = (16..=128).contains(&hex.len())
+            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(ContentDigest(hex.to_string()))
+        } else {
+            Err(RecordError::Corrupt(format!("`{hex}` is not a content digest")))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The strong ETag of this revision.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        ContentDigest::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a host or path answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Target {
+    /// A platform page: HTML under [`content_key`].
+    Page { digest: ContentDigest },
+    /// Another site: the visitor is redirected there.
+    External { url: String },
+    /// Dynamic content from the platform's application origin (checkouts,
+    /// membership portals): proxied there, at `path` plus whatever follows
+    /// the mount point.
+    Origin { path: String },
+}
+
+impl Target {
+    fn validate(&self) -> Result<(), RecordError> {
+        match self {
+            Target::Page { .. } => Ok(()),
+            Target::External { url } => {
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Ok(())
+                } else {
+                    Err(RecordError::Corrupt(format!("`{url}` is not an http(s) URL")))
+                }
+            }
+            // A path that does not start with one `/` could change the origin
+            // it is joined to (`//evil.example`, `@evil.example`).
+            Target::Origin { path } => {
+                if path.starts_with('/') && !path.starts_with("//") {
+                    Ok(())
+                } else {
+                    Err(RecordError::Corrupt(format!("`{path}` is not an origin path")))
+                }
+            }
+        }
+    }
+}
+
+/// `v1/h/<host>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HostRecord {
+    /// A connected, served host.
+    Site {
+        v: u32,
+        index: Target,
+        not_found: Target,
+    },
+    /// A host that only redirects to another (the bare root of a root
+    /// integration → `www`).
+    Redirect { v: u32, to: Hostname },
+}
+
+impl HostRecord {
+    pub fn site(index: Target, not_found: Target) -> HostRecord {
+        HostRecord::Site {
+            v: FORMAT_VERSION,
+            index,
+            not_found,
+        }
+    }
+
+    pub fn redirect(to: Hostname) -> HostRecord {
+        HostRecord::Redirect {
+            v: FORMAT_VERSION,
+            to,
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<HostRecord, RecordError> {
+        let record: HostRecord = decode_versioned(bytes)?;
+        let version = match &record {
+            HostRecord::Site { v, .. } | HostRecord::Redirect { v, .. } => *v,
+        };
+        check_version(version)?;
+        if let HostRecord::Site {
+            index, not_found, ..
+        } = &record
+        {
+            index.validate()?;
+            not_found.validate()?;
+        }
+        Ok(record)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// `v1/p/<host>/<slug>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathRecord {
+    pub v: u32,
+    pub target: Target,
+}
+
+impl PathRecord {
+    pub fn new(target: Target) -> PathRecord {
+        PathRecord {
+            v: FORMAT_VERSION,
+            target,
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<PathRecord, RecordError> {
+        let record: PathRecord = decode_versioned(bytes)?;
+        check_version(record.v)?;
+        record.target.validate()?;
+        Ok(record)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Why a stored record was not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("record format {found} is not supported (this build reads {FORMAT_VERSION})")]
+    UnsupportedVersion { found: u64 },
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+fn check_version(found: u32) -> Result<(), RecordError> {
+    if found == FORMAT_VERSION {
+        Ok(())
+    } else {
+        Err(RecordError::UnsupportedVersion {
+            found: u64::from(found),
+        })
+    }
+}
+
+/// Parses a record; when that fails, says whether it is a newer format
+/// (readable `v`) or garbage.
+fn decode_versioned<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        v: u64,
+    }
+    serde_json::from_slice(bytes).map_err(|err| match serde_json::from_slice::<VersionOnly>(bytes) {
+        Ok(VersionOnly { v }) if v != u64::from(FORMAT_VERSION) => {
+            RecordError::UnsupportedVersion { found: v }
+        }
+        _ => RecordError::Corrupt(err.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest() -> ContentDigest {
+        ContentDigest::parse("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn keys_follow_the_contract() {
+        let host = Hostname::parse("sales.example.com").unwrap();
+        let slug = Slug::parse("offer").unwrap();
+        assert_eq!(host_key(&host), "v1/h/sales.example.com");
+        assert_eq!(path_key(&host, &slug), "v1/p/sales.example.com/offer");
+        assert!(path_key(&host, &slug).starts_with(&path_key_prefix(&host)));
+        assert_eq!(content_key(&digest()), "v1/c/0123456789abcdef0123456789abcdef");
+        let longest_host = Hostname::parse(&format!("{}.com", vec!["a".repeat(61); 4].join("."))).unwrap();
+        let longest_slug = Slug::parse(&"b".repeat(crate::path::MAX_SLUG_LEN)).unwrap();
+        assert!(path_key(&longest_host, &longest_slug).len() <= MAX_KEY_LEN);
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let site = HostRecord::site(
+            Target::Page { digest: digest() },
+            Target::External {
+                url: "https://other.org/".into(),
+            },
+        );
+        assert_eq!(HostRecord::decode(&site.encode()).unwrap(), site);
+        let redirect = HostRecord::redirect(Hostname::parse("www.example.com").unwrap());
+        assert_eq!(HostRecord::decode(&redirect.encode()).unwrap(), redirect);
+        let path = PathRecord::new(Target::Origin {
+            path: "/m/42".into(),
+        });
+        assert_eq!(PathRecord::decode(&path.encode()).unwrap(), path);
+        assert_eq!(
+            String::from_utf8(path.encode()).unwrap(),
+            r#"{"v":1,"target":{"type":"origin","path":"/m/42"}}"#
+        );
+    }
+
+    #[test]
+    fn newer_and_corrupt_records_are_refused_not_misread() {
+        let newer = br#"{"v":2,"target":{"type":"page","digest":"0123456789abcdef"}}"#;
+        assert_eq!(
+            PathRecord::decode(newer).unwrap_err(),
+            RecordError::UnsupportedVersion { found: 2 }
+        );
+        let newer_shape = br#"{"kind":"hologram","v":7}"#;
+        assert_eq!(
+            HostRecord::decode(newer_shape).unwrap_err(),
+            RecordError::UnsupportedVersion { found: 7 }
+        );
+        for corrupt in [
+            &b""[..],
+            b"null",
+            b"{",
+            b"\xff\xfe",
+            br#"{"v":1,"target":{"type":"page","digest":"../../x"}}"#,
+            br#"{"v":1,"target":{"type":"origin","path":"//evil.example/x"}}"#,
+            br#"{"v":1,"target":{"type":"origin","path":"@evil.example"}}"#,
+            br#"{"v":1,"target":{"type":"external","url":"javascript:alert(1)"}}"#,
+        ] {
+            assert!(
+                matches!(PathRecord::decode(corrupt), Err(RecordError::Corrupt(_))),
+                "{:?}",
+                String::from_utf8_lossy(corrupt)
+            );
+        }
+        let bad_host = br#"{"kind":"redirect","v":1,"to":"not a host"}"#;
+        assert!(matches!(HostRecord::decode(bad_host), Err(RecordError::Corrupt(_))));
+    }
+}

@@ -1,0 +1,225 @@
+use std::collections::HashMap;
+
+use super::*;
+use crate::record::{ContentDigest, Target};
+
+const INDEX: &str = "1111111111111111";
+const NOT_FOUND: &str = "2222222222222222";
+const OFFER: &str = "3333333333333333";
+
+fn page(digest: &str) -> Target {
+    Target::Page {
+        digest: ContentDigest::parse(digest).unwrap(),
+    }
+}
+
+fn host(name: &str) -> Hostname {
+    Hostname::parse(name).unwrap()
+}
+
+/// A routing namespace as the control plane would publish it.
+fn kv() -> HashMap<String, Vec<u8>> {
+    let sales = host("sales.example.com");
+    let www = host("www.example.com");
+    let mut kv = HashMap::new();
+    kv.insert(
+        host_key(&sales),
+        HostRecord::site(page(INDEX), page(NOT_FOUND)).encode(),
+    );
+    let paths = [
+        ("offer", page(OFFER)),
+        ("members", Target::Origin { path: "/m/42".into() }),
+        ("go", Target::External { url: "https://other.org/go".into() }),
+    ];
+    for (slug, target) in paths {
+        let slug = crate::path::Slug::parse(slug).unwrap();
+        kv.insert(path_key(&sales, &slug), PathRecord::new(target).encode());
+    }
+    kv.insert(
+        host_key(&host("example.com")),
+        HostRecord::redirect(www.clone()).encode(),
+    );
+    kv.insert(
+        host_key(&www),
+        HostRecord::site(
+            Target::External { url: "https://other.org/".into() },
+            Target::Origin { path: "/404".into() },
+        )
+        .encode(),
+    );
+    kv.insert(host_key(&host("corrupt.example.com")), b"{not json".to_vec());
+    kv.insert(host_key(&host("future.example.com")), br#"{"kind":"site","v":9}"#.to_vec());
+    kv
+}
+
+/// The edge's loop: read what the decision asks for until it is final.
+fn drive(kv: &HashMap<String, Vec<u8>>, visit: Visit<'_>, settings: EdgeSettings) -> (Decision, Vec<String>) {
+    let request = match Request::parse(&visit) {
+        Ok(request) => request,
+        Err(decision) => return (decision, vec![]),
+    };
+    let mut facts = Facts::default();
+    let mut reads = Vec::new();
+    loop {
+        match route(&request, &facts, &settings) {
+            Decision::ReadHost(key) => {
+                facts.host = Lookup::from_kv(kv.get(&key).map(Vec::as_slice), HostRecord::decode);
+                reads.push(key);
+            }
+            Decision::ReadPath(key) => {
+                facts.path = Lookup::from_kv(kv.get(&key).map(Vec::as_slice), PathRecord::decode);
+                reads.push(key);
+            }
+            decision => return (decision, reads),
+        }
+        assert!(reads.len() <= 2, "more than two routing reads: {reads:?}");
+    }
+}
+
+fn visit<'a>(scheme: Scheme, method: &'a str, host: &'a str, target: &'a str) -> Visit<'a> {
+    let (path, query) = crate::path::split_query(target);
+    Visit {
+        scheme,
+        method,
+        host: Some(host),
+        path,
+        query,
+        if_none_match: None,
+    }
+}
+
+const HTTPS: EdgeSettings = EdgeSettings { https_redirect: true };
+
+fn served(status: u16, digest: &str, body: bool) -> Decision {
+    let digest = ContentDigest::parse(digest).unwrap();
+    Decision::Page {
+        status,
+        content_key: content_key(&digest),
+        etag: digest.etag(),
+        body,
+    }
+}
+
+fn redirect(status: u16, location: &str) -> Decision {
+    Decision::Redirect {
+        status,
+        location: location.into(),
+    }
+}
+
+fn proxied(path_and_query: &str, host: &str, proto: &'static str, status: Option<u16>) -> Decision {
+    Decision::Proxy {
+        path_and_query: path_and_query.into(),
+        forwarded_host: host.into(),
+        forwarded_proto: proto,
+        status,
+    }
+}
+
+#[test]
+fn routes_every_kind_of_request() {
+    use Scheme::{Http, Https};
+    let kv = kv();
+    let sales = "sales.example.com";
+    let cases: Vec<(Scheme, &str, &str, &str, Decision, usize)> = vec![
+        (Https, "GET", sales, "/", served(200, INDEX, true), 1),
+        (Https, "HEAD", sales, "/", served(200, INDEX, false), 1),
+        (Https, "GET", "Sales.Example.com:443", "/?utm=x", served(200, INDEX, true), 1),
+        (Https, "GET", sales, "/offer", served(200, OFFER, true), 1),
+        (Https, "GET", sales, "/Offer/", served(200, OFFER, true), 1),
+        (Https, "GET", sales, "//offer/./", served(200, OFFER, true), 1),
+        (Https, "GET", sales, "/x/../offer", served(200, OFFER, true), 1),
+        (Https, "GET", sales, "/offer/more", served(404, NOT_FOUND, true), 2),
+        (Https, "GET", sales, "/nope", served(404, NOT_FOUND, true), 2),
+        (Https, "HEAD", sales, "/nope", served(404, NOT_FOUND, false), 2),
+        (Https, "GET", sales, "/a%20b", served(404, NOT_FOUND, true), 1),
+        (Https, "POST", sales, "/offer", Decision::Problem(Problem::MethodNotAllowed), 1),
+        (Https, "DELETE", sales, "/", Decision::Problem(Problem::MethodNotAllowed), 1),
+        (Https, "get", sales, "/offer", Decision::Problem(Problem::MethodNotAllowed), 1),
+        (Https, "GET", sales, "/members", proxied("/m/42", sales, "https", None), 1),
+        (Https, "GET", sales, "/members/", proxied("/m/42/", sales, "https", None), 1),
+        (Https, "POST", sales, "/members/lesson/2?x=1&y", proxied("/m/42/lesson/2?x=1&y", sales, "https", None), 1),
+        (Https, "GET", sales, "/go", redirect(302, "https://other.org/go"), 1),
+        (Http, "GET", sales, "/offer?x=1", redirect(301, "https://sales.example.com/offer?x=1"), 1),
+        (Http, "GET", sales, "/", redirect(301, "https://sales.example.com/"), 1),
+        (Http, "GET", sales, "/nope", redirect(301, "https://sales.example.com/nope"), 2),
+        (Http, "POST", sales, "/members", redirect(308, "https://sales.example.com/members"), 1),
+        (Http, "GET", "example.com", "/x?y=1", redirect(301, "https://www.example.com/x?y=1"), 2),
+        (Https, "GET", "example.com", "/", redirect(301, "https://www.example.com/"), 1),
+        (Https, "POST", "example.com", "/form", redirect(308, "https://www.example.com/form"), 2),
+        (Https, "GET", "www.example.com", "/", redirect(302, "https://other.org/"), 1),
+        (Https, "GET", "www.example.com", "/zzz?q", proxied("/404?q", "www.example.com", "https", Some(404)), 2),
+        (Https, "GET", "unknown.example.org", "/", Decision::Problem(Problem::NotConnected), 1),
+        (Https, "GET", "unknown.example.org", "/x", Decision::Problem(Problem::NotConnected), 2),
+        (Http, "POST", "unknown.example.org", "/x", Decision::Problem(Problem::NotConnected), 2),
+        (Https, "GET", "corrupt.example.com", "/", Decision::Problem(Problem::NotConnected), 1),
+        (Https, "GET", "future.example.com", "/", Decision::Problem(Problem::NotConnected), 1),
+        (Http, "GET", "unknown.example.org", "/.well-known/acme-challenge/t0k?x", proxied("/.well-known/acme-challenge/t0k?x", "unknown.example.org", "http", None), 0),
+        (Https, "POST", sales, "/.well-known/pki-validation/f.txt", proxied("/.well-known/pki-validation/f.txt", sales, "https", None), 0),
+        (Https, "GET", "", "/", Decision::Problem(Problem::BadHost), 0),
+        (Https, "GET", "bad host!", "/", Decision::Problem(Problem::BadHost), 0),
+        (Https, "GET", "127.0.0.1:8787", "/", Decision::Problem(Problem::BadHost), 0),
+    ];
+    for (scheme, method, host, target, want, want_reads) in cases {
+        let (got, reads) = drive(&kv, visit(scheme, method, host, target), HTTPS);
+        assert_eq!(got, want, "{method} {}://{host}{target}", scheme.as_str());
+        assert_eq!(reads.len(), want_reads, "{method} {host}{target}: {reads:?}");
+    }
+}
+
+#[test]
+fn a_missing_host_header_and_an_overlong_path_are_refused() {
+    let kv = kv();
+    let mut no_host = visit(Scheme::Https, "GET", "x", "/");
+    no_host.host = None;
+    assert_eq!(drive(&kv, no_host, HTTPS).0, Decision::Problem(Problem::BadHost));
+    let long = format!("/{}", "a".repeat(16 * 1024));
+    let (got, _) = drive(&kv, visit(Scheme::Https, "GET", "sales.example.com", &long), HTTPS);
+    assert_eq!(got, Decision::Problem(Problem::UriTooLong));
+    assert_eq!(Problem::UriTooLong.status(), 414);
+}
+
+#[test]
+fn conditional_requests_get_304_for_pages_only() {
+    let kv = kv();
+    let etag = ContentDigest::parse(INDEX).unwrap().etag();
+    let weak = format!("W/{etag}");
+    let list = format!("\"other\", {etag}");
+    for header in [etag.as_str(), weak.as_str(), list.as_str(), "*"] {
+        let mut request = visit(Scheme::Https, "GET", "sales.example.com", "/");
+        request.if_none_match = Some(header);
+        assert_eq!(
+            drive(&kv, request, HTTPS).0,
+            Decision::NotModified { etag: etag.clone() },
+            "{header}"
+        );
+    }
+    let mut stale = visit(Scheme::Https, "GET", "sales.example.com", "/");
+    stale.if_none_match = Some("\"0000000000000000\"");
+    assert_eq!(drive(&kv, stale, HTTPS).0, served(200, INDEX, true));
+    // The 404 page is never a 304: its status must reach the visitor.
+    let mut missing = visit(Scheme::Https, "GET", "sales.example.com", "/nope");
+    missing.if_none_match = Some("*");
+    assert_eq!(drive(&kv, missing, HTTPS).0, served(404, NOT_FOUND, true));
+}
+
+#[test]
+fn plain_http_is_served_where_https_is_not_enforced() {
+    let kv = kv();
+    let local = EdgeSettings { https_redirect: false };
+    let (got, _) = drive(&kv, visit(Scheme::Http, "GET", "sales.example.com", "/offer"), local);
+    assert_eq!(got, served(200, OFFER, true));
+    let (got, _) = drive(&kv, visit(Scheme::Http, "GET", "example.com", "/x"), local);
+    assert_eq!(got, redirect(301, "http://www.example.com/x"));
+}
+
+#[test]
+fn an_unusable_path_record_falls_back_to_the_host() {
+    let mut kv = kv();
+    let sales = host("sales.example.com");
+    let slug = crate::path::Slug::parse("broken").unwrap();
+    kv.insert(path_key(&sales, &slug), b"\x00garbage".to_vec());
+    let (got, reads) = drive(&kv, visit(Scheme::Https, "GET", "sales.example.com", "/broken"), HTTPS);
+    assert_eq!(got, served(404, NOT_FOUND, true));
+    assert_eq!(reads.len(), 2);
+}
