@@ -8,6 +8,8 @@
 //! and the Public Suffix List, which the edge does not need; `wasm` adds the
 //! wasm-bindgen API that dashboards load.
 
+#[cfg(feature = "customer-input")]
+pub mod checks;
 pub mod host;
 pub mod integration;
 pub mod pages;
