@@ -178,6 +178,10 @@ pub enum Problem {
     UriTooLong,
     NotConnected,
     MethodNotAllowed,
+    /// The platform origin did not answer a proxied request.
+    OriginUnreachable,
+    /// The routing store could not be read: nothing the visitor did.
+    Unavailable,
 }
 
 impl Problem {
@@ -187,6 +191,8 @@ impl Problem {
             Problem::UriTooLong => 414,
             Problem::NotConnected => 404,
             Problem::MethodNotAllowed => 405,
+            Problem::OriginUnreachable => 502,
+            Problem::Unavailable => 503,
         }
     }
 
@@ -196,6 +202,8 @@ impl Problem {
             Problem::UriTooLong => "Address too long",
             Problem::NotConnected => "This domain is not connected",
             Problem::MethodNotAllowed => "Method not allowed",
+            Problem::OriginUnreachable => "Bad gateway",
+            Problem::Unavailable => "Temporarily unavailable",
         }
     }
 
@@ -207,6 +215,18 @@ impl Problem {
                 "This domain does not serve any pages yet. If it is yours, finish connecting it in your dashboard; it can take a few minutes after the DNS records are created."
             }
             Problem::MethodNotAllowed => "This page can only be read (GET or HEAD).",
+            Problem::OriginUnreachable => {
+                "The platform could not be reached to answer this request. Please try again in a moment."
+            }
+            Problem::Unavailable => "This page cannot be served right now. Please try again in a moment.",
+        }
+    }
+
+    /// Seconds a visitor should wait before retrying, for passing faults.
+    pub fn retry_after(self) -> Option<u32> {
+        match self {
+            Problem::OriginUnreachable | Problem::Unavailable => Some(5),
+            _ => None,
         }
     }
 
