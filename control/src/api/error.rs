@@ -1,0 +1,214 @@
+//! `ApiError`: every failure the API answers with, as
+//! `{ "error": { "code", "message" } }` (plus `field` for field errors).
+//! Codes are stable snake_case strings that dashboards can switch on.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The error body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case: `unauthorized`, `not_found`, `hostname_taken`, `host_wildcard`, …
+    pub code: String,
+    /// A sentence the customer can act on.
+    pub message: String,
+    /// The request field the error is about, for field errors (422).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON, or a query parameter is malformed.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no token, or an unknown or revoked one.
+    #[error("send `Authorization: Bearer <token>` with a valid API token")]
+    Unauthorized,
+    /// 403: a valid token of the wrong kind for this endpoint.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404: no such object (or it belongs to another account).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// 409: the request conflicts with existing state.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 413: the body or the page content is too large.
+    #[error("{message}")]
+    TooLarge { code: &'static str, message: String },
+    /// 415: the body is not sent as `application/json`.
+    #[error("send the body as JSON with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// 422: a field is invalid; `code` comes from shared's rules where they apply.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    /// 500: logged; the answer says nothing more.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: &'static str, code: &'static str, message: impl ToString) -> ApiError {
+        ApiError::Invalid {
+            code,
+            message: message.to_string(),
+            field: Some(field),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl ToString) -> ApiError {
+        ApiError::Conflict {
+            code,
+            message: message.to_string(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::TooLarge { code, .. }
+            | ApiError::Invalid { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> ApiError {
+        ApiError::Internal(format!("database: {err}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let field = match &self {
+            ApiError::Invalid { field, .. } => field.map(str::to_string),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: self.to_string(),
+                field,
+            },
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            JsonRejection::JsonDataError(err) => ApiError::Invalid {
+                code: "invalid_body",
+                message: format!(
+                    "the body does not have the expected fields: {}",
+                    err.body_text()
+                ),
+                field: None,
+            },
+            JsonRejection::JsonSyntaxError(err) => ApiError::BadRequest {
+                code: "malformed_json",
+                message: format!("the body is not valid JSON: {}", err.body_text()),
+            },
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge {
+                code: "body_too_large",
+                message: format!(
+                    "the request body is larger than {} bytes",
+                    super::MAX_BODY_BYTES
+                ),
+            },
+            other => ApiError::BadRequest {
+                code: "bad_body",
+                message: other.body_text(),
+            },
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> ApiError {
+        ApiError::NotFound("object")
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+/// `Json` whose rejections are `ApiError`s: malformed JSON is a 400 with our
+/// body, never axum's plain text (and never a 500).
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// `Path` whose rejections are 404s.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// `Query` whose rejections are 400s with our body.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Used by the fallback: a path the API does not have.
+pub async fn no_route(_: Request) -> ApiError {
+    ApiError::NotFound("endpoint")
+}

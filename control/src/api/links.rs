@@ -1,0 +1,232 @@
+//! Page links: a page at a path on one of the account's domains, or on the
+//! account's platform host (`<username>.<platform domain>`). A path is
+//! unique per host.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use portico_shared::{Slug, Username};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ErrorBody;
+use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use crate::publish::sync::sync_account;
+use crate::store::links::{self, LinkRow};
+use crate::store::{
+    accounts, domains, is_unique_violation, lock_account, new_id, now_ms, pages, rfc3339,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewLink {
+    pub page_id: String,
+    /// One of the account's domains; absent or null for the platform host.
+    #[serde(default)]
+    pub domain_id: Option<String>,
+    /// The page name: `offer` or `/offer`.
+    #[schema(example = "offer")]
+    pub path: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Link {
+    #[schema(example = "lnk_5f2a9c0e1b7d3a4f6e8c2b1a")]
+    pub id: String,
+    pub page_id: String,
+    /// Null for the platform host.
+    pub domain_id: Option<String>,
+    /// The host the link is on.
+    pub host: String,
+    /// `/offer`.
+    pub path: String,
+    /// Where visitors find it (once the domain is connected).
+    pub url: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LinkList {
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LinkFilter {
+    /// Only this page's links.
+    pub page_id: Option<String>,
+}
+
+async fn platform_host(state: &AppState, account_id: &str) -> Result<String, ApiError> {
+    let account = accounts::get(state.store.pool(), account_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let username = Username::parse(&account.username)
+        .map_err(|err| ApiError::Internal(format!("stored username: {err}")))?;
+    Ok(state.platform.account_host(&username).to_string())
+}
+
+async fn view(state: &AppState, row: &LinkRow, platform_host: &str) -> Result<Link, ApiError> {
+    let host = match &row.domain_id {
+        None => platform_host.to_string(),
+        Some(domain_id) => domains::get(state.store.pool(), &row.account_id, domain_id)
+            .await?
+            .map(|d| d.served_host)
+            .unwrap_or_default(),
+    };
+    let path = format!("/{}", row.slug);
+    Ok(Link {
+        id: row.id.clone(),
+        page_id: row.page_id.clone(),
+        domain_id: row.domain_id.clone(),
+        url: format!("https://{host}{path}"),
+        host,
+        path,
+        created_at: rfc3339(row.created_at),
+    })
+}
+
+/// Puts a page at a path. Published at once on the platform host, and on a
+/// domain as soon as it is connected.
+#[utoipa::path(
+    post,
+    path = "/v1/links",
+    tag = "links",
+    request_body = NewLink,
+    security(("account_token" = [])),
+    responses(
+        (status = 201, body = Link),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such page or domain", body = ErrorBody),
+        (status = 409, description = "`path_taken`", body = ErrorBody),
+        (status = 422, description = "`slug_*`", body = ErrorBody),
+    )
+)]
+pub async fn create_link(
+    auth: AccountAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<NewLink>,
+) -> Result<(StatusCode, ApiJson<Link>), ApiError> {
+    let slug =
+        Slug::parse(&input.path).map_err(|err| ApiError::invalid("path", err.code(), &err))?;
+    let platform_host = platform_host(&state, &auth.account_id).await?;
+    let mut tx = state.store.pool().begin().await?;
+    lock_account(&mut tx, &auth.account_id).await?;
+    pages::get_in(&mut tx, &auth.account_id, &input.page_id)
+        .await?
+        .ok_or(ApiError::NotFound("page"))?;
+    let (scope, host) = match &input.domain_id {
+        None => (auth.account_id.clone(), platform_host.clone()),
+        Some(domain_id) => {
+            let domain = domains::get_in(&mut tx, &auth.account_id, domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))?;
+            (domain.id, domain.served_host)
+        }
+    };
+    let taken = || {
+        ApiError::conflict(
+            "path_taken",
+            format!(
+                "{} is already used on {host}: choose another page name",
+                slug.path()
+            ),
+        )
+    };
+    if links::path_taken(&mut tx, &scope, slug.as_str()).await? {
+        return Err(taken());
+    }
+    let row = LinkRow {
+        id: new_id("lnk"),
+        account_id: auth.account_id.clone(),
+        page_id: input.page_id.clone(),
+        domain_id: input.domain_id.clone(),
+        scope,
+        slug: slug.to_string(),
+        created_at: now_ms(),
+    };
+    match links::insert(&mut tx, &row).await {
+        Err(err) if is_unique_violation(&err) => return Err(taken()),
+        other => other?,
+    }
+    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
+    tx.commit().await?;
+    if written > 0 {
+        state.published();
+    }
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(view(&state, &row, &platform_host).await?),
+    ))
+}
+
+/// The caller's links, optionally for one page.
+#[utoipa::path(
+    get,
+    path = "/v1/links",
+    tag = "links",
+    params(LinkFilter),
+    security(("account_token" = [])),
+    responses((status = 200, body = LinkList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+pub async fn list_links(
+    auth: AccountAuth,
+    State(state): State<AppState>,
+    ApiQuery(filter): ApiQuery<LinkFilter>,
+) -> Result<ApiJson<LinkList>, ApiError> {
+    let platform_host = platform_host(&state, &auth.account_id).await?;
+    let rows = links::list(state.store.pool(), &auth.account_id).await?;
+    let mut out = Vec::new();
+    for row in rows
+        .iter()
+        .filter(|r| filter.page_id.as_deref().is_none_or(|id| r.page_id == id))
+    {
+        out.push(view(&state, row, &platform_host).await?);
+    }
+    Ok(ApiJson(LinkList { links: out }))
+}
+
+/// One link.
+#[utoipa::path(
+    get,
+    path = "/v1/links/{link_id}",
+    tag = "links",
+    params(("link_id" = String, Path)),
+    security(("account_token" = [])),
+    responses((status = 200, body = Link), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn get_link(
+    auth: AccountAuth,
+    State(state): State<AppState>,
+    ApiPath(link_id): ApiPath<String>,
+) -> Result<ApiJson<Link>, ApiError> {
+    let row = links::get(state.store.pool(), &auth.account_id, &link_id)
+        .await?
+        .ok_or(ApiError::NotFound("link"))?;
+    let platform_host = platform_host(&state, &auth.account_id).await?;
+    Ok(ApiJson(view(&state, &row, &platform_host).await?))
+}
+
+/// Takes a page off a path: the edge stops serving it there.
+#[utoipa::path(
+    delete,
+    path = "/v1/links/{link_id}",
+    tag = "links",
+    params(("link_id" = String, Path)),
+    security(("account_token" = [])),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn delete_link(
+    auth: AccountAuth,
+    State(state): State<AppState>,
+    ApiPath(link_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.store.pool().begin().await?;
+    lock_account(&mut tx, &auth.account_id).await?;
+    if !links::delete(&mut tx, &auth.account_id, &link_id).await? {
+        return Err(ApiError::NotFound("link"));
+    }
+    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
+    tx.commit().await?;
+    if written > 0 {
+        state.published();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,234 @@
+//! The REST API under `/v1`: one module per resource, `ApiError` for every
+//! failure, the OpenAPI document built from the same handlers that serve
+//! the routes (utoipa-axum), so every route is documented by construction.
+
+pub mod accounts;
+pub mod domains;
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod links;
+pub mod pages;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use portico_shared::PlatformDomain;
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
+
+use crate::store::{accounts as account_store, now_ms, Store};
+
+/// Largest request body: 2 MiB (a page's HTML, at most [`MAX_PAGE_BYTES`],
+/// may grow when escaped as JSON).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Largest page content: 1 MiB of UTF-8 HTML.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub platform: PlatformDomain,
+    admin_token_hash: Arc<[u8; 32]>,
+    /// Wakes the publisher after a commit that enqueued KV writes.
+    pub publish_wake: Arc<Notify>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        platform: PlatformDomain,
+        admin_token: &str,
+        publish_wake: Arc<Notify>,
+    ) -> AppState {
+        AppState {
+            store,
+            platform,
+            admin_token_hash: Arc::new(Sha256::digest(admin_token.as_bytes()).into()),
+            publish_wake,
+        }
+    }
+
+    /// Call after committing a transaction that enqueued KV writes.
+    pub fn published(&self) {
+        self.publish_wake.notify_one();
+    }
+}
+
+/// The SHA-256 (hex) that a token is stored as.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn is_admin(state: &AppState, token: &str) -> bool {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    // Compare every byte: no early exit.
+    digest
+        .iter()
+        .zip(state.admin_token_hash.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
+/// The platform operator: `Authorization: Bearer <admin token>`.
+pub struct AdminAuth;
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AdminAuth, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if is_admin(state, token) {
+            return Ok(AdminAuth);
+        }
+        match account_store::account_for_token(state.store.pool(), &token_hash(token)).await? {
+            Some(_) => Err(ApiError::Forbidden(
+                "this endpoint needs the admin token, not an account API token",
+            )),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// An account, through one of its API tokens.
+pub struct AccountAuth {
+    pub account_id: String,
+    pub token_id: String,
+}
+
+/// How often a token's `last_used_at` is written, at most.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+impl FromRequestParts<AppState> for AccountAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<AccountAuth, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        if is_admin(state, token) {
+            return Err(ApiError::Forbidden(
+                "this endpoint needs an account API token, not the admin token",
+            ));
+        }
+        let pool = state.store.pool();
+        let Some((token_id, account_id, last_used_at)) =
+            account_store::account_for_token(pool, &token_hash(token)).await?
+        else {
+            return Err(ApiError::Unauthorized);
+        };
+        let now = now_ms();
+        if last_used_at.is_none_or(|at| now - at > TOUCH_EVERY_MS) {
+            if let Err(err) = account_store::touch_token(pool, &token_id, now).await {
+                tracing::warn!(error = %err, "could not record token use");
+            }
+        }
+        Ok(AccountAuth {
+            account_id,
+            token_id,
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Portico control plane",
+        description = "Custom domains, pages and their links for a page-hosting platform. \
+            Errors are `{ \"error\": { \"code\", \"message\" } }` with a stable snake_case code.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "accounts", description = "Accounts (admin token) and the caller's own account"),
+        (name = "tokens", description = "Account API tokens"),
+        (name = "domains", description = "Custom domains and their Index/404 settings"),
+        (name = "pages", description = "Pages and their content revisions"),
+        (name = "links", description = "Pages at paths on domains or the platform host"),
+        (name = "events", description = "The account's activity"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme =
+            || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+        components.add_security_scheme("admin_token", scheme());
+        components.add_security_scheme("account_token", scheme());
+    }
+}
+
+/// The documented routes and the OpenAPI document that describes them.
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(accounts::create_account))
+        .routes(routes!(accounts::get_account))
+        .routes(routes!(accounts::own_account))
+        .routes(routes!(tokens::issue_for_account))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(domains::list_domains, domains::add_domain))
+        .routes(routes!(domains::get_domain, domains::remove_domain))
+        .routes(routes!(domains::get_settings, domains::put_settings))
+        .routes(routes!(pages::list_pages, pages::create_page))
+        .routes(routes!(
+            pages::get_page,
+            pages::update_page,
+            pages::delete_page
+        ))
+        .routes(routes!(pages::list_revisions))
+        .routes(routes!(links::list_links, links::create_link))
+        .routes(routes!(links::get_link, links::delete_link))
+        .routes(routes!(events::list_events))
+        .split_for_parts()
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api_router();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(error::no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

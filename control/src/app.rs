@@ -1,0 +1,169 @@
+//! Builds the application from settings: store (migrated), KV backend,
+//! publisher, HTTP router, bound listener. `Application::local_addr` tells
+//! tests the port they got from `127.0.0.1:0`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::publish::kv_cloudflare::CloudflareKv;
+use crate::publish::{KvBackend, NoKv, Publisher};
+use crate::store::Store;
+
+/// How long shutdown waits for the publisher to finish its batch in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    publisher: Publisher,
+}
+
+/// The backend `settings.kv` names.
+pub fn kv_backend(settings: &Settings) -> anyhow::Result<Arc<dyn KvBackend>> {
+    Ok(
+        match CloudflareKv::from_settings(&settings.kv).map_err(anyhow::Error::msg)? {
+            Some(client) => Arc::new(client),
+            None => Arc::new(NoKv),
+        },
+    )
+}
+
+impl Application {
+    /// Connects and migrates the store, binds the listener.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        settings.require_admin_token()?;
+        let admin_token = match &settings.admin_token {
+            Some(token) => token.clone(),
+            None => {
+                let mut bytes = [0u8; 24];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                let token = format!("dev_{}", hex::encode(bytes));
+                tracing::warn!(admin_token = %token, "dev mode: no admin token configured, made one up for this run");
+                token
+            }
+        };
+        let store = Store::connect(&settings.database_url, settings.database_max_connections)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    redact(&settings.database_url)
+                )
+            })?;
+        store
+            .migrate()
+            .await
+            .context("cannot apply the migrations")?;
+        let backend = kv_backend(settings)?;
+        let wake = Arc::new(Notify::new());
+        let publisher = Publisher::new(
+            store.clone(),
+            backend,
+            settings.publish_batch_size,
+            settings.publish_poll_interval,
+            wake.clone(),
+        );
+        let state = AppState::new(store, settings.platform_domain.clone(), &admin_token, wake);
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        Ok(Application {
+            listener,
+            state,
+            publisher,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops taking requests, lets
+    /// the publisher finish its batch in flight, and closes the store.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let publisher = tokio::spawn(self.publisher.run(stop_rx));
+        let store = self.state.store.clone();
+        tracing::info!(address = %self.listener.local_addr()?, "serving");
+        let served = axum::serve(self.listener, api::app(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        match tokio::time::timeout(SHUTDOWN_GRACE, publisher).await {
+            Ok(_) => {}
+            Err(_) => tracing::warn!("the publisher did not stop in time; its rows stay in the outbox for the next start"),
+        }
+        store.close().await;
+        served.context("the HTTP server failed")
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://.portico/portico.db"),
+            "sqlite://.portico/portico.db"
+        );
+    }
+}

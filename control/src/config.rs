@@ -1,0 +1,389 @@
+//! Settings: a TOML file (`--config`) and `PORTICO_*` environment variables,
+//! the environment winning. Every key of the file is the name of its
+//! variable without `PORTICO_`, in lower case (`PORTICO_LISTEN` ↔ `listen`).
+//! The table of settings and defaults is in control/README.md.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portico_shared::PlatformDomain;
+use serde::Deserialize;
+
+pub const DEFAULT_PLATFORM_DOMAIN: &str = "portico.test";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = ".portico";
+pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
+pub const DEFAULT_LOCAL_EDGE_URL: &str = "http://127.0.0.1:8787";
+pub const DEFAULT_PUBLISH_BATCH_SIZE: usize = 1000;
+pub const DEFAULT_PUBLISH_POLL_MS: u64 = 1000;
+
+/// Why the settings cannot be used; each message names the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("{0} is required for this setup")]
+    Missing(&'static str),
+}
+
+fn invalid(name: &'static str, message: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.to_string(),
+    }
+}
+
+/// What a file may hold: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    pub platform_domain: Option<String>,
+    pub listen: Option<String>,
+    pub data_dir: Option<String>,
+    pub database_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub dev: Option<bool>,
+    pub log_format: Option<String>,
+    pub log: Option<String>,
+    pub kv: Option<String>,
+    pub cloudflare_account_id: Option<String>,
+    pub cloudflare_api_token: Option<String>,
+    pub cloudflare_routes_namespace_id: Option<String>,
+    pub cloudflare_content_namespace_id: Option<String>,
+    pub cloudflare_api_url: Option<String>,
+    pub local_kv_url: Option<String>,
+    pub local_kv_token: Option<String>,
+    pub certificate_provider: Option<String>,
+    pub publish_batch_size: Option<usize>,
+    pub publish_poll_ms: Option<u64>,
+    pub database_max_connections: Option<u32>,
+}
+
+impl RawSettings {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<RawSettings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Lays `PORTICO_*` variables over what the file said.
+    pub fn overlay_env(
+        mut self,
+        env: &HashMap<String, String>,
+    ) -> Result<RawSettings, ConfigError> {
+        let get = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        macro_rules! text {
+            ($field:ident, $var:literal) => {
+                if let Some(value) = get($var) {
+                    self.$field = Some(value);
+                }
+            };
+        }
+        macro_rules! parsed {
+            ($field:ident, $var:literal) => {
+                if let Some(value) = get($var) {
+                    self.$field = Some(
+                        value
+                            .parse()
+                            .map_err(|_| invalid($var, format!("`{value}` is not valid")))?,
+                    );
+                }
+            };
+        }
+        text!(platform_domain, "PORTICO_PLATFORM_DOMAIN");
+        text!(listen, "PORTICO_LISTEN");
+        text!(data_dir, "PORTICO_DATA_DIR");
+        text!(database_url, "PORTICO_DATABASE_URL");
+        text!(admin_token, "PORTICO_ADMIN_TOKEN");
+        parsed!(dev, "PORTICO_DEV");
+        text!(log_format, "PORTICO_LOG_FORMAT");
+        text!(log, "PORTICO_LOG");
+        text!(kv, "PORTICO_KV");
+        text!(cloudflare_account_id, "PORTICO_CLOUDFLARE_ACCOUNT_ID");
+        text!(cloudflare_api_token, "PORTICO_CLOUDFLARE_API_TOKEN");
+        text!(
+            cloudflare_routes_namespace_id,
+            "PORTICO_CLOUDFLARE_ROUTES_NAMESPACE_ID"
+        );
+        text!(
+            cloudflare_content_namespace_id,
+            "PORTICO_CLOUDFLARE_CONTENT_NAMESPACE_ID"
+        );
+        text!(cloudflare_api_url, "PORTICO_CLOUDFLARE_API_URL");
+        text!(local_kv_url, "PORTICO_LOCAL_KV_URL");
+        text!(local_kv_token, "PORTICO_LOCAL_KV_TOKEN");
+        text!(certificate_provider, "PORTICO_CERTIFICATE_PROVIDER");
+        parsed!(publish_batch_size, "PORTICO_PUBLISH_BATCH_SIZE");
+        parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
+        parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where KV updates go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvSettings {
+    /// Dropped with a log line: API-only use.
+    None,
+    /// The Workers KV REST API.
+    Cloudflare {
+        api_url: String,
+        account_id: String,
+        api_token: String,
+        routes_namespace_id: String,
+        content_namespace_id: String,
+    },
+    /// The local `wrangler dev` edge's dev-only bulk endpoints.
+    Local { edge_url: String, token: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateProvider {
+    None,
+}
+
+/// Resolved, validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub platform_domain: PlatformDomain,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// `None` only in dev mode without a configured token; serve then makes one up.
+    pub admin_token: Option<String>,
+    pub dev: bool,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub kv: KvSettings,
+    pub certificate_provider: CertificateProvider,
+    pub publish_batch_size: usize,
+    pub publish_poll_interval: Duration,
+}
+
+impl Settings {
+    /// Reads the optional file, then the process environment.
+    pub fn load(config: Option<&Path>) -> Result<Settings, ConfigError> {
+        let raw = match config {
+            Some(path) => RawSettings::from_file(path)?,
+            None => RawSettings::default(),
+        };
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("PORTICO_"))
+            .collect();
+        Settings::resolve(raw.overlay_env(&env)?)
+    }
+
+    pub fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let platform_domain = PlatformDomain::parse(
+            raw.platform_domain
+                .as_deref()
+                .unwrap_or(DEFAULT_PLATFORM_DOMAIN),
+        )
+        .map_err(|err| invalid("platform_domain", err))?;
+        let listen = raw
+            .listen
+            .as_deref()
+            .unwrap_or(DEFAULT_LISTEN)
+            .parse()
+            .map_err(|_| invalid("listen", "expected an address such as 127.0.0.1:8080"))?;
+        let data_dir = PathBuf::from(raw.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR));
+        let database_url = raw.database_url.unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("portico.db").display()
+            )
+        });
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(invalid(
+                "database_url",
+                "expected a sqlite:// or postgres:// URL",
+            ));
+        }
+        let log_format = match raw.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "log_format",
+                    format!("`{other}`: expected text or json"),
+                ))
+            }
+        };
+        let kv = match raw.kv.as_deref().unwrap_or("none") {
+            "none" => KvSettings::None,
+            "cloudflare" => KvSettings::Cloudflare {
+                api_url: raw
+                    .cloudflare_api_url
+                    .unwrap_or_else(|| DEFAULT_CLOUDFLARE_API.to_string()),
+                account_id: raw
+                    .cloudflare_account_id
+                    .ok_or(ConfigError::Missing("cloudflare_account_id"))?,
+                api_token: raw
+                    .cloudflare_api_token
+                    .ok_or(ConfigError::Missing("cloudflare_api_token"))?,
+                routes_namespace_id: raw
+                    .cloudflare_routes_namespace_id
+                    .ok_or(ConfigError::Missing("cloudflare_routes_namespace_id"))?,
+                content_namespace_id: raw
+                    .cloudflare_content_namespace_id
+                    .ok_or(ConfigError::Missing("cloudflare_content_namespace_id"))?,
+            },
+            "local" => KvSettings::Local {
+                edge_url: raw
+                    .local_kv_url
+                    .unwrap_or_else(|| DEFAULT_LOCAL_EDGE_URL.to_string()),
+                token: raw
+                    .local_kv_token
+                    .ok_or(ConfigError::Missing("local_kv_token"))?,
+            },
+            other => {
+                return Err(invalid(
+                    "kv",
+                    format!("`{other}`: expected none, local or cloudflare"),
+                ))
+            }
+        };
+        let certificate_provider = match raw.certificate_provider.as_deref().unwrap_or("none") {
+            "none" => CertificateProvider::None,
+            other => {
+                return Err(invalid(
+                    "certificate_provider",
+                    format!("`{other}`: only none is supported so far"),
+                ))
+            }
+        };
+        let publish_batch_size = raw.publish_batch_size.unwrap_or(DEFAULT_PUBLISH_BATCH_SIZE);
+        if !(1..=10_000).contains(&publish_batch_size) {
+            return Err(invalid("publish_batch_size", "expected 1 to 10000"));
+        }
+        let admin_token = raw.admin_token.filter(|t| !t.trim().is_empty());
+        if let Some(token) = &admin_token {
+            if token.len() < 16 {
+                return Err(invalid("admin_token", "use at least 16 characters"));
+            }
+        }
+        Ok(Settings {
+            platform_domain,
+            listen,
+            data_dir,
+            database_url,
+            database_max_connections: raw.database_max_connections.unwrap_or(10).max(1),
+            admin_token,
+            dev: raw.dev.unwrap_or(false),
+            log_format,
+            log_filter: raw.log.unwrap_or_else(|| "info".to_string()),
+            kv,
+            certificate_provider,
+            publish_batch_size,
+            publish_poll_interval: Duration::from_millis(
+                raw.publish_poll_ms
+                    .unwrap_or(DEFAULT_PUBLISH_POLL_MS)
+                    .max(10),
+            ),
+        })
+    }
+
+    /// `serve` refuses to start without an admin token unless `dev` is on.
+    pub fn require_admin_token(&self) -> Result<(), ConfigError> {
+        if self.admin_token.is_none() && !self.dev {
+            return Err(ConfigError::Missing(
+                "admin_token (PORTICO_ADMIN_TOKEN; or set PORTICO_DEV=true to have one made up and logged)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_documented_ones() {
+        let settings = Settings::resolve(RawSettings::default()).unwrap();
+        assert_eq!(settings.platform_domain.host().as_str(), "portico.test");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            settings.database_url,
+            "sqlite://.portico/portico.db?mode=rwc"
+        );
+        assert_eq!(settings.kv, KvSettings::None);
+        assert!(settings.require_admin_token().is_err());
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let file: RawSettings =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nkv = \"local\"\nlocal_kv_token = \"t\"\n")
+                .unwrap();
+        let raw = file
+            .overlay_env(&env(&[
+                ("PORTICO_LISTEN", "127.0.0.1:9100"),
+                ("PORTICO_DEV", "true"),
+            ]))
+            .unwrap();
+        let settings = Settings::resolve(raw).unwrap();
+        assert_eq!(settings.listen.port(), 9100);
+        assert!(settings.require_admin_token().is_ok());
+        assert_eq!(
+            settings.kv,
+            KvSettings::Local {
+                edge_url: DEFAULT_LOCAL_EDGE_URL.into(),
+                token: "t".into()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_use() {
+        assert!(toml::from_str::<RawSettings>("colour = \"blue\"").is_err());
+        let raw = RawSettings {
+            kv: Some("cloudflare".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::resolve(raw),
+            Err(ConfigError::Missing("cloudflare_account_id"))
+        ));
+        let raw = RawSettings {
+            platform_domain: Some("com".into()),
+            ..Default::default()
+        };
+        assert!(Settings::resolve(raw).is_err());
+    }
+}

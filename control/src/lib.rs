@@ -1,0 +1,13 @@
+//! Portico's control plane: the REST API for dashboards, the store (SQLite
+//! or PostgreSQL through sqlx), and the publisher that pushes routing
+//! records and page content to Workers KV through an outbox. Rules about
+//! hostnames, paths, URLs and the KV record format come from
+//! `portico-shared`.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod lifecycle;
+pub mod publish;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,153 @@
+//! Domain status changes driven by the platform rather than the customer:
+//! connected (after verification, a later issue), disconnected, expired.
+//! Each publishes (or unpublishes) in the same transaction as the change,
+//! so the routing record is on its way before the status says `connected`.
+
+use portico_shared::PlatformDomain;
+use tokio::sync::Notify;
+
+use crate::publish::sync::sync_account;
+use crate::store::domains::{self, DomainRow, DomainStatus};
+use crate::store::events::{self, EventKind};
+use crate::store::{is_unique_violation, lock_account, now_ms, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("no such domain")]
+    NotFound,
+    #[error("`{0}` is held by another account")]
+    Taken(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+async fn change(
+    store: &Store,
+    platform: &PlatformDomain,
+    wake: &Notify,
+    domain_id: &str,
+    apply: impl AsyncFnOnce(&mut sqlx::AnyConnection, &DomainRow, i64) -> Result<(), LifecycleError>,
+) -> Result<Option<DomainRow>, LifecycleError> {
+    let pool = store.pool();
+    let account_id = {
+        let mut conn = pool.acquire().await?;
+        domains::get_any(&mut conn, domain_id)
+            .await?
+            .ok_or(LifecycleError::NotFound)?
+            .account_id
+    };
+    let now = now_ms();
+    let mut tx = pool.begin().await?;
+    lock_account(&mut tx, &account_id).await?;
+    let row = domains::get_in(&mut tx, &account_id, domain_id)
+        .await?
+        .ok_or(LifecycleError::NotFound)?;
+    apply(&mut tx, &row, now).await?;
+    let written = sync_account(&mut tx, platform, &account_id).await?;
+    let after = domains::get_in(&mut tx, &account_id, domain_id).await?;
+    tx.commit().await?;
+    if written > 0 {
+        wake.notify_one();
+    }
+    Ok(after)
+}
+
+/// Marks a domain connected and publishes it (host record; for roots the
+/// bare root's redirect too; its links; its Index/404 content).
+pub async fn mark_connected(
+    store: &Store,
+    platform: &PlatformDomain,
+    wake: &Notify,
+    domain_id: &str,
+) -> Result<DomainRow, LifecycleError> {
+    change(store, platform, wake, domain_id, async |tx, row, now| {
+        if row.status() == DomainStatus::Connected {
+            return Ok(());
+        }
+        if let Err(err) =
+            domains::set_status(tx, &row.id, DomainStatus::Connected, Some(now), now).await
+        {
+            return Err(if is_unique_violation(&err) {
+                LifecycleError::Taken(row.served_host.clone())
+            } else {
+                err.into()
+            });
+        }
+        let message = format!(
+            "{} is connected: visitors now get your pages there",
+            row.served_host
+        );
+        events::record(
+            tx,
+            &row.account_id,
+            EventKind::DomainConnected,
+            Some(&row.id),
+            Some(&row.served_host),
+            &message,
+            now,
+        )
+        .await?;
+        Ok(())
+    })
+    .await?
+    .ok_or(LifecycleError::NotFound)
+}
+
+/// Marks a connected domain disconnected (its DNS no longer points at the
+/// platform) and unpublishes it.
+pub async fn mark_disconnected(
+    store: &Store,
+    platform: &PlatformDomain,
+    wake: &Notify,
+    domain_id: &str,
+    reason: &str,
+) -> Result<DomainRow, LifecycleError> {
+    change(store, platform, wake, domain_id, async |tx, row, now| {
+        if row.status() == DomainStatus::Disconnected {
+            return Ok(());
+        }
+        domains::set_status(
+            tx,
+            &row.id,
+            DomainStatus::Disconnected,
+            row.connected_at,
+            now,
+        )
+        .await?;
+        let message = format!("{} is disconnected: {reason}", row.served_host);
+        events::record(
+            tx,
+            &row.account_id,
+            EventKind::DomainDisconnected,
+            Some(&row.id),
+            Some(&row.served_host),
+            &message,
+            now,
+        )
+        .await?;
+        Ok(())
+    })
+    .await?
+    .ok_or(LifecycleError::NotFound)
+}
+
+/// Reverts a domain not connected by its deadline: removed, nothing
+/// published, and an event says why.
+pub async fn expire(
+    store: &Store,
+    platform: &PlatformDomain,
+    wake: &Notify,
+    domain_id: &str,
+) -> Result<(), LifecycleError> {
+    change(store, platform, wake, domain_id, async |tx, row, now| {
+        domains::delete(tx, &row.id).await?;
+        let message = format!(
+            "{} was not connected within 24 hours of being added, so it was removed: add it again to retry",
+            row.served_host
+        );
+        events::record(tx, &row.account_id, EventKind::DomainExpired, Some(&row.id), Some(&row.served_host), &message, now).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! The Workers KV REST API client: bulk writes
+//! (`PUT {namespace}/bulk`, a JSON array of `{key, value}`) and bulk deletes
+//! (`POST {namespace}/bulk/delete`, a JSON array of keys), Bearer token,
+//! answers in Cloudflare's envelope `{success, errors, messages, result}`.
+//!
+//! A namespace is its base URL and token, nothing else, so the same client
+//! serves Cloudflare (`{api}/accounts/{account}/storage/kv/namespaces/{id}`)
+//! and the local edge (`http://<edge>/__portico/kv/<BINDING>`).
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{BoxFuture, KvBackend, KvError, KvPut};
+use crate::config::KvSettings;
+use crate::store::outbox::Namespace;
+
+/// At most this many pairs (or keys) in one bulk request.
+pub const MAX_PAIRS_PER_REQUEST: usize = 10_000;
+/// At most this many bytes in one bulk request body (Cloudflare allows 100 MB;
+/// keep a margin).
+pub const MAX_REQUEST_BYTES: usize = 95 * 1000 * 1000;
+/// Workers KV refuses values over 25 MiB.
+pub const MAX_VALUE_BYTES: usize = portico_shared::record::MAX_VALUE_LEN;
+/// Workers KV refuses keys over 512 bytes.
+pub const MAX_KEY_BYTES: usize = portico_shared::record::MAX_KEY_LEN;
+/// One request; a publisher batch makes a few, well inside its lease.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where one namespace's bulk endpoints live and how to authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceEndpoint {
+    /// `…/bulk` and `…/bulk/delete` are appended to it.
+    pub base_url: String,
+    pub token: String,
+}
+
+/// A KV backend speaking the Workers KV bulk API.
+pub struct CloudflareKv {
+    http: reqwest::Client,
+    routes: NamespaceEndpoint,
+    content: NamespaceEndpoint,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct BulkPair<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    success: bool,
+    #[serde(default)]
+    errors: Vec<ApiMessage>,
+    #[serde(default)]
+    result: Option<BulkResult>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiMessage {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct BulkResult {
+    #[serde(default)]
+    unsuccessful_keys: Vec<String>,
+}
+
+impl CloudflareKv {
+    pub fn new(
+        routes: NamespaceEndpoint,
+        content: NamespaceEndpoint,
+        name: &'static str,
+    ) -> Result<CloudflareKv, String> {
+        // reqwest is built without a default crypto provider: use ring
+        // (a no-op when one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("portico-control/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+        Ok(CloudflareKv {
+            http,
+            routes,
+            content,
+            name,
+        })
+    }
+
+    /// The backend for `kv = "cloudflare"` or `kv = "local"`; `None` for `kv = "none"`.
+    pub fn from_settings(kv: &KvSettings) -> Result<Option<CloudflareKv>, String> {
+        match kv {
+            KvSettings::None => Ok(None),
+            KvSettings::Cloudflare {
+                api_url,
+                account_id,
+                api_token,
+                routes_namespace_id,
+                content_namespace_id,
+            } => {
+                let namespace = |id: &str| NamespaceEndpoint {
+                    base_url: format!(
+                        "{}/accounts/{account_id}/storage/kv/namespaces/{id}",
+                        api_url.trim_end_matches('/')
+                    ),
+                    token: api_token.clone(),
+                };
+                CloudflareKv::new(
+                    namespace(routes_namespace_id),
+                    namespace(content_namespace_id),
+                    "cloudflare",
+                )
+                .map(Some)
+            }
+            KvSettings::Local { edge_url, token } => {
+                let namespace = |binding: &str| NamespaceEndpoint {
+                    base_url: format!("{}/__portico/kv/{binding}", edge_url.trim_end_matches('/')),
+                    token: token.clone(),
+                };
+                CloudflareKv::new(
+                    namespace(Namespace::Routes.binding()),
+                    namespace(Namespace::Content.binding()),
+                    "local",
+                )
+                .map(Some)
+            }
+        }
+    }
+
+    fn endpoint(&self, namespace: Namespace) -> &NamespaceEndpoint {
+        match namespace {
+            Namespace::Routes => &self.routes,
+            Namespace::Content => &self.content,
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<(), KvError> {
+        let response = request.send().await.map_err(|err| KvError {
+            message: format!("{what}: {err}"),
+            retry_after: None,
+            permanent: false,
+        })?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        let envelope: Option<Envelope> = serde_json::from_slice(&body).ok();
+        let detail = envelope
+            .as_ref()
+            .map(|e| {
+                e.errors
+                    .iter()
+                    .map(|m| format!("{} ({})", m.message, m.code))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(KvError {
+                message: format!("{what}: {status}: {detail}"),
+                retry_after,
+                permanent: false,
+            });
+        }
+        if !status.is_success() {
+            return Err(KvError {
+                message: format!("{what}: {status}: {detail}"),
+                retry_after: None,
+                permanent: true,
+            });
+        }
+        match envelope {
+            Some(envelope) if envelope.success => {
+                let failed = envelope
+                    .result
+                    .map(|r| r.unsuccessful_keys)
+                    .unwrap_or_default();
+                if failed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(KvError {
+                        message: format!(
+                            "{what}: {} keys not written (first: {})",
+                            failed.len(),
+                            failed[0]
+                        ),
+                        retry_after: None,
+                        permanent: false,
+                    })
+                }
+            }
+            _ => Err(KvError {
+                message: format!("{what}: the API did not report success: {detail}"),
+                retry_after: None,
+                permanent: false,
+            }),
+        }
+    }
+
+    async fn put_all(&self, namespace: Namespace, pairs: &[KvPut]) -> Result<(), KvError> {
+        let endpoint = self.endpoint(namespace);
+        for pair in pairs {
+            if pair.key.len() > MAX_KEY_BYTES || pair.value.len() > MAX_VALUE_BYTES {
+                return Err(KvError {
+                    message: format!(
+                        "`{}` exceeds Workers KV's key or value size limit",
+                        pair.key
+                    ),
+                    retry_after: None,
+                    permanent: true,
+                });
+            }
+        }
+        for chunk in chunk_puts(pairs) {
+            let body: Vec<BulkPair<'_>> = chunk
+                .iter()
+                .map(|pair| BulkPair {
+                    key: &pair.key,
+                    value: &pair.value,
+                })
+                .collect();
+            let request = self
+                .http
+                .put(format!("{}/bulk", endpoint.base_url))
+                .bearer_auth(&endpoint.token)
+                .json(&body);
+            self.send(request, &format!("bulk write to {}", namespace.binding()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_all(&self, namespace: Namespace, keys: &[String]) -> Result<(), KvError> {
+        let endpoint = self.endpoint(namespace);
+        for chunk in keys.chunks(MAX_PAIRS_PER_REQUEST) {
+            let request = self
+                .http
+                .post(format!("{}/bulk/delete", endpoint.base_url))
+                .bearer_auth(&endpoint.token)
+                .json(&chunk);
+            self.send(
+                request,
+                &format!("bulk delete from {}", namespace.binding()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl KvBackend for CloudflareKv {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn put<'a>(
+        &'a self,
+        namespace: Namespace,
+        pairs: &'a [KvPut],
+    ) -> BoxFuture<'a, Result<(), KvError>> {
+        Box::pin(self.put_all(namespace, pairs))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        namespace: Namespace,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<(), KvError>> {
+        Box::pin(self.delete_all(namespace, keys))
+    }
+}
+
+/// Splits puts into requests of at most 10,000 pairs and `MAX_REQUEST_BYTES`.
+fn chunk_puts(pairs: &[KvPut]) -> Vec<&[KvPut]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, pair) in pairs.iter().enumerate() {
+        // JSON escaping can at most double a value (and `\u00XX` six-fold for
+        // control characters, which HTML rarely has): estimate generously.
+        let size = 2 * (pair.key.len() + pair.value.len()) + 32;
+        if i > start && (i - start == MAX_PAIRS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES) {
+            chunks.push(&pairs[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < pairs.len() {
+        chunks.push(&pairs[start..]);
+    }
+    chunks
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is treated as one second).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    Some(match value.trim().parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => Duration::from_secs(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_respect_the_pair_limit() {
+        let pairs: Vec<KvPut> = (0..25_001)
+            .map(|i| KvPut {
+                key: format!("k{i}"),
+                value: "v".into(),
+            })
+            .collect();
+        let sizes: Vec<usize> = chunk_puts(&pairs).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![10_000, 10_000, 5_001]);
+        assert!(chunk_puts(&[]).is_empty());
+    }
+
+    #[test]
+    fn chunks_respect_the_byte_limit() {
+        let big = "x".repeat(20 * 1000 * 1000);
+        let pairs: Vec<KvPut> = (0..5)
+            .map(|i| KvPut {
+                key: format!("k{i}"),
+                value: big.clone(),
+            })
+            .collect();
+        let sizes: Vec<usize> = chunk_puts(&pairs).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn local_and_cloudflare_differ_only_in_base_url_and_token() {
+        let local = CloudflareKv::from_settings(&KvSettings::Local {
+            edge_url: "http://127.0.0.1:8787/".into(),
+            token: "dev".into(),
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            local.routes.base_url,
+            "http://127.0.0.1:8787/__portico/kv/ROUTES"
+        );
+        assert_eq!(
+            local.content.base_url,
+            "http://127.0.0.1:8787/__portico/kv/CONTENT"
+        );
+        let cloudflare = CloudflareKv::from_settings(&KvSettings::Cloudflare {
+            api_url: "https://api.example/client/v4".into(),
+            account_id: "acc".into(),
+            api_token: "tok".into(),
+            routes_namespace_id: "r1".into(),
+            content_namespace_id: "c1".into(),
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            cloudflare.routes.base_url,
+            "https://api.example/client/v4/accounts/acc/storage/kv/namespaces/r1"
+        );
+        assert_eq!(cloudflare.content.token, "tok");
+    }
+}

@@ -1,0 +1,232 @@
+//! From the store to the KV records the edge should hold, and from there to
+//! the outbox. After any change that alters what the edge serves, the same
+//! transaction calls [`sync_account`]: it recomputes every record of the
+//! account (its platform host and its connected domains), diffs them against
+//! `kv_published`, and enqueues the puts and deletes that differ, content
+//! before the routing records that name it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use portico_shared::record::{content_key, host_key, path_key};
+use portico_shared::{
+    ContentDigest, HostRecord, Hostname, PathRecord, PlatformDomain, Slug, Target, Username,
+};
+use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
+
+use super::defaults::{DEFAULT_INDEX_HTML, DEFAULT_NOT_FOUND_HTML};
+use crate::store::domains::{DomainRow, DomainStatus};
+use crate::store::outbox::{self, Namespace};
+use crate::store::{accounts, domains, links, now_ms, pages};
+
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The content digest of a page's HTML.
+pub fn content_digest(html: &str) -> ContentDigest {
+    ContentDigest::parse(&sha256_hex(html.as_bytes()))
+        .expect("a SHA-256 hex digest is a content digest")
+}
+
+/// Where the HTML for a content key comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    Builtin(&'static str),
+    Revision { page_id: String, number: i64 },
+}
+
+/// What one account should have in KV.
+#[derive(Debug, Default)]
+struct Desired {
+    routes: BTreeMap<String, String>,
+    content: BTreeMap<String, (ContentDigest, Source)>,
+}
+
+impl Desired {
+    fn builtin(&mut self, html: &'static str) -> Target {
+        let digest = content_digest(html);
+        self.content
+            .entry(content_key(&digest))
+            .or_insert_with(|| (digest.clone(), Source::Builtin(html)));
+        Target::Page { digest }
+    }
+
+    fn page(&mut self, page: &pages::PageRow) -> Option<Target> {
+        let digest = ContentDigest::parse(&page.digest).ok()?;
+        self.content.entry(content_key(&digest)).or_insert_with(|| {
+            (
+                digest.clone(),
+                Source::Revision {
+                    page_id: page.id.clone(),
+                    number: page.current_revision,
+                },
+            )
+        });
+        Some(Target::Page { digest })
+    }
+}
+
+/// Recomputes the account's records and enqueues what changed. Returns how
+/// many outbox rows it wrote.
+pub async fn sync_account(
+    conn: &mut AnyConnection,
+    platform: &PlatformDomain,
+    account_id: &str,
+) -> Result<usize, sqlx::Error> {
+    let Some(account) = accounts::get_in(conn, account_id).await? else {
+        return Ok(0);
+    };
+    let pages: HashMap<String, pages::PageRow> = pages::list_in(conn, account_id)
+        .await?
+        .into_iter()
+        .map(|page| (page.id.clone(), page))
+        .collect();
+    let links = links::list_in(conn, account_id).await?;
+    let domains = domains::list_in(conn, account_id).await?;
+
+    let mut desired = Desired::default();
+    if let Ok(username) = Username::parse(&account.username) {
+        let host = platform.account_host(&username);
+        let index = desired.builtin(DEFAULT_INDEX_HTML);
+        let not_found = desired.builtin(DEFAULT_NOT_FOUND_HTML);
+        desired.routes.insert(
+            host_key(&host),
+            json(&HostRecord::site(index, not_found).encode()),
+        );
+        add_paths(
+            &mut desired,
+            &host,
+            &pages,
+            links.iter().filter(|l| l.domain_id.is_none()),
+        );
+    }
+    for domain in domains
+        .iter()
+        .filter(|d| d.status() == DomainStatus::Connected)
+    {
+        add_domain(&mut desired, domain, &pages, &links);
+    }
+
+    let now = now_ms();
+    let mut written = 0;
+    for (key, (digest, source)) in &desired.content {
+        if !outbox::claim_content(conn, key, digest.as_str()).await? {
+            continue;
+        }
+        let html = match source {
+            Source::Builtin(html) => Some(html.to_string()),
+            Source::Revision { page_id, number } => pages::content(conn, page_id, *number).await?,
+        };
+        if let Some(html) = html {
+            outbox::enqueue_put(conn, Namespace::Content, key, &html, now).await?;
+            written += 1;
+        }
+    }
+    let published: HashMap<String, String> = outbox::published_routes(conn, account_id)
+        .await?
+        .into_iter()
+        .collect();
+    for (key, value) in &desired.routes {
+        let digest = sha256_hex(value.as_bytes());
+        if published.get(key) != Some(&digest) {
+            outbox::set_published_route(conn, account_id, key, &digest).await?;
+            outbox::enqueue_put(conn, Namespace::Routes, key, value, now).await?;
+            written += 1;
+        }
+    }
+    for key in published
+        .keys()
+        .filter(|key| !desired.routes.contains_key(*key))
+    {
+        outbox::unset_published_route(conn, key).await?;
+        outbox::enqueue_delete(conn, Namespace::Routes, key, now).await?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+fn json(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn add_domain(
+    desired: &mut Desired,
+    domain: &DomainRow,
+    pages: &HashMap<String, pages::PageRow>,
+    links: &[links::LinkRow],
+) {
+    let (Ok(served), Ok(root)) = (
+        Hostname::parse(&domain.served_host),
+        Hostname::parse(&domain.root),
+    ) else {
+        return;
+    };
+    let index = target(
+        desired,
+        domain.index_page_id.as_deref(),
+        domain.index_url.as_deref(),
+        pages,
+    )
+    .unwrap_or_else(|| desired.builtin(DEFAULT_INDEX_HTML));
+    let not_found = target(
+        desired,
+        domain.not_found_page_id.as_deref(),
+        domain.not_found_url.as_deref(),
+        pages,
+    )
+    .unwrap_or_else(|| desired.builtin(DEFAULT_NOT_FOUND_HTML));
+    desired.routes.insert(
+        host_key(&served),
+        json(&HostRecord::site(index, not_found).encode()),
+    );
+    if domain.kind == "root" && root != served {
+        // The bare root answers with a redirect to `www`, path kept.
+        desired.routes.insert(
+            host_key(&root),
+            json(&HostRecord::redirect(served.clone()).encode()),
+        );
+    }
+    add_paths(
+        desired,
+        &served,
+        pages,
+        links
+            .iter()
+            .filter(|l| l.domain_id.as_deref() == Some(domain.id.as_str())),
+    );
+}
+
+fn target(
+    desired: &mut Desired,
+    page_id: Option<&str>,
+    url: Option<&str>,
+    pages: &HashMap<String, pages::PageRow>,
+) -> Option<Target> {
+    if let Some(page) = page_id.and_then(|id| pages.get(id)) {
+        return desired.page(page);
+    }
+    url.map(|url| Target::External {
+        url: url.to_string(),
+    })
+}
+
+fn add_paths<'a>(
+    desired: &mut Desired,
+    host: &Hostname,
+    pages: &HashMap<String, pages::PageRow>,
+    links: impl Iterator<Item = &'a links::LinkRow>,
+) {
+    for link in links {
+        let (Ok(slug), Some(page)) = (Slug::parse(&link.slug), pages.get(&link.page_id)) else {
+            continue;
+        };
+        if let Some(target) = desired.page(page) {
+            desired.routes.insert(
+                path_key(host, &slug),
+                json(&PathRecord::new(target).encode()),
+            );
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Page links: a page at a path on one of the account's domains, or on the
+//! account's platform host (`domain_id` NULL).
+
+use sqlx::{AnyConnection, AnyPool};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRow {
+    pub id: String,
+    pub account_id: String,
+    pub page_id: String,
+    pub domain_id: Option<String>,
+    pub scope: String,
+    pub slug: String,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, account_id, page_id, domain_id, scope, slug, created_at";
+
+pub async fn insert(conn: &mut AnyConnection, row: &LinkRow) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO links ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(&row.id)
+    .bind(&row.account_id)
+    .bind(&row.page_id)
+    .bind(&row.domain_id)
+    .bind(&row.scope)
+    .bind(&row.slug)
+    .bind(row.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn path_taken(
+    conn: &mut AnyConnection,
+    scope: &str,
+    slug: &str,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM links WHERE scope = $1 AND slug = $2")
+            .bind(scope)
+            .bind(slug)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.is_some())
+}
+
+pub async fn get(
+    pool: &AnyPool,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<LinkRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM links WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn list(pool: &AnyPool, account_id: &str) -> Result<Vec<LinkRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM links WHERE account_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn list_in(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<Vec<LinkRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM links WHERE account_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Deletes one of the account's links; false when it has no such link.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM links WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
