@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod cloudflare_kv;
 pub mod wrangler;
 
 /// A harness failure, worded to say what to do about it. Its `Debug` is its

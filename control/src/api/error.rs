@@ -2,11 +2,14 @@
 //! `{ "error": { "code", "message" } }` (plus `field` for field errors).
 //! Codes are stable snake_case strings that dashboards can switch on.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -140,37 +143,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> ApiError {
-        match rejection {
-            JsonRejection::JsonDataError(err) => ApiError::Invalid {
-                code: "invalid_body",
-                message: format!(
-                    "the body does not have the expected fields: {}",
-                    err.body_text()
-                ),
-                field: None,
-            },
-            JsonRejection::JsonSyntaxError(err) => ApiError::BadRequest {
-                code: "malformed_json",
-                message: format!("the body is not valid JSON: {}", err.body_text()),
-            },
-            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge {
-                code: "body_too_large",
-                message: format!(
-                    "the request body is larger than {} bytes",
-                    super::MAX_BODY_BYTES
-                ),
-            },
-            other => ApiError::BadRequest {
-                code: "bad_body",
-                message: other.body_text(),
-            },
-        }
-    }
-}
-
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> ApiError {
         ApiError::NotFound("object")
@@ -186,11 +158,61 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// `Json` whose rejections are `ApiError`s: malformed JSON is a 400 with our
-/// body, never axum's plain text (and never a 500).
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `Json` whose rejections are `ApiError`s, in two steps so each failure is
+/// named right: not JSON at all → 400 `malformed_json`; JSON of the wrong
+/// shape → 422 `invalid_body`; never axum's plain text, never a 500.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<ApiJson<T>, ApiError> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge {
+                        code: "body_too_large",
+                        message: format!(
+                            "the request body is larger than {} bytes",
+                            super::MAX_BODY_BYTES
+                        ),
+                    }
+                } else {
+                    ApiError::BadRequest {
+                        code: "bad_body",
+                        message: rejection.body_text(),
+                    }
+                }
+            })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|err| ApiError::BadRequest {
+                code: "malformed_json",
+                message: format!("the body is not valid JSON: {err}"),
+            })?;
+        let parsed = serde_json::from_value(value).map_err(|err| ApiError::Invalid {
+            code: "invalid_body",
+            message: format!("the body does not have the expected fields: {err}"),
+            field: None,
+        })?;
+        Ok(ApiJson(parsed))
+    }
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {

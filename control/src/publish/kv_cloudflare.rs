@@ -81,9 +81,7 @@ impl CloudflareKv {
         content: NamespaceEndpoint,
         name: &'static str,
     ) -> Result<CloudflareKv, String> {
-        // reqwest is built without a default crypto provider: use ring
-        // (a no-op when one is installed already).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("portico-control/", env!("CARGO_PKG_VERSION")))

@@ -252,10 +252,15 @@ impl Publisher {
                 _ = shutdown.changed() => {}
             }
         }
+        self.release().await;
+        tracing::info!("publisher stopped");
+    }
+
+    /// Gives up the lease (at shutdown), so another replica takes over at once.
+    pub async fn release(&self) {
         if let Err(err) = outbox::release_lease(self.store.pool(), &self.holder).await {
             tracing::warn!(error = %err, "could not release the publisher lease; it expires by itself");
         }
-        tracing::info!("publisher stopped");
     }
 }
 

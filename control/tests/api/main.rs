@@ -1,0 +1,27 @@
+//! The control plane's behaviour, over HTTP, against SQLite and PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod domains;
+mod errors;
+mod events;
+mod health;
+mod isolation;
+mod links;
+mod openapi;
+mod pages;
+mod publishing;
+
+/// Says plainly whether the PostgreSQL variants ran or were skipped
+/// (.config/nextest.toml shows this test's output even when it passes).
+#[tokio::test]
+async fn postgres_availability() {
+    match helpers::postgres_available().await {
+        Ok(()) => println!("PostgreSQL tests run against {}", helpers::postgres_url()),
+        Err(why) => println!(
+            "PostgreSQL tests SKIPPED (only SQLite was tested): {why}. \
+             Set PORTICO_TEST_POSTGRES_URL to a reachable server to run them."
+        ),
+    }
+}
