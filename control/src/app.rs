@@ -40,6 +40,15 @@ pub fn kv_backend(settings: &Settings) -> anyhow::Result<Arc<dyn KvBackend>> {
 impl Application {
     /// Connects and migrates the store, binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let backend = kv_backend(settings)?;
+        Application::build_with_backend(settings, backend).await
+    }
+
+    /// As [`Application::build`], with the KV backend given (tests).
+    pub async fn build_with_backend(
+        settings: &Settings,
+        backend: Arc<dyn KvBackend>,
+    ) -> anyhow::Result<Application> {
         settings.require_admin_token()?;
         let admin_token = match &settings.admin_token {
             Some(token) => token.clone(),
@@ -63,7 +72,6 @@ impl Application {
             .migrate()
             .await
             .context("cannot apply the migrations")?;
-        let backend = kv_backend(settings)?;
         let wake = Arc::new(Notify::new());
         let publisher = Publisher::new(
             store.clone(),

@@ -112,12 +112,16 @@ impl Store {
 
     /// Ready: the database answers and every migration is applied.
     pub async fn ready(&self) -> Result<(), String> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|err| format!("database: {err}"))?;
         let latest = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
         let applied: Option<(i64,)> =
             sqlx::query_as("SELECT version FROM _sqlx_migrations ORDER BY version DESC LIMIT 1")
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|err| format!("database: {err}"))?;
+                .unwrap_or(None);
         match applied {
             Some((version,)) if version >= latest => Ok(()),
             _ => Err(format!(

@@ -220,3 +220,54 @@ both_stores!(
     a_hostname_belongs_to_one_account_at_a_time,
     settings_take_pages_or_urls_on_other_domains,
 );
+
+async fn two_accounts_racing_for_a_hostname_one_wins(db: Db) {
+    let Some((app, _db)) = spawn_app(db).await else {
+        return;
+    };
+    let mut tokens = Vec::new();
+    for name in ["racer1", "racer2", "racer3", "racer4"] {
+        tokens.push(app.account(name).await.1);
+    }
+    let attempts = tokens.iter().map(|token| {
+        app.post(
+            "/v1/domains",
+            token,
+            json!({ "hostname": "race.example.com" }),
+        )
+    });
+    let results = futures_join(attempts).await;
+    let created = results.iter().filter(|(status, _)| *status == 201).count();
+    let refused = results
+        .iter()
+        .filter(|(status, body)| *status == 409 && body["error"]["code"] == "hostname_taken")
+        .count();
+    assert_eq!((created, refused), (1, 3), "{results:?}");
+    app.stop().await;
+}
+
+/// Runs the futures concurrently on the runtime.
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+both_stores!(two_accounts_racing_for_a_hostname_one_wins);

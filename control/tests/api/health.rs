@@ -17,3 +17,21 @@ async fn healthz_and_readyz_answer(db: Db) {
 }
 
 both_stores!(healthz_and_readyz_answer);
+
+async fn not_ready_until_migrated(db: Db) {
+    let Some(database) = crate::helpers::TestDatabase::new(db).await else {
+        return;
+    };
+    let store = portico_control::store::Store::connect(&database.url, 1)
+        .await
+        .unwrap();
+    let why = store.ready().await.unwrap_err();
+    assert!(why.contains("migrate"), "{why}");
+    store.migrate().await.unwrap();
+    store.ready().await.unwrap();
+    // Migrating again is a no-op.
+    store.migrate().await.unwrap();
+    store.close().await;
+}
+
+both_stores!(not_ready_until_migrated);

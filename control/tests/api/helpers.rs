@@ -249,6 +249,22 @@ pub async fn start(settings: &Settings) -> TestApp {
     let app = Application::build(settings)
         .await
         .expect("the application builds");
+    run(app)
+}
+
+/// Starts the service with these settings and this KV backend.
+pub async fn start_with_backend(
+    settings: &Settings,
+    backend: std::sync::Arc<dyn portico_control::publish::KvBackend>,
+) -> TestApp {
+    let app = Application::build_with_backend(settings, backend)
+        .await
+        .expect("the application builds");
+    run(app)
+}
+
+fn run(app: Application) -> TestApp {
+    portico_control::install_crypto_provider();
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -399,3 +399,61 @@ both_stores!(
     a_restart_converges_and_nothing_is_lost,
     one_publisher_at_a_time_and_rows_stay_until_acknowledged,
 );
+
+/// Signals when a put starts, then takes a while to acknowledge it.
+struct Slow {
+    started: Arc<Notify>,
+    delivered: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl KvBackend for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    fn put<'a>(
+        &'a self,
+        _: outbox::Namespace,
+        pairs: &'a [KvPut],
+    ) -> BoxFuture<'a, Result<(), KvError>> {
+        Box::pin(async move {
+            self.started.notify_one();
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            self.delivered
+                .fetch_add(pairs.len(), std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        _: outbox::Namespace,
+        _: &'a [String],
+    ) -> BoxFuture<'a, Result<(), KvError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+async fn shutdown_finishes_the_batch_in_flight(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let started = Arc::new(Notify::new());
+    let delivered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = Arc::new(Slow {
+        started: started.clone(),
+        delivered: delivered.clone(),
+    });
+    let app = crate::helpers::start_with_backend(&database.settings(), backend).await;
+    app.account("katie").await;
+    // The publisher is inside its first put: stop now.
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .unwrap();
+    let store = Store::connect(&database.url, 1).await.unwrap();
+    app.stop().await;
+    assert!(delivered.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    // The batch was acknowledged and its rows deleted before the publisher stopped.
+    assert_eq!(outbox::pending(store.pool()).await.unwrap(), 0);
+    store.close().await;
+}
+
+both_stores!(shutdown_finishes_the_batch_in_flight);
