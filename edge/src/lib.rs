@@ -1,24 +1,244 @@
-//! Portico's edge worker: looks the request's Host up in the ROUTES KV
-//! namespace. A placeholder until `portico_shared::route` takes over the
-//! decision; the shape (Host in, KV read, Response out) stays.
+//! Portico's edge worker: a thin shell around `portico_shared::route`.
+//! Request in → the routing keys the decision asks for, read from the
+//! `ROUTES` KV namespace → page HTML (from the Cache API, else `CONTENT`),
+//! a redirect, a proxied origin response or a platform page out.
+//!
+//! No rule lives here: hosts, paths, methods, redirects and conditional
+//! requests are all decided in `shared`. What this file does is I/O, and
+//! turning every failure into a proper response (never a panic, never a 500).
 
 // The worker only exists for wasm32: native `cargo test`/`clippy` of the
 // workspace compile this crate as empty instead of linking the JS bindings.
 #![cfg(target_arch = "wasm32")]
 
-use worker::{event, Context, Env, Request, Response, Result};
+mod local_kv;
+mod proxy;
 
-const NOT_CONNECTED_PAGE: &str =
-    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<title>Domain not connected</title></head>\
-<body><h1>This domain is not connected</h1></body></html>\n";
+use portico_shared::pages::problem_page;
+use portico_shared::route::{
+    redirect_cache_control, split_request_url, HTML_CONTENT_TYPE, NO_STORE, PAGE_CACHE_CONTROL,
+};
+use portico_shared::{
+    route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
+    Request as Visitor, Visit,
+};
+use worker::{
+    console_error, console_warn, event, Cache, Context, Env, Headers, KvStore, Request, Response,
+    ResponseBody, Result,
+};
+
+/// Content keys are immutable (they name a digest of the HTML): cache them
+/// for a year.
+const CONTENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// The Cache API is keyed by URL; content gets URLs of its own, never served
+/// to visitors directly.
+const CONTENT_CACHE_ORIGIN: &str = "https://content.portico.invalid/";
+
+/// The deployment's settings, from `wrangler.toml` vars.
+struct Config {
+    settings: EdgeSettings,
+    platform_name: String,
+    platform_origin: String,
+}
+
+impl Config {
+    fn from_env(env: &Env) -> Config {
+        let var = |name: &str| env.var(name).map(|v| v.to_string()).unwrap_or_default();
+        let platform_name = var("PLATFORM_NAME");
+        Config {
+            settings: EdgeSettings {
+                https_redirect: var("HTTPS_REDIRECT") == "true",
+            },
+            platform_name: if platform_name.is_empty() {
+                "Portico".to_string()
+            } else {
+                platform_name
+            },
+            platform_origin: var("PLATFORM_ORIGIN"),
+        }
+    }
+}
 
 #[event(fetch)]
-async fn main(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let host = req.headers().get("host")?.unwrap_or_default();
-    let key = format!("v1/h/{}", host.to_ascii_lowercase());
-    match env.kv("ROUTES")?.get(&key).text().await? {
-        Some(value) => Response::ok(format!("routed: {value}")),
-        None => Ok(Response::from_html(NOT_CONNECTED_PAGE)?.with_status(404)),
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let config = Config::from_env(&env);
+    if let Some(response) = local_kv::handle(&mut req, &env).await {
+        return response.or_else(|err| {
+            console_error!("local kv endpoint: {err}");
+            problem(Problem::Unavailable, &config)
+        });
     }
+    match serve(&req, &env, &ctx, &config).await {
+        Ok(response) => Ok(response),
+        Err(err) => {
+            console_error!("serving failed: {err}");
+            problem(Problem::Unavailable, &config)
+        }
+    }
+}
+
+async fn serve(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
+    // The runtime's URL string, split without a URL parser (see shared).
+    let url = req.inner().url();
+    let Some((scheme, path, query)) = split_request_url(&url) else {
+        return problem(Problem::BadHost, config);
+    };
+    let headers = req.headers();
+    let host = headers.get("host")?;
+    let if_none_match = headers.get("if-none-match")?;
+    // The raw method: `worker::Method` maps methods it does not know to GET.
+    let method = req.inner().method();
+    let visit = Visit {
+        scheme,
+        method: &method,
+        host: host.as_deref(),
+        path,
+        query,
+        if_none_match: if_none_match.as_deref(),
+    };
+    let request = match Visitor::parse(&visit) {
+        Ok(request) => request,
+        Err(decision) => return respond(decision, req, env, ctx, config).await,
+    };
+    let routes = env.kv("ROUTES")?;
+    let mut facts = Facts::default();
+    loop {
+        match route(&request, &facts, &config.settings) {
+            Decision::ReadHost(key) => facts.host = read(&routes, &key, HostRecord::decode).await?,
+            Decision::ReadPath(key) => facts.path = read(&routes, &key, PathRecord::decode).await?,
+            decision => return respond(decision, req, env, ctx, config).await,
+        }
+    }
+}
+
+async fn read<T>(
+    routes: &KvStore,
+    key: &str,
+    decode: fn(&[u8]) -> std::result::Result<T, portico_shared::RecordError>,
+) -> Result<Lookup<T>> {
+    let value = routes.get(key).bytes().await?;
+    let lookup = Lookup::from_kv(value.as_deref(), decode);
+    if let Lookup::Unusable(err) = &lookup {
+        console_warn!("ignoring routing record {key}: {err}");
+    }
+    Ok(lookup)
+}
+
+async fn respond(
+    decision: Decision,
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+) -> Result<Response> {
+    match decision {
+        Decision::Page {
+            status,
+            content_key,
+            etag,
+            body,
+        } => {
+            let headers = Headers::new();
+            headers.set("content-type", HTML_CONTENT_TYPE)?;
+            headers.set("etag", &etag)?;
+            headers.set("cache-control", PAGE_CACHE_CONTROL)?;
+            headers.set("x-content-type-options", "nosniff")?;
+            let builder = Response::builder()
+                .with_status(status)
+                .with_headers(headers);
+            if !body {
+                return Ok(builder.empty());
+            }
+            match content(&content_key, env, ctx).await? {
+                Some(body) => Ok(builder.body(body)),
+                None => {
+                    // Content is published before the records naming it; a
+                    // miss means the store is behind, not that the page is gone.
+                    console_error!("content {content_key} is missing");
+                    problem(Problem::Unavailable, config)
+                }
+            }
+        }
+        Decision::NotModified { etag } => {
+            let headers = Headers::new();
+            headers.set("etag", &etag)?;
+            headers.set("cache-control", PAGE_CACHE_CONTROL)?;
+            Ok(Response::builder()
+                .with_status(304)
+                .with_headers(headers)
+                .empty())
+        }
+        Decision::Redirect { status, location } => {
+            let headers = Headers::new();
+            headers.set("location", &location)?;
+            headers.set("cache-control", redirect_cache_control(status))?;
+            Ok(Response::builder()
+                .with_status(status)
+                .with_headers(headers)
+                .empty())
+        }
+        Decision::Proxy {
+            path_and_query,
+            forwarded_host,
+            forwarded_proto,
+            status,
+        } => {
+            let target = format!(
+                "{}{}",
+                config.platform_origin.trim_end_matches('/'),
+                path_and_query
+            );
+            match proxy::forward(req, &target, &forwarded_host, forwarded_proto).await {
+                Ok(response) => Ok(match status {
+                    Some(status) => response.with_status(status),
+                    None => response,
+                }),
+                Err(err) => {
+                    console_error!("origin {target} did not answer: {err}");
+                    problem(Problem::OriginUnreachable, config)
+                }
+            }
+        }
+        Decision::Problem(found) => problem(found, config),
+        // `serve` loops on reads; a read reaching here is a bug, not a visitor's fault.
+        Decision::ReadHost(_) | Decision::ReadPath(_) => problem(Problem::Unavailable, config),
+    }
+}
+
+/// Page HTML: from the Cache API when hot, else from `CONTENT` (and then
+/// cached, after the response is sent).
+async fn content(key: &str, env: &Env, ctx: &Context) -> Result<Option<ResponseBody>> {
+    let cache_url = format!("{CONTENT_CACHE_ORIGIN}{key}");
+    if let Some(hit) = Cache::default().get(cache_url.as_str(), false).await? {
+        return Ok(Some(hit.into_parts().1));
+    }
+    let Some(stream) = env.kv("CONTENT")?.get(key).stream().await? else {
+        return Ok(None);
+    };
+    let headers = Headers::new();
+    headers.set("cache-control", CONTENT_CACHE_CONTROL)?;
+    let mut fetched = Response::builder().with_headers(headers).stream(stream);
+    let for_cache = fetched.cloned()?;
+    ctx.wait_until(async move {
+        if let Err(err) = Cache::default().put(cache_url.as_str(), for_cache).await {
+            console_warn!("caching {cache_url} failed: {err}");
+        }
+    });
+    Ok(Some(fetched.into_parts().1))
+}
+
+fn problem(found: Problem, config: &Config) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", HTML_CONTENT_TYPE)?;
+    headers.set("cache-control", NO_STORE)?;
+    if let Some(allow) = found.allow() {
+        headers.set("allow", allow)?;
+    }
+    if let Some(seconds) = found.retry_after() {
+        headers.set("retry-after", &seconds.to_string())?;
+    }
+    Ok(Response::builder()
+        .with_status(found.status())
+        .with_headers(headers)
+        .fixed(problem_page(found, &config.platform_name).into_bytes()))
 }

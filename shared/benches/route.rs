@@ -21,13 +21,20 @@ fn namespace(pages: usize) -> HashMap<String, Vec<u8>> {
     let mut kv = HashMap::with_capacity(pages + 1);
     kv.insert(
         host_key(&host),
-        HostRecord::site(Target::Page { digest: digest(0) }, Target::Page { digest: digest(1) }).encode(),
+        HostRecord::site(
+            Target::Page { digest: digest(0) },
+            Target::Page { digest: digest(1) },
+        )
+        .encode(),
     );
     for n in 0..pages {
         let slug = Slug::parse(&format!("page-{n}")).unwrap();
         kv.insert(
             path_key(&host, &slug),
-            PathRecord::new(Target::Page { digest: digest(n + 2) }).encode(),
+            PathRecord::new(Target::Page {
+                digest: digest(n + 2),
+            })
+            .encode(),
         );
     }
     kv
@@ -42,7 +49,9 @@ fn decide(kv: &HashMap<String, Vec<u8>>, path: &str) -> Decision {
         query: None,
         if_none_match: None,
     };
-    let settings = EdgeSettings { https_redirect: true };
+    let settings = EdgeSettings {
+        https_redirect: true,
+    };
     let request = match Request::parse(&visit) {
         Ok(request) => request,
         Err(decision) => return decision,
@@ -63,7 +72,10 @@ fn decide(kv: &HashMap<String, Vec<u8>>, path: &str) -> Decision {
 
 fn by_page_count(c: &mut Criterion) {
     for (name, path_for) in [
-        ("page", (|n: usize| format!("/page-{}", n / 2)) as fn(usize) -> String),
+        (
+            "page",
+            (|n: usize| format!("/page-{}", n / 2)) as fn(usize) -> String,
+        ),
         ("index", |_| "/".to_string()),
         ("not_found", |_| "/missing-page".to_string()),
     ] {

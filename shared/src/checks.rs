@@ -139,11 +139,21 @@ mod tests {
         assert_eq!(json["ok"], false);
         assert_eq!(json["error"]["code"], "slug_invalid_character");
         assert!(json.get("value").is_none());
-        let json = serde_json::to_value(classify_domain("example.com", "pages.example.net", Some("katie"))).unwrap();
+        let json = serde_json::to_value(classify_domain(
+            "example.com",
+            "pages.example.net",
+            Some("katie"),
+        ))
+        .unwrap();
         assert_eq!(json["value"]["kind"], "root");
         assert_eq!(json["value"]["cname"]["value"], "katie.pages.example.net");
         assert_eq!(json["value"]["forward"]["to"], "https://www.example.com");
-        let json = serde_json::to_value(check_external_url("https://www.example.com/", "example.com", "p.example.net")).unwrap();
+        let json = serde_json::to_value(check_external_url(
+            "https://www.example.com/",
+            "example.com",
+            "p.example.net",
+        ))
+        .unwrap();
         assert_eq!(json["error"]["code"], "url_same_domain");
     }
 }

@@ -298,8 +298,26 @@ impl UsernameError {
 
 /// Names the platform keeps for its own hosts under the platform domain.
 pub const RESERVED_USERNAMES: &[&str] = &[
-    "www", "api", "app", "admin", "mail", "smtp", "imap", "pop", "ftp", "ns1", "ns2", "dns",
-    "cdn", "static", "assets", "status", "dashboard", "edge", "origin", "portico",
+    "www",
+    "api",
+    "app",
+    "admin",
+    "mail",
+    "smtp",
+    "imap",
+    "pop",
+    "ftp",
+    "ns1",
+    "ns2",
+    "dns",
+    "cdn",
+    "static",
+    "assets",
+    "status",
+    "dashboard",
+    "edge",
+    "origin",
+    "portico",
 ];
 
 /// An account's username: one DNS label, because customers' CNAMEs point at
@@ -384,7 +402,9 @@ mod tests {
         let host = Hostname::parse("ＥＸＡＭＰＬＥ.com").unwrap();
         assert_eq!(host.as_str(), "example.com");
         assert_eq!(
-            Hostname::parse("xn--bcher-kva.example").unwrap().to_unicode(),
+            Hostname::parse("xn--bcher-kva.example")
+                .unwrap()
+                .to_unicode(),
             "bücher.example"
         );
     }
@@ -441,7 +461,11 @@ mod tests {
         assert!(root.is_within(&root));
         assert!(!Hostname::parse("badexample.com").unwrap().is_within(&root));
         assert_eq!(
-            Hostname::parse("a.b.example.com").unwrap().parent().unwrap().as_str(),
+            Hostname::parse("a.b.example.com")
+                .unwrap()
+                .parent()
+                .unwrap()
+                .as_str(),
             "b.example.com"
         );
     }

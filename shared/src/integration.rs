@@ -227,18 +227,78 @@ mod tests {
     #[test]
     fn classifies_roots_and_subdomains() {
         let cases = [
-            ("example.com", IntegrationKind::Root, "example.com", "www.example.com"),
-            ("www.example.com", IntegrationKind::Root, "example.com", "www.example.com"),
-            ("WWW.Example.COM.", IntegrationKind::Root, "example.com", "www.example.com"),
-            ("https://example.com/", IntegrationKind::Root, "example.com", "www.example.com"),
-            ("sales.example.com", IntegrationKind::Subdomain, "example.com", "sales.example.com"),
-            ("a.b.example.com", IntegrationKind::Subdomain, "example.com", "a.b.example.com"),
-            ("example.co.uk", IntegrationKind::Root, "example.co.uk", "www.example.co.uk"),
-            ("shop.example.co.uk", IntegrationKind::Subdomain, "example.co.uk", "shop.example.co.uk"),
-            ("www.sales.example.com", IntegrationKind::Subdomain, "example.com", "www.sales.example.com"),
-            ("shop.test", IntegrationKind::Root, "shop.test", "www.shop.test"),
-            ("sales.shop.test", IntegrationKind::Subdomain, "shop.test", "sales.shop.test"),
-            ("bücher.de", IntegrationKind::Root, "xn--bcher-kva.de", "www.xn--bcher-kva.de"),
+            (
+                "example.com",
+                IntegrationKind::Root,
+                "example.com",
+                "www.example.com",
+            ),
+            (
+                "www.example.com",
+                IntegrationKind::Root,
+                "example.com",
+                "www.example.com",
+            ),
+            (
+                "WWW.Example.COM.",
+                IntegrationKind::Root,
+                "example.com",
+                "www.example.com",
+            ),
+            (
+                "https://example.com/",
+                IntegrationKind::Root,
+                "example.com",
+                "www.example.com",
+            ),
+            (
+                "sales.example.com",
+                IntegrationKind::Subdomain,
+                "example.com",
+                "sales.example.com",
+            ),
+            (
+                "a.b.example.com",
+                IntegrationKind::Subdomain,
+                "example.com",
+                "a.b.example.com",
+            ),
+            (
+                "example.co.uk",
+                IntegrationKind::Root,
+                "example.co.uk",
+                "www.example.co.uk",
+            ),
+            (
+                "shop.example.co.uk",
+                IntegrationKind::Subdomain,
+                "example.co.uk",
+                "shop.example.co.uk",
+            ),
+            (
+                "www.sales.example.com",
+                IntegrationKind::Subdomain,
+                "example.com",
+                "www.sales.example.com",
+            ),
+            (
+                "shop.test",
+                IntegrationKind::Root,
+                "shop.test",
+                "www.shop.test",
+            ),
+            (
+                "sales.shop.test",
+                IntegrationKind::Subdomain,
+                "shop.test",
+                "sales.shop.test",
+            ),
+            (
+                "bücher.de",
+                IntegrationKind::Root,
+                "xn--bcher-kva.de",
+                "www.xn--bcher-kva.de",
+            ),
         ];
         for (input, kind, root, served) in cases {
             let got = Integration::classify(input, &platform()).unwrap();

@@ -21,7 +21,9 @@ pub mod url;
 pub mod wasm;
 
 pub use host::{HostError, Hostname, Username, UsernameError};
-pub use integration::{DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward};
+pub use integration::{
+    DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward,
+};
 pub use path::{RequestPath, Slug, SlugError};
 pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, Target};
 pub use route::{route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Visit};

@@ -140,7 +140,19 @@ fn is_path_safe(byte: u8) -> bool {
     is_unreserved(byte)
         || matches!(
             byte,
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/'
+            b'!' | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+                | b'/'
         )
 }
 
@@ -345,11 +357,7 @@ mod tests {
         ];
         for (raw, want) in cases {
             let path = RequestPath::parse(raw).unwrap();
-            assert_eq!(
-                path.page_slug().as_ref().map(Slug::as_str),
-                want,
-                "{raw}"
-            );
+            assert_eq!(path.page_slug().as_ref().map(Slug::as_str), want, "{raw}");
         }
         let path = RequestPath::parse("/members/lesson/2/").unwrap();
         assert_eq!(path.split_first(), ("members", "/lesson/2/"));

@@ -57,11 +57,15 @@ impl ContentDigest {
     /// Accepts 16 to 128 lower-case hex digits.
     pub fn parse(hex: &str) -> Result<ContentDigest, RecordError> {
         let ok = (16..=128).contains(&hex.len())
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(ContentDigest(hex.to_string()))
         } else {
-            Err(RecordError::Corrupt(format!("`{hex}` is not a content digest")))
+            Err(RecordError::Corrupt(format!(
+                "`{hex}` is not a content digest"
+            )))
         }
     }
 
@@ -104,7 +108,9 @@ impl Target {
                 if url.starts_with("https://") || url.starts_with("http://") {
                     Ok(())
                 } else {
-                    Err(RecordError::Corrupt(format!("`{url}` is not an http(s) URL")))
+                    Err(RecordError::Corrupt(format!(
+                        "`{url}` is not an http(s) URL"
+                    )))
                 }
             }
             // A path that does not start with one `/` could change the origin
@@ -113,7 +119,9 @@ impl Target {
                 if path.starts_with('/') && !path.starts_with("//") {
                     Ok(())
                 } else {
-                    Err(RecordError::Corrupt(format!("`{path}` is not an origin path")))
+                    Err(RecordError::Corrupt(format!(
+                        "`{path}` is not an origin path"
+                    )))
                 }
             }
         }
@@ -225,11 +233,13 @@ fn decode_versioned<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, R
     struct VersionOnly {
         v: u64,
     }
-    serde_json::from_slice(bytes).map_err(|err| match serde_json::from_slice::<VersionOnly>(bytes) {
-        Ok(VersionOnly { v }) if v != u64::from(FORMAT_VERSION) => {
-            RecordError::UnsupportedVersion { found: v }
+    serde_json::from_slice(bytes).map_err(|err| {
+        match serde_json::from_slice::<VersionOnly>(bytes) {
+            Ok(VersionOnly { v }) if v != u64::from(FORMAT_VERSION) => {
+                RecordError::UnsupportedVersion { found: v }
+            }
+            _ => RecordError::Corrupt(err.to_string()),
         }
-        _ => RecordError::Corrupt(err.to_string()),
     })
 }
 
@@ -248,8 +258,12 @@ mod tests {
         assert_eq!(host_key(&host), "v1/h/sales.example.com");
         assert_eq!(path_key(&host, &slug), "v1/p/sales.example.com/offer");
         assert!(path_key(&host, &slug).starts_with(&path_key_prefix(&host)));
-        assert_eq!(content_key(&digest()), "v1/c/0123456789abcdef0123456789abcdef");
-        let longest_host = Hostname::parse(&format!("{}.com", vec!["a".repeat(61); 4].join("."))).unwrap();
+        assert_eq!(
+            content_key(&digest()),
+            "v1/c/0123456789abcdef0123456789abcdef"
+        );
+        let longest_host =
+            Hostname::parse(&format!("{}.com", vec!["a".repeat(61); 4].join("."))).unwrap();
         let longest_slug = Slug::parse(&"b".repeat(crate::path::MAX_SLUG_LEN)).unwrap();
         assert!(path_key(&longest_host, &longest_slug).len() <= MAX_KEY_LEN);
     }
@@ -304,6 +318,9 @@ mod tests {
             );
         }
         let bad_host = br#"{"kind":"redirect","v":1,"to":"not a host"}"#;
-        assert!(matches!(HostRecord::decode(bad_host), Err(RecordError::Corrupt(_))));
+        assert!(matches!(
+            HostRecord::decode(bad_host),
+            Err(RecordError::Corrupt(_))
+        ));
     }
 }

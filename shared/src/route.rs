@@ -24,6 +24,19 @@ pub const PAGE_CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
 /// never cached, so the first visitor after connecting is not served a stale
 /// "not connected".
 pub const NO_STORE: &str = "no-store";
+/// `Cache-Control` of permanent redirects (http → https, root → www): long
+/// enough to spare the hop, short enough that a removed domain is not stuck.
+pub const PERMANENT_REDIRECT_CACHE_CONTROL: &str = "public, max-age=3600";
+
+/// The `Cache-Control` a redirect of this status carries: external Index and
+/// 404 targets (302) can change at any moment.
+pub fn redirect_cache_control(status: u16) -> &'static str {
+    match status {
+        301 | 308 => PERMANENT_REDIRECT_CACHE_CONTROL,
+        _ => NO_STORE,
+    }
+}
+
 /// What pages are served as.
 pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 /// Methods a page answers.
@@ -89,6 +102,24 @@ pub struct Visit<'a> {
     pub if_none_match: Option<&'a str>,
 }
 
+/// The parts of the absolute URL a runtime hands over (`request.url`) that
+/// routing needs: scheme, path and query. Done on the string so the edge
+/// carries no URL parser (and none of its IDNA tables).
+pub fn split_request_url(url: &str) -> Option<(Scheme, &str, Option<&str>)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = if scheme.eq_ignore_ascii_case("https") {
+        Scheme::Https
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Scheme::Http
+    } else {
+        return None;
+    };
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let target = rest.find(['/', '?']).map_or("", |at| &rest[at..]);
+    let (path, query) = crate::path::split_query(target);
+    Some((scheme, if path.is_empty() { "/" } else { path }, query))
+}
+
 /// How this edge deployment behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EdgeSettings {
@@ -117,7 +148,8 @@ impl Request {
             .host
             .and_then(|raw| Hostname::parse(raw).ok())
             .ok_or(Decision::Problem(Problem::BadHost))?;
-        let path = RequestPath::parse(visit.path).map_err(|_| Decision::Problem(Problem::UriTooLong))?;
+        let path =
+            RequestPath::parse(visit.path).map_err(|_| Decision::Problem(Problem::UriTooLong))?;
         Ok(Request {
             scheme: visit.scheme,
             method: Method::parse(visit.method),
@@ -254,8 +286,13 @@ pub enum Decision {
         body: bool,
     },
     /// 304: the visitor's copy is current.
-    NotModified { etag: String },
-    Redirect { status: u16, location: String },
+    NotModified {
+        etag: String,
+    },
+    Redirect {
+        status: u16,
+        location: String,
+    },
     /// Proxy to the platform origin at `path_and_query`; `status`, when set,
     /// replaces the origin's (a 404 target served from the origin).
     Proxy {
@@ -270,7 +307,11 @@ pub enum Decision {
 /// The decision for `request` given what has been read.
 pub fn route(request: &Request, facts: &Facts, settings: &EdgeSettings) -> Decision {
     if is_pass_through(&request.raw_path) {
-        return proxy(request, format!("{}{}", request.raw_path, request.query_suffix()), None);
+        return proxy(
+            request,
+            format!("{}{}", request.raw_path, request.query_suffix()),
+            None,
+        );
     }
     if !request.path.is_root() {
         if let Some(slug) = request.path.page_slug() {
@@ -360,7 +401,11 @@ fn serve_target(request: &Request, target: &Target, status: u16, rest: &str) -> 
                 _ => format!("{base}{rest}"),
             };
             let override_status = (status != 200).then_some(status);
-            proxy(request, format!("{joined}{}", request.query_suffix()), override_status)
+            proxy(
+                request,
+                format!("{joined}{}", request.query_suffix()),
+                override_status,
+            )
         }
     }
 }

@@ -118,11 +118,18 @@ mod tests {
             ("https://other.org/offer", "https://other.org/offer"),
             ("HTTP://Other.ORG", "http://other.org/"),
             ("https://sales.example.com/x", "https://sales.example.com/x"),
-            ("https://katie.pages.example.net/offer", "https://katie.pages.example.net/offer"),
+            (
+                "https://katie.pages.example.net/offer",
+                "https://katie.pages.example.net/offer",
+            ),
             ("https://bücher.de/", "https://xn--bcher-kva.de/"),
         ];
         for (input, want) in cases {
-            assert_eq!(ExternalUrl::parse(input, &root).unwrap().as_str(), want, "{input}");
+            assert_eq!(
+                ExternalUrl::parse(input, &root).unwrap().as_str(),
+                want,
+                "{input}"
+            );
         }
         let sub = integration("sales.example.com");
         for input in ["https://example.com/", "https://www.example.com/home"] {
@@ -148,7 +155,11 @@ mod tests {
             (long.as_str(), "url_too_long"),
         ];
         for (input, code) in cases {
-            assert_eq!(ExternalUrl::parse(input, &root).unwrap_err().code(), code, "{input}");
+            assert_eq!(
+                ExternalUrl::parse(input, &root).unwrap_err().code(),
+                code,
+                "{input}"
+            );
         }
     }
 
@@ -172,16 +183,22 @@ mod tests {
         }
         let sub = integration("sales.example.com");
         assert_eq!(
-            ExternalUrl::parse("https://Sales.Example.com:443/x", &sub).unwrap_err().code(),
+            ExternalUrl::parse("https://Sales.Example.com:443/x", &sub)
+                .unwrap_err()
+                .code(),
             "url_same_domain"
         );
         let idn = integration("bücher.de");
         assert_eq!(
-            ExternalUrl::parse("https://www.xn--bcher-kva.de/", &idn).unwrap_err().code(),
+            ExternalUrl::parse("https://www.xn--bcher-kva.de/", &idn)
+                .unwrap_err()
+                .code(),
             "url_same_domain"
         );
         assert_eq!(
-            ExternalUrl::parse("https://BÜCHER.de/", &idn).unwrap_err().code(),
+            ExternalUrl::parse("https://BÜCHER.de/", &idn)
+                .unwrap_err()
+                .code(),
             "url_same_domain"
         );
     }

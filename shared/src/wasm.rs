@@ -22,7 +22,11 @@ pub fn normalize_hostname(input: &str) -> JsValue {
 /// subdomain, the served host, the CNAME and (roots) the forward to create.
 #[wasm_bindgen(js_name = classifyDomain)]
 pub fn classify_domain(input: &str, platform_domain: &str, username: Option<String>) -> JsValue {
-    to_js(&checks::classify_domain(input, platform_domain, username.as_deref()))
+    to_js(&checks::classify_domain(
+        input,
+        platform_domain,
+        username.as_deref(),
+    ))
 }
 
 #[wasm_bindgen(js_name = checkSlug)]

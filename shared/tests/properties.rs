@@ -47,7 +47,9 @@ fn host_value() -> impl Strategy<Value = Option<Vec<u8>>> {
     prop_oneof![
         Just(None),
         (target(), target()).prop_map(|(index, nf)| Some(HostRecord::site(index, nf).encode())),
-        Just(Some(HostRecord::redirect(Hostname::parse("www.example.com").unwrap()).encode())),
+        Just(Some(
+            HostRecord::redirect(Hostname::parse("www.example.com").unwrap()).encode()
+        )),
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(Some),
         (1u32..10).prop_map(|v| Some(format!(r#"{{"kind":"site","v":{v}}}"#).into_bytes())),
     ]

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod cloudflare_kv;
+pub mod origin;
 pub mod wrangler;
 
 /// A harness failure, worded to say what to do about it. Its `Debug` is its

@@ -102,6 +102,8 @@ impl WranglerDevBuilder {
             base_url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .no_proxy()
+                // Tests look at redirects themselves: each must be one hop.
+                .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(10))
                 .build()?,
             log_path,
@@ -142,6 +144,16 @@ impl WranglerDev {
             .header(HOST, host)
             .send()
             .await?)
+    }
+
+    /// A request of any method to `path`, as a visitor of `host`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        host: &str,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).header(HOST, host)
     }
 
     /// Writes one KV key while the worker runs; it sees the value at once.
@@ -238,8 +250,11 @@ impl Wrangler {
     }
 
     async fn put(&self, binding: &str, key: &str, value: &str) -> Result<()> {
-        let mut command = self.command(&["kv", "key", "put", "--local", "--binding", binding]);
-        command.args(["--", key, value]);
+        // The value goes through a file: any bytes, and no argument parsing.
+        let file = tempfile::NamedTempFile::new_in(&self.home)?;
+        fs::write(file.path(), value)?;
+        let mut command = self.command(&["kv", "key", "put", key, "--local", "--binding", binding]);
+        command.arg("--path").arg(file.path());
         run(command).await
     }
 }

@@ -60,7 +60,9 @@ fn wasm_checks_agree_with_native_checks() {
     }
     for domain in domains {
         cases.push(json!({ "fn": "classifyDomain", "args": [domain, PLATFORM, "katie"] }));
-        native.push(serde_json::to_value(checks::classify_domain(domain, PLATFORM, Some("katie"))).unwrap());
+        native.push(
+            serde_json::to_value(checks::classify_domain(domain, PLATFORM, Some("katie"))).unwrap(),
+        );
     }
     for slug in slugs {
         cases.push(json!({ "fn": "checkSlug", "args": [slug] }));
@@ -72,7 +74,8 @@ fn wasm_checks_agree_with_native_checks() {
     }
     for (url, domain) in urls {
         cases.push(json!({ "fn": "checkExternalUrl", "args": [url, domain, PLATFORM] }));
-        native.push(serde_json::to_value(checks::check_external_url(url, domain, PLATFORM)).unwrap());
+        native
+            .push(serde_json::to_value(checks::check_external_url(url, domain, PLATFORM)).unwrap());
     }
 
     let mut node = Command::new("node")

@@ -28,8 +28,18 @@ fn kv() -> HashMap<String, Vec<u8>> {
     );
     let paths = [
         ("offer", page(OFFER)),
-        ("members", Target::Origin { path: "/m/42".into() }),
-        ("go", Target::External { url: "https://other.org/go".into() }),
+        (
+            "members",
+            Target::Origin {
+                path: "/m/42".into(),
+            },
+        ),
+        (
+            "go",
+            Target::External {
+                url: "https://other.org/go".into(),
+            },
+        ),
     ];
     for (slug, target) in paths {
         let slug = crate::path::Slug::parse(slug).unwrap();
@@ -42,18 +52,32 @@ fn kv() -> HashMap<String, Vec<u8>> {
     kv.insert(
         host_key(&www),
         HostRecord::site(
-            Target::External { url: "https://other.org/".into() },
-            Target::Origin { path: "/404".into() },
+            Target::External {
+                url: "https://other.org/".into(),
+            },
+            Target::Origin {
+                path: "/404".into(),
+            },
         )
         .encode(),
     );
-    kv.insert(host_key(&host("corrupt.example.com")), b"{not json".to_vec());
-    kv.insert(host_key(&host("future.example.com")), br#"{"kind":"site","v":9}"#.to_vec());
+    kv.insert(
+        host_key(&host("corrupt.example.com")),
+        b"{not json".to_vec(),
+    );
+    kv.insert(
+        host_key(&host("future.example.com")),
+        br#"{"kind":"site","v":9}"#.to_vec(),
+    );
     kv
 }
 
 /// The edge's loop: read what the decision asks for until it is final.
-fn drive(kv: &HashMap<String, Vec<u8>>, visit: Visit<'_>, settings: EdgeSettings) -> (Decision, Vec<String>) {
+fn drive(
+    kv: &HashMap<String, Vec<u8>>,
+    visit: Visit<'_>,
+    settings: EdgeSettings,
+) -> (Decision, Vec<String>) {
     let request = match Request::parse(&visit) {
         Ok(request) => request,
         Err(decision) => return (decision, vec![]),
@@ -88,7 +112,9 @@ fn visit<'a>(scheme: Scheme, method: &'a str, host: &'a str, target: &'a str) ->
     }
 }
 
-const HTTPS: EdgeSettings = EdgeSettings { https_redirect: true };
+const HTTPS: EdgeSettings = EdgeSettings {
+    https_redirect: true,
+};
 
 fn served(status: u16, digest: &str, body: bool) -> Decision {
     let digest = ContentDigest::parse(digest).unwrap();
@@ -124,46 +150,286 @@ fn routes_every_kind_of_request() {
     let cases: Vec<(Scheme, &str, &str, &str, Decision, usize)> = vec![
         (Https, "GET", sales, "/", served(200, INDEX, true), 1),
         (Https, "HEAD", sales, "/", served(200, INDEX, false), 1),
-        (Https, "GET", "Sales.Example.com:443", "/?utm=x", served(200, INDEX, true), 1),
+        (
+            Https,
+            "GET",
+            "Sales.Example.com:443",
+            "/?utm=x",
+            served(200, INDEX, true),
+            1,
+        ),
         (Https, "GET", sales, "/offer", served(200, OFFER, true), 1),
         (Https, "GET", sales, "/Offer/", served(200, OFFER, true), 1),
-        (Https, "GET", sales, "//offer/./", served(200, OFFER, true), 1),
-        (Https, "GET", sales, "/x/../offer", served(200, OFFER, true), 1),
-        (Https, "GET", sales, "/offer/more", served(404, NOT_FOUND, true), 2),
-        (Https, "GET", sales, "/nope", served(404, NOT_FOUND, true), 2),
-        (Https, "HEAD", sales, "/nope", served(404, NOT_FOUND, false), 2),
-        (Https, "GET", sales, "/a%20b", served(404, NOT_FOUND, true), 1),
-        (Https, "POST", sales, "/offer", Decision::Problem(Problem::MethodNotAllowed), 1),
-        (Https, "DELETE", sales, "/", Decision::Problem(Problem::MethodNotAllowed), 1),
-        (Https, "get", sales, "/offer", Decision::Problem(Problem::MethodNotAllowed), 1),
-        (Https, "GET", sales, "/members", proxied("/m/42", sales, "https", None), 1),
-        (Https, "GET", sales, "/members/", proxied("/m/42/", sales, "https", None), 1),
-        (Https, "POST", sales, "/members/lesson/2?x=1&y", proxied("/m/42/lesson/2?x=1&y", sales, "https", None), 1),
-        (Https, "GET", sales, "/go", redirect(302, "https://other.org/go"), 1),
-        (Http, "GET", sales, "/offer?x=1", redirect(301, "https://sales.example.com/offer?x=1"), 1),
-        (Http, "GET", sales, "/", redirect(301, "https://sales.example.com/"), 1),
-        (Http, "GET", sales, "/nope", redirect(301, "https://sales.example.com/nope"), 2),
-        (Http, "POST", sales, "/members", redirect(308, "https://sales.example.com/members"), 1),
-        (Http, "GET", "example.com", "/x?y=1", redirect(301, "https://www.example.com/x?y=1"), 2),
-        (Https, "GET", "example.com", "/", redirect(301, "https://www.example.com/"), 1),
-        (Https, "POST", "example.com", "/form", redirect(308, "https://www.example.com/form"), 2),
-        (Https, "GET", "www.example.com", "/", redirect(302, "https://other.org/"), 1),
-        (Https, "GET", "www.example.com", "/zzz?q", proxied("/404?q", "www.example.com", "https", Some(404)), 2),
-        (Https, "GET", "unknown.example.org", "/", Decision::Problem(Problem::NotConnected), 1),
-        (Https, "GET", "unknown.example.org", "/x", Decision::Problem(Problem::NotConnected), 2),
-        (Http, "POST", "unknown.example.org", "/x", Decision::Problem(Problem::NotConnected), 2),
-        (Https, "GET", "corrupt.example.com", "/", Decision::Problem(Problem::NotConnected), 1),
-        (Https, "GET", "future.example.com", "/", Decision::Problem(Problem::NotConnected), 1),
-        (Http, "GET", "unknown.example.org", "/.well-known/acme-challenge/t0k?x", proxied("/.well-known/acme-challenge/t0k?x", "unknown.example.org", "http", None), 0),
-        (Https, "POST", sales, "/.well-known/pki-validation/f.txt", proxied("/.well-known/pki-validation/f.txt", sales, "https", None), 0),
-        (Https, "GET", "", "/", Decision::Problem(Problem::BadHost), 0),
-        (Https, "GET", "bad host!", "/", Decision::Problem(Problem::BadHost), 0),
-        (Https, "GET", "127.0.0.1:8787", "/", Decision::Problem(Problem::BadHost), 0),
+        (
+            Https,
+            "GET",
+            sales,
+            "//offer/./",
+            served(200, OFFER, true),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/x/../offer",
+            served(200, OFFER, true),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/offer/more",
+            served(404, NOT_FOUND, true),
+            2,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/nope",
+            served(404, NOT_FOUND, true),
+            2,
+        ),
+        (
+            Https,
+            "HEAD",
+            sales,
+            "/nope",
+            served(404, NOT_FOUND, false),
+            2,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/a%20b",
+            served(404, NOT_FOUND, true),
+            1,
+        ),
+        (
+            Https,
+            "POST",
+            sales,
+            "/offer",
+            Decision::Problem(Problem::MethodNotAllowed),
+            1,
+        ),
+        (
+            Https,
+            "DELETE",
+            sales,
+            "/",
+            Decision::Problem(Problem::MethodNotAllowed),
+            1,
+        ),
+        (
+            Https,
+            "get",
+            sales,
+            "/offer",
+            Decision::Problem(Problem::MethodNotAllowed),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/members",
+            proxied("/m/42", sales, "https", None),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/members/",
+            proxied("/m/42/", sales, "https", None),
+            1,
+        ),
+        (
+            Https,
+            "POST",
+            sales,
+            "/members/lesson/2?x=1&y",
+            proxied("/m/42/lesson/2?x=1&y", sales, "https", None),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            sales,
+            "/go",
+            redirect(302, "https://other.org/go"),
+            1,
+        ),
+        (
+            Http,
+            "GET",
+            sales,
+            "/offer?x=1",
+            redirect(301, "https://sales.example.com/offer?x=1"),
+            1,
+        ),
+        (
+            Http,
+            "GET",
+            sales,
+            "/",
+            redirect(301, "https://sales.example.com/"),
+            1,
+        ),
+        (
+            Http,
+            "GET",
+            sales,
+            "/nope",
+            redirect(301, "https://sales.example.com/nope"),
+            2,
+        ),
+        (
+            Http,
+            "POST",
+            sales,
+            "/members",
+            redirect(308, "https://sales.example.com/members"),
+            1,
+        ),
+        (
+            Http,
+            "GET",
+            "example.com",
+            "/x?y=1",
+            redirect(301, "https://www.example.com/x?y=1"),
+            2,
+        ),
+        (
+            Https,
+            "GET",
+            "example.com",
+            "/",
+            redirect(301, "https://www.example.com/"),
+            1,
+        ),
+        (
+            Https,
+            "POST",
+            "example.com",
+            "/form",
+            redirect(308, "https://www.example.com/form"),
+            2,
+        ),
+        (
+            Https,
+            "GET",
+            "www.example.com",
+            "/",
+            redirect(302, "https://other.org/"),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            "www.example.com",
+            "/zzz?q",
+            proxied("/404?q", "www.example.com", "https", Some(404)),
+            2,
+        ),
+        (
+            Https,
+            "GET",
+            "unknown.example.org",
+            "/",
+            Decision::Problem(Problem::NotConnected),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            "unknown.example.org",
+            "/x",
+            Decision::Problem(Problem::NotConnected),
+            2,
+        ),
+        (
+            Http,
+            "POST",
+            "unknown.example.org",
+            "/x",
+            Decision::Problem(Problem::NotConnected),
+            2,
+        ),
+        (
+            Https,
+            "GET",
+            "corrupt.example.com",
+            "/",
+            Decision::Problem(Problem::NotConnected),
+            1,
+        ),
+        (
+            Https,
+            "GET",
+            "future.example.com",
+            "/",
+            Decision::Problem(Problem::NotConnected),
+            1,
+        ),
+        (
+            Http,
+            "GET",
+            "unknown.example.org",
+            "/.well-known/acme-challenge/t0k?x",
+            proxied(
+                "/.well-known/acme-challenge/t0k?x",
+                "unknown.example.org",
+                "http",
+                None,
+            ),
+            0,
+        ),
+        (
+            Https,
+            "POST",
+            sales,
+            "/.well-known/pki-validation/f.txt",
+            proxied("/.well-known/pki-validation/f.txt", sales, "https", None),
+            0,
+        ),
+        (
+            Https,
+            "GET",
+            "",
+            "/",
+            Decision::Problem(Problem::BadHost),
+            0,
+        ),
+        (
+            Https,
+            "GET",
+            "bad host!",
+            "/",
+            Decision::Problem(Problem::BadHost),
+            0,
+        ),
+        (
+            Https,
+            "GET",
+            "127.0.0.1:8787",
+            "/",
+            Decision::Problem(Problem::BadHost),
+            0,
+        ),
     ];
     for (scheme, method, host, target, want, want_reads) in cases {
         let (got, reads) = drive(&kv, visit(scheme, method, host, target), HTTPS);
         assert_eq!(got, want, "{method} {}://{host}{target}", scheme.as_str());
-        assert_eq!(reads.len(), want_reads, "{method} {host}{target}: {reads:?}");
+        assert_eq!(
+            reads.len(),
+            want_reads,
+            "{method} {host}{target}: {reads:?}"
+        );
     }
 }
 
@@ -172,9 +438,16 @@ fn a_missing_host_header_and_an_overlong_path_are_refused() {
     let kv = kv();
     let mut no_host = visit(Scheme::Https, "GET", "x", "/");
     no_host.host = None;
-    assert_eq!(drive(&kv, no_host, HTTPS).0, Decision::Problem(Problem::BadHost));
+    assert_eq!(
+        drive(&kv, no_host, HTTPS).0,
+        Decision::Problem(Problem::BadHost)
+    );
     let long = format!("/{}", "a".repeat(16 * 1024));
-    let (got, _) = drive(&kv, visit(Scheme::Https, "GET", "sales.example.com", &long), HTTPS);
+    let (got, _) = drive(
+        &kv,
+        visit(Scheme::Https, "GET", "sales.example.com", &long),
+        HTTPS,
+    );
     assert_eq!(got, Decision::Problem(Problem::UriTooLong));
     assert_eq!(Problem::UriTooLong.status(), 414);
 }
@@ -206,8 +479,14 @@ fn conditional_requests_get_304_for_pages_only() {
 #[test]
 fn plain_http_is_served_where_https_is_not_enforced() {
     let kv = kv();
-    let local = EdgeSettings { https_redirect: false };
-    let (got, _) = drive(&kv, visit(Scheme::Http, "GET", "sales.example.com", "/offer"), local);
+    let local = EdgeSettings {
+        https_redirect: false,
+    };
+    let (got, _) = drive(
+        &kv,
+        visit(Scheme::Http, "GET", "sales.example.com", "/offer"),
+        local,
+    );
     assert_eq!(got, served(200, OFFER, true));
     let (got, _) = drive(&kv, visit(Scheme::Http, "GET", "example.com", "/x"), local);
     assert_eq!(got, redirect(301, "http://www.example.com/x"));
@@ -219,7 +498,30 @@ fn an_unusable_path_record_falls_back_to_the_host() {
     let sales = host("sales.example.com");
     let slug = crate::path::Slug::parse("broken").unwrap();
     kv.insert(path_key(&sales, &slug), b"\x00garbage".to_vec());
-    let (got, reads) = drive(&kv, visit(Scheme::Https, "GET", "sales.example.com", "/broken"), HTTPS);
+    let (got, reads) = drive(
+        &kv,
+        visit(Scheme::Https, "GET", "sales.example.com", "/broken"),
+        HTTPS,
+    );
     assert_eq!(got, served(404, NOT_FOUND, true));
     assert_eq!(reads.len(), 2);
+}
+
+#[test]
+fn request_urls_split_into_scheme_path_and_query() {
+    let cases = [
+        (
+            "https://sales.example.com/offer?x=1",
+            Some((Scheme::Https, "/offer", Some("x=1"))),
+        ),
+        ("http://sales.example.com", Some((Scheme::Http, "/", None))),
+        ("http://h:8787?q", Some((Scheme::Http, "/", Some("q")))),
+        ("HTTPS://h/a/b/#frag", Some((Scheme::Https, "/a/b/", None))),
+        ("http://h/a?b?c", Some((Scheme::Http, "/a", Some("b?c")))),
+        ("ftp://h/a", None),
+        ("not a url", None),
+    ];
+    for (url, want) in cases {
+        assert_eq!(split_request_url(url), want, "{url}");
+    }
 }

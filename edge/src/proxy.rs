@@ -1,0 +1,42 @@
+//! Origin mounts and certificate validation: the visitor's request, passed
+//! to the platform origin with its method, body and headers, minus the
+//! hop-by-hop ones, plus `X-Forwarded-Host`/`-Proto`. Redirects from the
+//! origin go back to the visitor as they are.
+
+use portico_shared::route::HOP_BY_HOP_HEADERS;
+use wasm_bindgen::JsValue;
+use worker::{Fetch, Request, Response, Result};
+
+pub async fn forward(
+    req: &Request,
+    target: &str,
+    forwarded_host: &str,
+    forwarded_proto: &str,
+) -> Result<Response> {
+    let incoming = req.inner();
+    // A mutable copy in one call: the incoming headers are immutable.
+    let headers = web_sys::Headers::new_with_headers(&incoming.headers())?;
+    // Headers named by `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
+    if let Some(listed) = headers.get("connection")? {
+        for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            // An invalid name cannot be present anyway.
+            let _ = headers.delete(name);
+        }
+    }
+    for name in HOP_BY_HOP_HEADERS {
+        headers.delete(name)?;
+    }
+    headers.set("x-forwarded-host", forwarded_host)?;
+    headers.set("x-forwarded-proto", forwarded_proto)?;
+
+    let init = web_sys::RequestInit::new();
+    // The method as sent (`worker::Method` would turn unknown ones into GET).
+    init.set_method(&incoming.method());
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    if let Some(body) = incoming.body() {
+        init.set_body(&JsValue::from(body));
+    }
+    let outbound = web_sys::Request::new_with_str_and_init(target, &init)?;
+    Fetch::Request(Request::from(outbound)).send().await
+}

@@ -1,0 +1,475 @@
+//! The built edge worker under `wrangler dev` (workerd, local KV seeded
+//! through wrangler's KV binding commands), checked over real HTTP: pages,
+//! Index and 404 fallback, redirects, origin mounts, certificate validation
+//! pass-through, and bad input. Records are encoded by `shared`, as the
+//! control plane publishes them.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use portico_shared::record::{content_key, host_key, path_key};
+use portico_shared::{ContentDigest, HostRecord, Hostname, PathRecord, Slug, Target};
+use portico_tests::origin::EchoOrigin;
+use portico_tests::wrangler::{WranglerDev, WranglerDevBuilder};
+use portico_tests::Result;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+const INDEX_HTML: &str = "<!doctype html><title>Index</title><h1>Welcome to Katie's shop</h1>";
+const OFFER_HTML: &str = "<!doctype html><title>Offer</title><h1>The summer offer</h1>";
+const NOT_FOUND_HTML: &str = "<!doctype html><title>Oops</title><h1>Katie's 404 page</h1>";
+
+fn digest(fill: char) -> ContentDigest {
+    ContentDigest::parse(&fill.to_string().repeat(64)).unwrap()
+}
+
+fn page(fill: char) -> Target {
+    Target::Page {
+        digest: digest(fill),
+    }
+}
+
+fn host(name: &str) -> Hostname {
+    Hostname::parse(name).unwrap()
+}
+
+fn slug(name: &str) -> Slug {
+    Slug::parse(name).unwrap()
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The namespace a control plane would publish for one subdomain
+/// integration (`sales.example.com`) and one root (`example.com`).
+fn seeded(builder: WranglerDevBuilder) -> WranglerDevBuilder {
+    let sales = host("sales.example.com");
+    let www = host("www.example.com");
+    let paths = [
+        ("offer", page('c')),
+        (
+            "members",
+            Target::Origin {
+                path: "/m/42".into(),
+            },
+        ),
+        ("app", Target::Origin { path: "/".into() }),
+        (
+            "go",
+            Target::External {
+                url: "https://other.example.org/go".into(),
+            },
+        ),
+    ];
+    let mut builder = builder
+        .kv(
+            "ROUTES",
+            &host_key(&sales),
+            &text(HostRecord::site(page('a'), page('b')).encode()),
+        )
+        .kv(
+            "ROUTES",
+            &host_key(&host("example.com")),
+            &text(HostRecord::redirect(www.clone()).encode()),
+        )
+        .kv(
+            "ROUTES",
+            &host_key(&www),
+            &text(
+                HostRecord::site(
+                    Target::External {
+                        url: "https://other.example.org/".into(),
+                    },
+                    Target::Origin {
+                        path: "/not-found".into(),
+                    },
+                )
+                .encode(),
+            ),
+        )
+        .kv(
+            "ROUTES",
+            &host_key(&host("corrupt.example.com")),
+            "{garbage",
+        )
+        .kv(
+            "ROUTES",
+            &host_key(&host("future.example.com")),
+            r#"{"kind":"site","v":99}"#,
+        )
+        .kv(
+            "ROUTES",
+            &path_key(&sales, &slug("future")),
+            r#"{"v":99,"target":{"type":"hologram"}}"#,
+        )
+        .kv("CONTENT", &content_key(&digest('a')), INDEX_HTML)
+        .kv("CONTENT", &content_key(&digest('b')), NOT_FOUND_HTML)
+        .kv("CONTENT", &content_key(&digest('c')), OFFER_HTML);
+    for (name, target) in paths {
+        builder = builder.kv(
+            "ROUTES",
+            &path_key(&sales, &slug(name)),
+            &text(PathRecord::new(target).encode()),
+        );
+    }
+    builder
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn serves_pages_index_and_404_targets() -> Result<()> {
+    let edge = seeded(WranglerDev::builder().var("HTTPS_REDIRECT", "false"))
+        .start()
+        .await?;
+    let etag = format!("\"{}\"", "a".repeat(64));
+
+    let index = edge.get("sales.example.com", "/").await?;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert_eq!(header(&index, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(header(&index, "etag"), etag);
+    assert_eq!(
+        header(&index, "cache-control"),
+        "public, max-age=0, must-revalidate"
+    );
+    assert_eq!(index.text().await?, INDEX_HTML);
+
+    // Host names are case-insensitive and may carry a port and a trailing dot.
+    let shouted = edge
+        .get("SALES.Example.COM.:8787", "/?utm_source=x")
+        .await?;
+    assert_eq!(shouted.text().await?, INDEX_HTML);
+
+    let revalidated = edge
+        .request(Method::GET, "sales.example.com", "/")
+        .header("if-none-match", &etag)
+        .send()
+        .await?;
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&revalidated, "etag"), etag);
+    assert!(revalidated.bytes().await?.is_empty());
+
+    let head = edge
+        .request(Method::HEAD, "sales.example.com", "/offer")
+        .send()
+        .await?;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(header(&head, "etag"), format!("\"{}\"", "c".repeat(64)));
+    assert!(head.bytes().await?.is_empty());
+
+    for path in ["/offer", "/Offer/", "//offer", "/x/../offer", "/%6Fffer"] {
+        let offer = edge.get("sales.example.com", path).await?;
+        assert_eq!(offer.status(), StatusCode::OK, "{path}");
+        assert_eq!(offer.text().await?, OFFER_HTML, "{path}");
+    }
+
+    for path in [
+        "/nope",
+        "/offer/deeper",
+        "/a%20b",
+        "/%zz%",
+        "/%E0%A4%A",
+        "/future",
+        "/__portico/kv/ROUTES/bulk",
+    ] {
+        let missing = edge.get("sales.example.com", path).await?;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(missing.text().await?, NOT_FOUND_HTML, "{path}");
+    }
+
+    for method in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS] {
+        let refused = edge
+            .request(method.clone(), "sales.example.com", "/offer")
+            .send()
+            .await?;
+        assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(header(&refused, "allow"), "GET, HEAD");
+    }
+
+    let external = edge.get("sales.example.com", "/go").await?;
+    assert_eq!(external.status(), StatusCode::FOUND);
+    assert_eq!(
+        header(&external, "location"),
+        "https://other.example.org/go"
+    );
+
+    // An external Index is a redirect; an origin 404 target keeps status 404.
+    let www_index = edge.get("www.example.com", "/").await?;
+    assert_eq!(www_index.status(), StatusCode::FOUND);
+    assert_eq!(header(&www_index, "location"), "https://other.example.org/");
+    Ok(())
+}
+
+#[tokio::test]
+async fn caches_content_and_sees_kv_changes_at_once() -> Result<()> {
+    let edge = seeded(WranglerDev::builder().var("HTTPS_REDIRECT", "false"))
+        .start()
+        .await?;
+    assert_eq!(
+        edge.get("sales.example.com", "/offer")
+            .await?
+            .text()
+            .await?,
+        OFFER_HTML
+    );
+
+    // Content keys are immutable: once served, a page comes from the Cache
+    // API, not from KV (one KV read per hot page: its routing record).
+    edge.put_kv("CONTENT", &content_key(&digest('c')), "overwritten in KV")
+        .await?;
+    assert_eq!(
+        edge.get("sales.example.com", "/offer")
+            .await?
+            .text()
+            .await?,
+        OFFER_HTML
+    );
+
+    // A new routing record is served at once.
+    let sales = host("sales.example.com");
+    edge.put_kv("CONTENT", &content_key(&digest('d')), "<h1>New page</h1>")
+        .await?;
+    edge.put_kv(
+        "ROUTES",
+        &path_key(&sales, &slug("new")),
+        &text(PathRecord::new(page('d')).encode()),
+    )
+    .await?;
+    let fresh = edge.get("sales.example.com", "/new").await?;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    assert_eq!(fresh.text().await?, "<h1>New page</h1>");
+    Ok(())
+}
+
+#[tokio::test]
+async fn proxies_origin_mounts_and_certificate_validation() -> Result<()> {
+    let origin = EchoOrigin::start().await?;
+    let edge = seeded(
+        WranglerDev::builder()
+            .var("HTTPS_REDIRECT", "false")
+            .var("PLATFORM_ORIGIN", origin.base_url()),
+    )
+    .start()
+    .await?;
+
+    let proxied = edge
+        .request(
+            Method::POST,
+            "sales.example.com",
+            "/members/lesson/2?x=1&y=%20",
+        )
+        .header("x-custom", "kept")
+        .header("keep-alive", "timeout=5")
+        .header("proxy-authorization", "Basic c2VjcmV0")
+        .body("answer=42")
+        .send()
+        .await?;
+    assert_eq!(proxied.status(), StatusCode::OK);
+    assert_eq!(header(&proxied, "x-origin"), "echo");
+    let seen: Value = serde_json::from_slice(&proxied.bytes().await?)?;
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["path_and_query"], "/m/42/lesson/2?x=1&y=%20");
+    assert_eq!(seen["body"], "answer=42");
+    assert_eq!(seen["headers"]["x-custom"], "kept");
+    assert_eq!(seen["headers"]["x-forwarded-host"], "sales.example.com");
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "http");
+    assert!(seen["headers"].get("keep-alive").is_none(), "{seen}");
+    assert!(
+        seen["headers"].get("proxy-authorization").is_none(),
+        "{seen}"
+    );
+
+    // Methods the worker crate does not know are passed on as they are.
+    let custom = edge
+        .request(
+            Method::from_bytes(b"PROPFIND")?,
+            "sales.example.com",
+            "/members",
+        )
+        .send()
+        .await?;
+    let seen: Value = serde_json::from_slice(&custom.bytes().await?)?;
+    assert_eq!(seen["method"], "PROPFIND");
+    assert_eq!(seen["path_and_query"], "/m/42");
+
+    // The origin's redirects reach the visitor unfollowed.
+    let redirected = edge.get("sales.example.com", "/app/redirect").await?;
+    assert_eq!(redirected.status(), StatusCode::FOUND);
+    assert_eq!(header(&redirected, "location"), "/elsewhere");
+
+    // A 404 target on the origin keeps status 404.
+    let missing = edge.get("www.example.com", "/zzz?q=1").await?;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let seen: Value = serde_json::from_slice(&missing.bytes().await?)?;
+    assert_eq!(seen["path_and_query"], "/not-found?q=1");
+
+    // Certificate validation reaches the origin for any host, connected or not.
+    for (host, path) in [
+        (
+            "unknown.example.org",
+            "/.well-known/acme-challenge/tok-EN_123",
+        ),
+        ("sales.example.com", "/.well-known/pki-validation/ABC.txt"),
+    ] {
+        let validation = edge.get(host, path).await?;
+        assert_eq!(validation.status(), StatusCode::OK, "{host}{path}");
+        let seen: Value = serde_json::from_slice(&validation.bytes().await?)?;
+        assert_eq!(seen["path_and_query"], path);
+        assert_eq!(seen["headers"]["x-forwarded-host"], host);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreachable_origin_is_a_502_not_a_500() -> Result<()> {
+    let closed_port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+        .local_addr()?
+        .port();
+    let edge = seeded(WranglerDev::builder().var("HTTPS_REDIRECT", "false").var(
+        "PLATFORM_ORIGIN",
+        &format!("http://127.0.0.1:{closed_port}"),
+    ))
+    .start()
+    .await?;
+    let response = edge.get("sales.example.com", "/members").await?;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(header(&response, "retry-after"), "5");
+    Ok(())
+}
+
+#[tokio::test]
+async fn redirects_take_one_hop() -> Result<()> {
+    let origin = EchoOrigin::start().await?;
+    let edge = seeded(
+        WranglerDev::builder()
+            .var("HTTPS_REDIRECT", "true")
+            .var("PLATFORM_ORIGIN", origin.base_url()),
+    )
+    .start()
+    .await?;
+
+    let cases = [
+        (
+            Method::GET,
+            "sales.example.com",
+            "/offer?x=1",
+            301,
+            "https://sales.example.com/offer?x=1",
+        ),
+        (
+            Method::GET,
+            "sales.example.com",
+            "/",
+            301,
+            "https://sales.example.com/",
+        ),
+        (
+            Method::GET,
+            "sales.example.com",
+            "/nope",
+            301,
+            "https://sales.example.com/nope",
+        ),
+        (
+            Method::POST,
+            "sales.example.com",
+            "/members",
+            308,
+            "https://sales.example.com/members",
+        ),
+        // The bare root goes straight to https://www, path and query kept.
+        (
+            Method::GET,
+            "example.com",
+            "/x/y?z=1&w",
+            301,
+            "https://www.example.com/x/y?z=1&w",
+        ),
+        (
+            Method::GET,
+            "Example.com",
+            "/",
+            301,
+            "https://www.example.com/",
+        ),
+    ];
+    for (method, host, path, status, location) in cases {
+        let response = edge.request(method.clone(), host, path).send().await?;
+        assert_eq!(response.status().as_u16(), status, "{method} {host}{path}");
+        assert_eq!(
+            header(&response, "location"),
+            location,
+            "{method} {host}{path}"
+        );
+    }
+
+    // Unknown hosts are not redirected (nothing is served there), and
+    // HTTP-01 validation must work over plain HTTP.
+    assert_eq!(
+        edge.get("unknown.example.org", "/").await?.status(),
+        StatusCode::NOT_FOUND
+    );
+    let validation = edge
+        .get("sales.example.com", "/.well-known/acme-challenge/t")
+        .await?;
+    assert_eq!(validation.status(), StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_page_never_a_500() -> Result<()> {
+    let edge = seeded(WranglerDev::builder().var("HTTPS_REDIRECT", "false"))
+        .start()
+        .await?;
+
+    for host in [
+        "unknown.example.org",
+        "corrupt.example.com",
+        "future.example.com",
+    ] {
+        let response = edge.get(host, "/some/page").await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{host}");
+        assert_eq!(header(&response, "cache-control"), "no-store");
+        let body = response.text().await?;
+        assert!(
+            body.contains("This domain is not connected"),
+            "{host}: {body}"
+        );
+        assert!(
+            !body.contains("Katie") && !body.contains("example"),
+            "tenant data leaked: {body}"
+        );
+    }
+
+    // (Wildcard and non-ASCII Host headers never reach a worker: workerd refuses
+    // to build the request URL, as Cloudflare does in front of it.)
+    for host in ["127.0.0.1", "bad_host", "a..b", "[::1]", "-x.example.com"] {
+        let response = edge.get(host, "/").await?;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{host}");
+        assert!(response.text().await?.contains("Bad request"));
+    }
+    let long = format!("/{}", "a".repeat(12 * 1024));
+    let too_long = edge.get("sales.example.com", &long).await?;
+    assert_eq!(too_long.status(), StatusCode::URI_TOO_LONG);
+    // 16 KB is refused before the worker (by wrangler's server here, by
+    // Cloudflare in production): still a 4xx.
+    let longer = format!("/{}", "a".repeat(16 * 1024));
+    let status = edge.get("sales.example.com", &longer).await?.status();
+    assert!(status.is_client_error(), "{status}");
+
+    // HTTP/1.0 without any Host header.
+    let mut stream = TcpStream::connect(edge.url("").trim_start_matches("http://"))?;
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status_line = answer.lines().next().unwrap_or_default().to_owned();
+    assert!(status_line.contains(" 400 "), "{status_line}");
+    Ok(())
+}
