@@ -1,4 +1,4 @@
-//! `portico-control serve | migrate`. Settings: control/README.md.
+//! `portico-control serve | migrate | republish`. Settings: control/README.md.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use portico_control::app::{shutdown_signal, Application};
 use portico_control::config::Settings;
+use portico_control::publish::sync::republish_all;
 use portico_control::store::Store;
 use portico_control::telemetry;
 
@@ -29,6 +30,9 @@ enum Command {
     Serve,
     /// Applies the database migrations and exits.
     Migrate,
+    /// Recomputes every account's KV records and queues what differs (after
+    /// changing the platform domain, or an upgrade); `serve` delivers them.
+    Republish,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,6 +58,22 @@ fn main() -> anyhow::Result<()> {
                     .context("cannot apply the migrations")?;
                 store.close().await;
                 tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::Republish => {
+                let store = Store::connect(&settings.database_url, 1)
+                    .await
+                    .context("cannot open the database")?;
+                store
+                    .migrate()
+                    .await
+                    .context("cannot apply the migrations")?;
+                let written = republish_all(&store, &settings.platform_domain).await?;
+                store.close().await;
+                tracing::info!(
+                    outbox_rows = written,
+                    "republished: a running serve delivers the changes"
+                );
                 Ok(())
             }
         }

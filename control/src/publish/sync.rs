@@ -230,3 +230,23 @@ fn add_paths<'a>(
         }
     }
 }
+
+/// Recomputes every account's records and enqueues what differs: after the
+/// platform domain changed, or an upgrade changed the built-in pages.
+/// Returns how many outbox rows were written.
+pub async fn republish_all(
+    store: &crate::store::Store,
+    platform: &PlatformDomain,
+) -> Result<usize, sqlx::Error> {
+    let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(store.pool())
+        .await?;
+    let mut written = 0;
+    for (account_id,) in ids {
+        let mut tx = store.pool().begin().await?;
+        crate::store::lock_account(&mut tx, &account_id).await?;
+        written += sync_account(&mut tx, platform, &account_id).await?;
+        tx.commit().await?;
+    }
+    Ok(written)
+}

@@ -457,3 +457,38 @@ async fn shutdown_finishes_the_batch_in_flight(db: Db) {
 }
 
 both_stores!(shutdown_finishes_the_batch_in_flight);
+
+async fn republishing_converges_after_the_platform_domain_changes(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let server = kv_server().await;
+    let mut settings = database.settings();
+    settings.kv = cloudflare_settings(&server);
+    let app = start(&settings).await;
+    app.account("katie").await;
+    app.published().await;
+    assert!(server.get(ROUTES_NS, "v1/h/katie.portico.test").is_some());
+    // Nothing changed: nothing to write.
+    let written = portico_control::publish::sync::republish_all(app.store(), &app.state.platform)
+        .await
+        .unwrap();
+    assert_eq!(written, 0);
+    app.stop().await;
+
+    settings.platform_domain = portico_shared::PlatformDomain::parse("pages.example.net").unwrap();
+    let app = start(&settings).await;
+    let written = portico_control::publish::sync::republish_all(app.store(), &app.state.platform)
+        .await
+        .unwrap();
+    assert_eq!(written, 2, "one put, one delete");
+    app.state.published();
+    app.published().await;
+    assert!(server.get(ROUTES_NS, "v1/h/katie.portico.test").is_none());
+    assert!(server
+        .get(ROUTES_NS, "v1/h/katie.pages.example.net")
+        .is_some());
+    app.stop().await;
+}
+
+both_stores!(republishing_converges_after_the_platform_domain_changes);
