@@ -13,10 +13,18 @@ use crate::host::{HostError, Hostname, Username};
 pub struct PlatformDomain(Hostname);
 
 impl PlatformDomain {
+    /// A name of at least two labels, short enough that every
+    /// `<username>.<platform domain>` is a valid name too.
     pub fn parse(input: &str) -> Result<PlatformDomain, HostError> {
         let host = Hostname::parse(input)?;
         if host.labels().count() < 2 {
             return Err(HostError::EmptyLabel(host.to_string()));
+        }
+        let longest = crate::host::MAX_NAME_LEN - crate::host::MAX_LABEL_LEN - 1;
+        if host.as_str().len() > longest {
+            return Err(HostError::TooLong {
+                len: host.as_str().len(),
+            });
         }
         Ok(PlatformDomain(host))
     }
@@ -28,6 +36,7 @@ impl PlatformDomain {
     /// `<username>.<platform domain>`: where an account's CNAMEs point, and
     /// the host that serves its platform-hosted links.
     pub fn account_host(&self, username: &Username) -> Hostname {
+        // Cannot fail: a username is a valid label and `parse` leaves room for it.
         self.0
             .child(username.as_str())
             .unwrap_or_else(|_| self.0.clone())
@@ -347,6 +356,21 @@ mod tests {
         let sub = Integration::classify("shop.eu.example.co.uk", &platform()).unwrap();
         assert_eq!(sub.cname_record(&user, &platform()).host, "shop.eu");
         assert!(sub.root_forward().is_none());
+    }
+
+    #[test]
+    fn every_account_host_of_a_platform_domain_is_valid() {
+        // 4 × 44 + 4 dots + 9 = 189 octets: the longest platform domain.
+        let longest = format!("{}.pages.net", vec!["p".repeat(44); 4].join("."));
+        assert_eq!(longest.len(), 189);
+        assert!(PlatformDomain::parse(&format!("q{longest}")).is_err());
+        let platform = PlatformDomain::parse(&longest).unwrap();
+        let user = Username::parse(&"u".repeat(63)).unwrap();
+        assert!(platform
+            .account_host(&user)
+            .as_str()
+            .starts_with(user.as_str()));
+        assert!(PlatformDomain::parse("localhost").is_err());
     }
 
     #[test]
