@@ -11,9 +11,3 @@ pub mod lifecycle;
 pub mod publish;
 pub mod store;
 pub mod telemetry;
-
-/// reqwest is built without a default TLS crypto provider: installs ring's
-/// (a no-op when one is installed already). Call before building a client.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}

@@ -81,7 +81,6 @@ impl CloudflareKv {
         content: NamespaceEndpoint,
         name: &'static str,
     ) -> Result<CloudflareKv, String> {
-        crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("portico-control/", env!("CARGO_PKG_VERSION")))

@@ -245,7 +245,6 @@ pub const CONTENT_NS: &str = "content-namespace-id";
 
 /// Starts the service with these settings.
 pub async fn start(settings: &Settings) -> TestApp {
-    portico_control::install_crypto_provider();
     let app = Application::build(settings)
         .await
         .expect("the application builds");
@@ -264,7 +263,6 @@ pub async fn start_with_backend(
 }
 
 fn run(app: Application) -> TestApp {
-    portico_control::install_crypto_provider();
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
