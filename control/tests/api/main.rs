@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod domains;
+mod edge;
 mod errors;
 mod events;
 mod health;
