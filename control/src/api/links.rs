@@ -2,6 +2,8 @@
 //! account's platform host (`<username>.<platform domain>`). A path is
 //! unique per host.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use portico_shared::{Slug, Username};
@@ -63,24 +65,28 @@ async fn platform_host(state: &AppState, account_id: &str) -> Result<String, Api
     Ok(state.platform.account_host(&username).to_string())
 }
 
-async fn view(state: &AppState, row: &LinkRow, platform_host: &str) -> Result<Link, ApiError> {
-    let host = match &row.domain_id {
-        None => platform_host.to_string(),
-        Some(domain_id) => domains::get(state.store.pool(), &row.account_id, domain_id)
-            .await?
-            .map(|d| d.served_host)
-            .unwrap_or_default(),
-    };
+fn view(row: &LinkRow, host: &str) -> Link {
     let path = format!("/{}", row.slug);
-    Ok(Link {
+    Link {
         id: row.id.clone(),
         page_id: row.page_id.clone(),
         domain_id: row.domain_id.clone(),
         url: format!("https://{host}{path}"),
-        host,
+        host: host.to_string(),
         path,
         created_at: rfc3339(row.created_at),
-    })
+    }
+}
+
+/// The host a link is on: its domain's served host, or the platform host.
+async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
+    match &row.domain_id {
+        None => platform_host(state, &row.account_id).await,
+        Some(domain_id) => Ok(domains::get(state.store.pool(), &row.account_id, domain_id)
+            .await?
+            .map(|d| d.served_host)
+            .unwrap_or_default()),
+    }
 }
 
 /// Puts a page at a path. Published at once on the platform host, and on a
@@ -151,10 +157,7 @@ pub async fn create_link(
     if written > 0 {
         state.published();
     }
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(view(&state, &row, &platform_host).await?),
-    ))
+    Ok((StatusCode::CREATED, ApiJson(view(&row, &host))))
 }
 
 /// The caller's links, optionally for one page.
@@ -172,15 +175,25 @@ pub async fn list_links(
     ApiQuery(filter): ApiQuery<LinkFilter>,
 ) -> Result<ApiJson<LinkList>, ApiError> {
     let platform_host = platform_host(&state, &auth.account_id).await?;
-    let rows = links::list(state.store.pool(), &auth.account_id).await?;
-    let mut out = Vec::new();
-    for row in rows
+    let pool = state.store.pool();
+    let hosts: HashMap<String, String> = domains::list(pool, &auth.account_id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.served_host))
+        .collect();
+    let links = links::list(pool, &auth.account_id)
+        .await?
         .iter()
         .filter(|r| filter.page_id.as_deref().is_none_or(|id| r.page_id == id))
-    {
-        out.push(view(&state, row, &platform_host).await?);
-    }
-    Ok(ApiJson(LinkList { links: out }))
+        .map(|row| {
+            let host = match &row.domain_id {
+                None => platform_host.as_str(),
+                Some(id) => hosts.get(id).map(String::as_str).unwrap_or_default(),
+            };
+            view(row, host)
+        })
+        .collect();
+    Ok(ApiJson(LinkList { links }))
 }
 
 /// One link.
@@ -200,8 +213,8 @@ pub async fn get_link(
     let row = links::get(state.store.pool(), &auth.account_id, &link_id)
         .await?
         .ok_or(ApiError::NotFound("link"))?;
-    let platform_host = platform_host(&state, &auth.account_id).await?;
-    Ok(ApiJson(view(&state, &row, &platform_host).await?))
+    let host = host_of(&state, &row).await?;
+    Ok(ApiJson(view(&row, &host)))
 }
 
 /// Takes a page off a path: the edge stops serving it there.
