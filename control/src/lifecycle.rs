@@ -1,7 +1,10 @@
 //! Domain status changes driven by the platform rather than the customer:
 //! connected (after verification, a later issue), disconnected, expired.
-//! Each publishes (or unpublishes) in the same transaction as the change,
-//! so the routing record is on its way before the status says `connected`.
+//! Each queues the publishing (or unpublishing) in the same transaction as
+//! the status change, so the two can never disagree after a crash. The KV
+//! write lands a moment after the commit: DESIGN.md wants the record
+//! published before the customer is told `connected`, so the verifier
+//! should wait for the outbox to drain before announcing it.
 
 use portico_shared::PlatformDomain;
 use tokio::sync::Notify;
