@@ -67,3 +67,36 @@ fn a_config_file_is_read_and_checked() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dev_mode_serves_without_an_admin_token_and_logs_one() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary()
+        .arg("serve")
+        .env("PORTICO_DATA_DIR", dir.path())
+        .env("PORTICO_LISTEN", "127.0.0.1:0")
+        .env("PORTICO_DEV", "true")
+        .env("PORTICO_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut token = None;
+    let mut serving = false;
+    for line in BufReader::new(stderr).lines().take(50) {
+        let line = line.unwrap();
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(made_up) = json["admin_token"].as_str() {
+            token = Some(made_up.to_string());
+        }
+        if json["message"] == "serving" {
+            serving = true;
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(token.is_some_and(|t| t.starts_with("dev_")));
+    assert!(serving);
+}

@@ -211,6 +211,38 @@ async fn settings_take_pages_or_urls_on_other_domains(db: Db) {
         cleared,
         json!({ "index": { "type": "default" }, "not_found": { "type": "default" } })
     );
+
+    // Deleting a page that is the Index (and linked) resets the Index and drops the link.
+    let (status, _) = app
+        .call(
+            "PUT",
+            &path,
+            Some(&token),
+            Some(json!({ "index": { "type": "page", "page_id": page["id"] } })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .post(
+            "/v1/links",
+            &token,
+            json!({ "page_id": page["id"], "domain_id": id, "path": "home" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/v1/pages/{}", page["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, after) = app.get(&path, &token).await;
+    assert_eq!(after["index"], json!({ "type": "default" }));
+    let (_, links) = app.get("/v1/links", &token).await;
+    assert_eq!(links["links"], json!([]));
     app.stop().await;
 }
 

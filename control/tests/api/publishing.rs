@@ -492,3 +492,44 @@ async fn republishing_converges_after_the_platform_domain_changes(db: Db) {
 }
 
 both_stores!(republishing_converges_after_the_platform_domain_changes);
+
+#[tokio::test]
+async fn bulk_requests_stay_within_the_api_limits() {
+    use portico_control::publish::kv_cloudflare::CloudflareKv;
+    let server = kv_server().await;
+    let client = CloudflareKv::from_settings(&cloudflare_settings(&server))
+        .unwrap()
+        .unwrap();
+    let pairs: Vec<KvPut> = (0..10_001)
+        .map(|i| KvPut {
+            key: format!("v1/h/host{i}.example"),
+            value: "{}".into(),
+        })
+        .collect();
+    client.put(outbox::Namespace::Routes, &pairs).await.unwrap();
+    let keys: Vec<String> = pairs.iter().map(|p| p.key.clone()).collect();
+    client
+        .delete(outbox::Namespace::Routes, &keys[..10_000])
+        .await
+        .unwrap();
+    let sizes: Vec<(&str, usize)> = server
+        .accepted()
+        .iter()
+        .map(|r| (r.op, r.keys.len()))
+        .collect();
+    assert_eq!(sizes, vec![("put", 10_000), ("put", 1), ("delete", 10_000)]);
+    assert_eq!(server.entries(ROUTES_NS).len(), 1);
+
+    // A refused request (here: bad credentials) is an error an operator must fix.
+    let mut wrong = cloudflare_settings(&server);
+    if let portico_control::config::KvSettings::Cloudflare { api_token, .. } = &mut wrong {
+        *api_token = "wrong".into();
+    }
+    let client = CloudflareKv::from_settings(&wrong).unwrap().unwrap();
+    let err = client
+        .put(outbox::Namespace::Routes, &pairs[..1])
+        .await
+        .unwrap_err();
+    assert!(err.permanent, "{err}");
+    assert!(err.to_string().contains("401"), "{err}");
+}
