@@ -44,6 +44,9 @@ pub enum ApiError {
     /// 404: no such object (or it belongs to another account).
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// 405: the endpoint exists, the method does not.
+    #[error("this endpoint does not take that method")]
+    MethodNotAllowed,
     /// 409: the request conflicts with existing state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -87,6 +90,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,6 +108,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Internal(_) => "internal",
         }
@@ -233,4 +238,9 @@ pub struct ApiQuery<T>(pub T);
 /// Used by the fallback: a path the API does not have.
 pub async fn no_route(_: Request) -> ApiError {
     ApiError::NotFound("endpoint")
+}
+
+/// A path the API has, with a method it does not take.
+pub async fn no_method(_: Request) -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -229,6 +229,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(error::no_route)
+        .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             // One INFO line per request (method, path, status, latency);

@@ -77,6 +77,13 @@ async fn malformed_bodies_are_client_errors(db: Db) {
     let json: Value = response.json().await.unwrap();
     assert_eq!(json["error"]["code"], "body_too_large");
 
+    // A method an endpoint does not take: 405 in the same shape.
+    let (status, body) = app.call("PUT", "/v1/domains", Some(&token), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+
     // Unknown endpoints answer in the same shape.
     let (status, body) = app.get("/v1/nothing-here", &token).await;
     assert_eq!(
