@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod certs;
 pub mod config;
 pub mod lifecycle;
 pub mod publish;
