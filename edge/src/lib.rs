@@ -59,6 +59,19 @@ impl Config {
     }
 }
 
+/// Runs once per isolate (again after a panic reset it). The `worker` crate
+/// installs its own panic hook; this one logs the panic with our context
+/// first, then hands over to it. No path is meant to panic: the hook is for
+/// finding the one that does.
+#[event(start)]
+fn start() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error!("portico-edge panicked (the isolate will be reset): {info}");
+        previous(info);
+    }));
+}
+
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let config = Config::from_env(&env);
