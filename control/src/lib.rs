@@ -7,8 +7,10 @@
 pub mod api;
 pub mod app;
 pub mod certs;
+pub mod cloudflare_api;
 pub mod config;
 pub mod lifecycle;
 pub mod publish;
+pub mod retry;
 pub mod store;
 pub mod telemetry;

@@ -9,12 +9,13 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{BoxFuture, KvBackend, KvError, KvPut};
+use crate::cloudflare_api::{error_detail, http_client, Envelope};
 use crate::config::KvSettings;
+use crate::retry::retry_after;
 use crate::store::outbox::Namespace;
 
 /// At most this many pairs (or keys) in one bulk request.
@@ -52,24 +53,6 @@ struct BulkPair<'a> {
 }
 
 #[derive(Debug, Deserialize)]
-struct Envelope {
-    #[serde(default)]
-    success: bool,
-    #[serde(default)]
-    errors: Vec<ApiMessage>,
-    #[serde(default)]
-    result: Option<BulkResult>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiMessage {
-    #[serde(default)]
-    code: i64,
-    #[serde(default)]
-    message: String,
-}
-
-#[derive(Debug, Deserialize)]
 struct BulkResult {
     #[serde(default)]
     unsuccessful_keys: Vec<String>,
@@ -81,11 +64,7 @@ impl CloudflareKv {
         content: NamespaceEndpoint,
         name: &'static str,
     ) -> Result<CloudflareKv, String> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("portico-control/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+        let http = http_client(REQUEST_TIMEOUT)?;
         Ok(CloudflareKv {
             http,
             routes,
@@ -150,18 +129,8 @@ impl CloudflareKv {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = response.bytes().await.unwrap_or_default();
-        let envelope: Option<Envelope> = serde_json::from_slice(&body).ok();
-        let detail = envelope
-            .as_ref()
-            .map(|e| {
-                e.errors
-                    .iter()
-                    .map(|m| format!("{} ({})", m.message, m.code))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+        let envelope: Option<Envelope<BulkResult>> = serde_json::from_slice(&body).ok();
+        let detail = error_detail(envelope.as_ref().map_or(&[][..], |e| &e.errors[..]), &body);
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Err(KvError {
                 message: format!("{what}: {status}: {detail}"),
@@ -297,15 +266,6 @@ fn chunk_puts(pairs: &[KvPut]) -> Vec<&[KvPut]> {
         chunks.push(&pairs[start..]);
     }
     chunks
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is treated as one second).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    Some(match value.trim().parse::<u64>() {
-        Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => Duration::from_secs(1),
-    })
 }
 
 #[cfg(test)]

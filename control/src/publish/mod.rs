@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
+use crate::retry::backoff;
 use crate::store::outbox::{self, Namespace};
 use crate::store::{new_id, now_ms, Store};
 
@@ -95,7 +96,6 @@ impl KvBackend for NoKv {
 /// How long a lease lasts; a batch (a few requests of at most
 /// `kv_cloudflare::REQUEST_TIMEOUT` each) must fit well inside it.
 pub const LEASE_TTL: Duration = Duration::from_secs(60);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,29 +261,5 @@ impl Publisher {
         if let Err(err) = outbox::release_lease(self.store.pool(), &self.holder).await {
             tracing::warn!(error = %err, "could not release the publisher lease; it expires by itself");
         }
-    }
-}
-
-/// 250 ms doubling per failure, capped, with up to 25 % jitter.
-fn backoff(failures: u32) -> Duration {
-    use rand::Rng;
-    let base =
-        Duration::from_millis(250).saturating_mul(1u32 << failures.min(10).saturating_sub(1));
-    let base = base.min(MAX_BACKOFF);
-    let jitter = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 4);
-    base + Duration::from_millis(jitter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(
-            backoff(1) >= Duration::from_millis(250) && backoff(1) <= Duration::from_millis(313)
-        );
-        assert!(backoff(3) >= Duration::from_millis(1000));
-        assert!(backoff(30) <= MAX_BACKOFF + MAX_BACKOFF / 4);
     }
 }
