@@ -12,6 +12,7 @@
 pub mod checks;
 pub mod host;
 pub mod integration;
+pub mod lifecycle;
 pub mod pages;
 pub mod path;
 pub mod record;

@@ -13,7 +13,9 @@ use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
 use crate::publish::sync::sync_account;
 use crate::store::domains::{self, DomainRow, DomainStatus, TargetColumns};
 use crate::store::events::{self, EventKind};
-use crate::store::{accounts, is_unique_violation, lock_account, new_id, now_ms, pages, rfc3339};
+use crate::store::{
+    accounts, checks, is_unique_violation, lock_account, new_id, now_ms, pages, rfc3339,
+};
 
 /// A domain not connected this long after it was added is reverted.
 pub const CONNECT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
@@ -250,6 +252,8 @@ pub async fn add_domain(
         not_found_page_id: None,
         not_found_url: None,
         updated_at: now,
+        published_at: None,
+        disconnected_at: None,
     };
 
     let mut tx = state.store.pool().begin().await?;
@@ -279,6 +283,8 @@ pub async fn add_domain(
         }
         other => other?,
     }
+    // The verifier's first check: due at once.
+    checks::schedule(&mut tx, &row.id, now).await?;
     let message = format!(
         "{} added; waiting for its DNS records",
         integration.served_host.to_unicode()

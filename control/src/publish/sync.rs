@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use super::defaults::{DEFAULT_INDEX_HTML, DEFAULT_NOT_FOUND_HTML};
-use crate::store::domains::{DomainRow, DomainStatus};
+use crate::store::domains::DomainRow;
 use crate::store::outbox::{self, Namespace};
 use crate::store::{accounts, domains, links, now_ms, pages};
 
@@ -102,10 +102,9 @@ pub async fn sync_account(
             links.iter().filter(|l| l.domain_id.is_none()),
         );
     }
-    for domain in domains
-        .iter()
-        .filter(|d| d.status() == DomainStatus::Connected)
-    {
+    // Published domains: connected ones, one being connected (published
+    // before it is reported connected), a disconnected one in its grace period.
+    for domain in domains.iter().filter(|d| d.published_at.is_some()) {
         add_domain(&mut desired, domain, &pages, &links);
     }
 

@@ -52,6 +52,9 @@ pub struct DomainRow {
     pub not_found_page_id: Option<String>,
     pub not_found_url: Option<String>,
     pub updated_at: i64,
+    /// Set while the edge should serve the domain (see migration 0002).
+    pub published_at: Option<i64>,
+    pub disconnected_at: Option<i64>,
 }
 
 impl DomainRow {
@@ -61,11 +64,12 @@ impl DomainRow {
 }
 
 const COLUMNS: &str = "id, account_id, hostname, kind, root, served_host, status, added_at, \
-    connect_deadline, connected_at, index_page_id, index_url, not_found_page_id, not_found_url, updated_at";
+    connect_deadline, connected_at, index_page_id, index_url, not_found_page_id, not_found_url, updated_at, \
+    published_at, disconnected_at";
 
 pub async fn insert(conn: &mut AnyConnection, row: &DomainRow) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO domains ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        "INSERT INTO domains ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     ))
     .bind(&row.id)
     .bind(&row.account_id)
@@ -82,6 +86,8 @@ pub async fn insert(conn: &mut AnyConnection, row: &DomainRow) -> Result<(), sql
     .bind(&row.not_found_page_id)
     .bind(&row.not_found_url)
     .bind(row.updated_at)
+    .bind(row.published_at)
+    .bind(row.disconnected_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -205,6 +211,34 @@ pub async fn set_targets(
 
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM domains WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets (`Some`) or clears (`None`) when the domain was published; the next
+/// `sync_account` in the same transaction publishes or unpublishes it.
+pub async fn set_published(
+    conn: &mut AnyConnection,
+    id: &str,
+    published_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE domains SET published_at = $1 WHERE id = $2")
+        .bind(published_at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_disconnected_at(
+    conn: &mut AnyConnection,
+    id: &str,
+    disconnected_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE domains SET disconnected_at = $1 WHERE id = $2")
+        .bind(disconnected_at)
         .bind(id)
         .execute(conn)
         .await?;
