@@ -66,6 +66,7 @@ pub struct RawSettings {
     pub local_kv_url: Option<String>,
     pub local_kv_token: Option<String>,
     pub certificate_provider: Option<String>,
+    pub cloudflare_zone_id: Option<String>,
     pub publish_batch_size: Option<usize>,
     pub publish_poll_ms: Option<u64>,
     pub database_max_connections: Option<u32>,
@@ -131,6 +132,7 @@ impl RawSettings {
         text!(local_kv_url, "PORTICO_LOCAL_KV_URL");
         text!(local_kv_token, "PORTICO_LOCAL_KV_TOKEN");
         text!(certificate_provider, "PORTICO_CERTIFICATE_PROVIDER");
+        text!(cloudflare_zone_id, "PORTICO_CLOUDFLARE_ZONE_ID");
         parsed!(publish_batch_size, "PORTICO_PUBLISH_BATCH_SIZE");
         parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
         parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
@@ -161,9 +163,17 @@ pub enum KvSettings {
     Local { edge_url: String, token: String },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who issues customers' certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertificateProvider {
+    /// Nobody: the local stack serves plain HTTP on loopback.
     None,
+    /// Cloudflare for SaaS custom hostnames in the platform's zone.
+    Cloudflare {
+        api_url: String,
+        api_token: String,
+        zone_id: String,
+    },
 }
 
 /// Resolved, validated settings.
@@ -237,6 +247,38 @@ impl Settings {
                 ))
             }
         };
+        let certificate_provider = match raw.certificate_provider.as_deref().unwrap_or("none") {
+            "none" => CertificateProvider::None,
+            "cloudflare" => {
+                let zone_id = raw
+                    .cloudflare_zone_id
+                    .clone()
+                    .ok_or(ConfigError::Missing("cloudflare_zone_id"))?;
+                if zone_id.is_empty() || !zone_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(invalid(
+                        "cloudflare_zone_id",
+                        "expected the zone's id (32 hexadecimal digits, on the zone's Overview page)",
+                    ));
+                }
+                CertificateProvider::Cloudflare {
+                    api_url: raw
+                        .cloudflare_api_url
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_CLOUDFLARE_API.to_string()),
+                    api_token: raw
+                        .cloudflare_api_token
+                        .clone()
+                        .ok_or(ConfigError::Missing("cloudflare_api_token"))?,
+                    zone_id,
+                }
+            }
+            other => {
+                return Err(invalid(
+                    "certificate_provider",
+                    format!("`{other}`: expected none or cloudflare"),
+                ))
+            }
+        };
         let kv = match raw.kv.as_deref().unwrap_or("none") {
             "none" => KvSettings::None,
             "cloudflare" => KvSettings::Cloudflare {
@@ -268,15 +310,6 @@ impl Settings {
                 return Err(invalid(
                     "kv",
                     format!("`{other}`: expected none, local or cloudflare"),
-                ))
-            }
-        };
-        let certificate_provider = match raw.certificate_provider.as_deref().unwrap_or("none") {
-            "none" => CertificateProvider::None,
-            other => {
-                return Err(invalid(
-                    "certificate_provider",
-                    format!("`{other}`: only none is supported so far"),
                 ))
             }
         };
@@ -382,6 +415,62 @@ mod tests {
         ));
         let raw = RawSettings {
             platform_domain: Some("com".into()),
+            ..Default::default()
+        };
+        assert!(Settings::resolve(raw).is_err());
+    }
+
+    #[test]
+    fn cloudflare_certificates_need_a_zone_and_a_token() {
+        let settings = Settings::resolve(RawSettings::default()).unwrap();
+        assert_eq!(settings.certificate_provider, CertificateProvider::None);
+        let raw = RawSettings {
+            certificate_provider: Some("cloudflare".into()),
+            cloudflare_api_token: Some("t".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::resolve(raw),
+            Err(ConfigError::Missing("cloudflare_zone_id"))
+        ));
+        let raw = RawSettings::default()
+            .overlay_env(&env(&[
+                ("PORTICO_CERTIFICATE_PROVIDER", "cloudflare"),
+                (
+                    "PORTICO_CLOUDFLARE_ZONE_ID",
+                    "023e105f4ecef8ad9ca31a8372d0c353",
+                ),
+            ]))
+            .unwrap();
+        assert!(matches!(
+            Settings::resolve(raw),
+            Err(ConfigError::Missing("cloudflare_api_token"))
+        ));
+        let raw = RawSettings {
+            certificate_provider: Some("cloudflare".into()),
+            cloudflare_zone_id: Some("../accounts".into()),
+            cloudflare_api_token: Some("t".into()),
+            ..Default::default()
+        };
+        assert!(Settings::resolve(raw).is_err());
+        let raw = RawSettings {
+            certificate_provider: Some("cloudflare".into()),
+            cloudflare_zone_id: Some("023e105f4ecef8ad9ca31a8372d0c353".into()),
+            cloudflare_api_token: Some("t".into()),
+            kv: Some("local".into()),
+            local_kv_token: Some("l".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(raw).unwrap().certificate_provider,
+            CertificateProvider::Cloudflare {
+                api_url: DEFAULT_CLOUDFLARE_API.into(),
+                api_token: "t".into(),
+                zone_id: "023e105f4ecef8ad9ca31a8372d0c353".into(),
+            }
+        );
+        let raw = RawSettings {
+            certificate_provider: Some("letsencrypt".into()),
             ..Default::default()
         };
         assert!(Settings::resolve(raw).is_err());
