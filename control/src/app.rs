@@ -1,6 +1,6 @@
 //! Builds the application from settings: store (migrated), KV backend,
-//! publisher, HTTP router, bound listener. `Application::local_addr` tells
-//! tests the port they got from `127.0.0.1:0`.
+//! certificate provider, publisher, HTTP router, bound listener.
+//! `Application::local_addr` tells tests the port they got from `127.0.0.1:0`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::api::{self, AppState};
+use crate::certs::Certificates;
 use crate::config::Settings;
 use crate::publish::kv_cloudflare::CloudflareKv;
 use crate::publish::{KvBackend, NoKv, Publisher};
@@ -80,7 +81,10 @@ impl Application {
             settings.publish_poll_interval,
             wake.clone(),
         );
-        let state = AppState::new(store, settings.platform_domain.clone(), &admin_token, wake);
+        let certificates = Certificates::from_settings(&settings.certificate_provider)
+            .map_err(anyhow::Error::msg)?;
+        let state = AppState::new(store, settings.platform_domain.clone(), &admin_token, wake)
+            .with_certificates(certificates);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
 
+use crate::certs::Certificates;
 use crate::store::{accounts as account_store, now_ms, Store};
 
 /// Largest request body: 2 MiB (a page's HTML, at most [`MAX_PAGE_BYTES`],
@@ -46,6 +47,8 @@ pub struct AppState {
     admin_token_hash: Arc<[u8; 32]>,
     /// Wakes the publisher after a commit that enqueued KV writes.
     pub publish_wake: Arc<Notify>,
+    /// Customers' certificates (`certificate_provider`).
+    pub certificates: Certificates,
 }
 
 impl AppState {
@@ -60,7 +63,14 @@ impl AppState {
             platform,
             admin_token_hash: Arc::new(Sha256::digest(admin_token.as_bytes()).into()),
             publish_wake,
+            certificates: Certificates::None,
         }
+    }
+
+    /// The certificate provider (the default is `none`).
+    pub fn with_certificates(mut self, certificates: Certificates) -> AppState {
+        self.certificates = certificates;
+        self
     }
 
     /// Call after committing a transaction that enqueued KV writes.
