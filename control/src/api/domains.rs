@@ -300,6 +300,16 @@ pub async fn add_domain(
     )
     .await?;
     tx.commit().await?;
+    // Best effort: an outage must not fail the add; the verifier's `ensure`
+    // creates whatever this could not.
+    match state.certificates.request(&integration.served_host).await {
+        Ok(report) => {
+            tracing::debug!(host = %served, state = ?report.state, found = %report.found, "certificate requested")
+        }
+        Err(err) => {
+            tracing::warn!(host = %served, error = %err, "could not request the certificate yet; the verifier retries")
+        }
+    }
     Ok((StatusCode::CREATED, ApiJson(view(&state, &username, &row)?)))
 }
 
@@ -354,7 +364,7 @@ pub async fn get_domain(
 }
 
 /// Removes a domain at any time: the edge stops serving it (its KV records
-/// are deleted) and its links go with it.
+/// are deleted), its links go with it, and so does its certificate.
 #[utoipa::path(
     delete,
     path = "/v1/domains/{domain_id}",
@@ -373,6 +383,7 @@ pub async fn remove_domain(
     let row = domains::get_in(&mut tx, &auth.account_id, &domain_id)
         .await?
         .ok_or(ApiError::NotFound("domain"))?;
+    let served_host = integration(&row)?.served_host;
     domains::delete(&mut tx, &row.id).await?;
     let message = format!("{} removed", row.served_host);
     events::record(
@@ -390,6 +401,7 @@ pub async fn remove_domain(
     if written > 0 {
         state.published();
     }
+    state.certificates.remove_in_background(served_host);
     Ok(StatusCode::NO_CONTENT)
 }
 
