@@ -6,6 +6,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod cloudflare_kv;
+pub mod dns;
+pub mod forwarder;
 pub mod origin;
 pub mod wrangler;
 
