@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod cloudflare_kv;
+pub mod cloudflare_saas;
 pub mod dns;
 pub mod forwarder;
 pub mod origin;

@@ -1,0 +1,831 @@
+//! A contract test server for Cloudflare for SaaS custom hostnames.
+//!
+//! This is a TEST DOUBLE of a remote service (Cloudflare's API), not
+//! Cloudflare: it runs on 127.0.0.1:0 inside the test process, keeps custom
+//! hostnames in memory, and enforces the documented request and answer
+//! shapes, so that a client that passes here sends what Cloudflare accepts
+//! and copes with what it answers. Certificates are never issued: tests
+//! script the states a real hostname goes through. Rules, as the API
+//! reference ("Custom Hostnames",
+//! <https://developers.cloudflare.com/api/resources/custom_hostnames/>) and
+//! the Cloudflare for SaaS guides state them:
+//!
+//! - `POST /client/v4/zones/{zone_id}/custom_hostnames` creates
+//!   `{hostname, ssl?, custom_metadata?, custom_origin_server?,
+//!   custom_origin_sni?}`; `hostname` at most 255 characters; `ssl.method`
+//!   is `http`, `txt` or `email`, `ssl.type` is `dv`; `ssl.settings` holds
+//!   `min_tls_version` (`1.0`–`1.3`), `http2`/`tls_1_3`/`early_hints`
+//!   (`on`/`off`), `ciphers` (strings). A hostname the zone already has is
+//!   refused: 409, code 1406 "Duplicate custom hostname found.".
+//! - `GET …/custom_hostnames` lists, `?hostname=` (a match: every name that
+//!   contains it, so clients must compare names themselves) or `?id=`, not
+//!   both; `page`, `per_page` (at most 50); `result_info` says where the page
+//!   stands.
+//! - `GET`/`PATCH`/`DELETE …/custom_hostnames/{custom_hostname_id}`. A PATCH
+//!   whose `ssl` repeats the hostname's method and type asks for validation
+//!   again: a `moved` or `deleted` hostname goes back to `pending`, a
+//!   certificate that timed out, expired or was deleted back to
+//!   `pending_validation` ("Hostname validation status": "send a PATCH
+//!   request … with the same method and type"). DELETE answers `{ "id" }`,
+//!   without the envelope, as documented.
+//! - `Authorization: Bearer <API token>` is required (else 401, code 10000);
+//!   another zone answers 404 (code 7003); bodies are
+//!   `application/json` objects, and unknown fields are refused (400), so a
+//!   misspelt field fails here rather than being ignored in production.
+//! - Every other answer uses the envelope `{ success, errors: [{code,
+//!   message}], messages, result }` (lists add `result_info`); a hostname
+//!   carries `status`, `verification_errors`, `ownership_verification`,
+//!   `ssl { id, type, method, status, settings, validation_errors,
+//!   validation_records }`. Error codes other than 1406, 10000 and 7003 are
+//!   the double's own.
+//!
+//! Scripting: [`SaasContractServer::set_state`] puts a hostname in any state
+//! (see [`HostnameState`]'s constructors), [`SaasContractServer::script`]
+//! queues states played one per read of that hostname, and
+//! [`SaasContractServer::inject`] answers the next requests with 429 (with
+//! `Retry-After`) or 5xx before touching any state.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+use tokio::task::JoinHandle;
+
+pub use crate::cloudflare_kv::Fault;
+use crate::Result;
+
+/// Cloudflare's code for a hostname the zone already has.
+pub const DUPLICATE_CODE: u32 = 1406;
+/// What Cloudflare says while a hostname does not point at the zone.
+pub const NOT_CNAMED: &str = "custom hostname does not CNAME to this zone.";
+/// The largest `per_page`.
+pub const MAX_PER_PAGE: usize = 50;
+
+/// Who may call.
+#[derive(Debug, Clone)]
+pub struct SaasContractConfig {
+    pub zone_id: String,
+    pub api_token: String,
+}
+
+impl Default for SaasContractConfig {
+    fn default() -> SaasContractConfig {
+        SaasContractConfig {
+            zone_id: "023e105f4ecef8ad9ca31a8372d0c353".into(),
+            api_token: "test-cloudflare-api-token".into(),
+        }
+    }
+}
+
+/// A custom hostname's state: what Cloudflare reports about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostnameState {
+    /// `status`: `pending`, `active`, `moved`, `blocked`, `deleted`, …
+    pub status: String,
+    /// `ssl.status`: `initializing`, `pending_validation`, `pending_issuance`,
+    /// `pending_deployment`, `active`, `validation_timed_out`, …
+    pub ssl_status: String,
+    /// `ssl.validation_errors[].message`.
+    pub validation_errors: Vec<String>,
+    /// `verification_errors[]`.
+    pub verification_errors: Vec<String>,
+}
+
+impl HostnameState {
+    pub fn new(status: &str, ssl_status: &str) -> HostnameState {
+        HostnameState {
+            status: status.into(),
+            ssl_status: ssl_status.into(),
+            validation_errors: Vec::new(),
+            verification_errors: Vec::new(),
+        }
+    }
+
+    pub fn with_validation_error(mut self, message: &str) -> HostnameState {
+        self.validation_errors.push(message.into());
+        self
+    }
+
+    pub fn with_verification_error(mut self, message: &str) -> HostnameState {
+        self.verification_errors.push(message.into());
+        self
+    }
+
+    /// Just created.
+    pub fn initializing() -> HostnameState {
+        HostnameState::new("pending", "initializing")
+    }
+    /// The authority is checking the name.
+    pub fn pending_validation() -> HostnameState {
+        HostnameState::new("pending", "pending_validation")
+    }
+    /// The name does not point at the zone (yet).
+    pub fn not_cnamed() -> HostnameState {
+        HostnameState::pending_validation().with_verification_error(NOT_CNAMED)
+    }
+    /// A CAA record excludes the authorities.
+    pub fn caa_blocked() -> HostnameState {
+        HostnameState::pending_validation().with_validation_error(
+            "caa_error: CAA record(s) prevent the certificate authority from issuing",
+        )
+    }
+    pub fn pending_issuance() -> HostnameState {
+        HostnameState::new("pending", "pending_issuance")
+    }
+    pub fn pending_deployment() -> HostnameState {
+        HostnameState::new("active", "pending_deployment")
+    }
+    pub fn active() -> HostnameState {
+        HostnameState::new("active", "active")
+    }
+    pub fn validation_timed_out() -> HostnameState {
+        HostnameState::new("pending", "validation_timed_out").with_verification_error(NOT_CNAMED)
+    }
+    pub fn moved() -> HostnameState {
+        HostnameState::new("moved", "pending_validation").with_verification_error(NOT_CNAMED)
+    }
+    pub fn blocked() -> HostnameState {
+        HostnameState::new("blocked", "pending_validation")
+    }
+}
+
+/// A stored custom hostname, as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHostname {
+    pub id: String,
+    pub hostname: String,
+    pub state: HostnameState,
+    /// `ssl.method` as created (or last changed).
+    pub method: String,
+    /// The `ssl` object as sent at creation.
+    pub ssl: Value,
+    /// How many PATCHes asked for validation again.
+    pub refreshes: u32,
+}
+
+/// One request that arrived (faulted or not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query, e.g. `/client/v4/zones/…/custom_hostnames?hostname=a.example`.
+    pub uri: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    hostnames: BTreeMap<String, StoredHostname>,
+    scripts: HashMap<String, VecDeque<HostnameState>>,
+    faults: VecDeque<Fault>,
+    hidden: Vec<String>,
+    requests: Vec<Recorded>,
+    next_id: u64,
+    new_state: Option<HostnameState>,
+}
+
+impl Inner {
+    fn by_name(&mut self, hostname: &str) -> Option<&mut StoredHostname> {
+        self.hostnames.values_mut().find(|h| h.hostname == hostname)
+    }
+
+    fn insert(&mut self, hostname: &str, state: HostnameState, ssl: Value) -> String {
+        self.next_id += 1;
+        let id = format!("{:08x}-0000-4000-8000-{:012x}", self.next_id, self.next_id);
+        let method = ssl["method"].as_str().unwrap_or("http").to_string();
+        self.hostnames.insert(
+            id.clone(),
+            StoredHostname {
+                id: id.clone(),
+                hostname: hostname.into(),
+                state,
+                method,
+                ssl,
+                refreshes: 0,
+            },
+        );
+        id
+    }
+
+    /// A read of a hostname plays the next scripted state, then answers.
+    fn read(&mut self, id: &str) -> Option<Value> {
+        let hostname = self.hostnames.get(id)?.hostname.clone();
+        if let Some(next) = self
+            .scripts
+            .get_mut(&hostname)
+            .and_then(VecDeque::pop_front)
+        {
+            self.hostnames.get_mut(id)?.state = next;
+        }
+        self.hostnames.get(id).map(render)
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    config: Arc<SaasContractConfig>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// The running server; stopped when dropped.
+pub struct SaasContractServer {
+    addr: SocketAddr,
+    shared: Shared,
+    task: JoinHandle<()>,
+}
+
+impl Drop for SaasContractServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SaasContractServer {
+    pub async fn start(config: SaasContractConfig) -> Result<SaasContractServer> {
+        let shared = Shared {
+            config: Arc::new(config),
+            inner: Arc::default(),
+        };
+        let app = Router::new()
+            .route(
+                "/client/v4/zones/{zone}/custom_hostnames",
+                get(list).post(create),
+            )
+            .route(
+                "/client/v4/zones/{zone}/custom_hostnames/{id}",
+                get(get_one).patch(edit).delete(delete),
+            )
+            .fallback(|| async { error(StatusCode::NOT_FOUND, 7000, "No route for that URI") })
+            .method_not_allowed_fallback(|| async {
+                error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    10405,
+                    "Method not allowed for this route",
+                )
+            })
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(SaasContractServer { addr, shared, task })
+    }
+
+    /// The API base, as `cloudflare_api_url`: `http://127.0.0.1:<port>/client/v4`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/client/v4", self.addr)
+    }
+
+    pub fn config(&self) -> &SaasContractConfig {
+        &self.shared.config
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.shared.inner.lock().unwrap()
+    }
+
+    /// Every stored custom hostname.
+    pub fn hostnames(&self) -> Vec<StoredHostname> {
+        self.inner().hostnames.values().cloned().collect()
+    }
+
+    /// The custom hostname named `hostname`.
+    pub fn get(&self, hostname: &str) -> Option<StoredHostname> {
+        self.inner().by_name(hostname).cloned()
+    }
+
+    /// Stores a custom hostname directly (one created before a crash, or by
+    /// hand); returns its id.
+    pub fn insert(&self, hostname: &str, state: HostnameState) -> String {
+        let ssl = json!({ "method": "http", "type": "dv" });
+        self.inner().insert(hostname, state, ssl)
+    }
+
+    /// Puts `hostname` in `state` now; false when there is no such hostname.
+    pub fn set_state(&self, hostname: &str, state: HostnameState) -> bool {
+        match self.inner().by_name(hostname) {
+            Some(stored) => {
+                stored.state = state;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Queues states for `hostname`: each later read (list or get) of it
+    /// first moves it to the next one.
+    pub fn script(&self, hostname: &str, states: impl IntoIterator<Item = HostnameState>) {
+        self.inner()
+            .scripts
+            .entry(hostname.into())
+            .or_default()
+            .extend(states);
+    }
+
+    /// The state new hostnames start in (default: [`HostnameState::initializing`]).
+    pub fn create_in(&self, state: HostnameState) {
+        self.inner().new_state = Some(state);
+    }
+
+    /// The next list leaves `hostname` out, as if another replica created it
+    /// between this client's lookup and its create.
+    pub fn hide_from_next_list(&self, hostname: &str) {
+        self.inner().hidden.push(hostname.into());
+    }
+
+    /// Answers the next request with `fault` (queued after earlier ones).
+    pub fn inject(&self, fault: Fault) {
+        self.inner().faults.push_back(fault);
+    }
+
+    /// Every request that arrived, in order, faulted ones included.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner().requests.clone()
+    }
+
+    /// How many requests of `method` arrived.
+    pub fn count(&self, method: &str) -> usize {
+        self.inner()
+            .requests
+            .iter()
+            .filter(|r| r.method == method)
+            .count()
+    }
+}
+
+fn error(status: StatusCode, code: u32, message: &str) -> Response {
+    let body = json!({
+        "success": false,
+        "errors": [{ "code": code, "message": message }],
+        "messages": [],
+        "result": null,
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn ok(result: Value) -> Response {
+    let body = json!({ "success": true, "errors": [], "messages": [], "result": result });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+fn bad(message: impl AsRef<str>) -> Response {
+    error(StatusCode::BAD_REQUEST, 1400, message.as_ref())
+}
+
+/// The hostname as the API renders it.
+fn render(stored: &StoredHostname) -> Value {
+    let host = &stored.hostname;
+    let id = &stored.id;
+    let mut ssl = json!({
+        "id": format!("ssl-{id}"),
+        "type": "dv",
+        "method": stored.method,
+        "status": stored.state.ssl_status,
+        "bundle_method": "ubiquitous",
+        "wildcard": false,
+        "settings": stored.ssl.get("settings").cloned().unwrap_or_else(|| json!({})),
+    });
+    if !stored.state.validation_errors.is_empty() {
+        ssl["validation_errors"] = stored
+            .state
+            .validation_errors
+            .iter()
+            .map(|message| json!({ "message": message }))
+            .collect();
+    }
+    if stored.state.ssl_status == "pending_validation" && stored.method == "http" {
+        ssl["validation_records"] = json!([{
+            "http_url": format!("http://{host}/.well-known/pki-validation/{id}.txt"),
+            "http_body": format!("ca3-{id}"),
+        }]);
+    }
+    let mut answer = json!({
+        "id": id,
+        "hostname": host,
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "status": stored.state.status,
+        "ssl": ssl,
+        "ownership_verification": {
+            "type": "txt",
+            "name": format!("_cf-custom-hostname.{host}"),
+            "value": id,
+        },
+        "ownership_verification_http": {
+            "http_url": format!("http://{host}/.well-known/cf-custom-hostname-challenge/{id}"),
+            "http_body": id,
+        },
+    });
+    if !stored.state.verification_errors.is_empty() {
+        answer["verification_errors"] = json!(stored.state.verification_errors);
+    }
+    answer
+}
+
+/// Records the request, plays a queued fault, checks the token and the zone.
+fn gate(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    zone: &str,
+) -> Option<Response> {
+    let fault = {
+        let mut inner = shared.inner.lock().unwrap();
+        inner.requests.push(Recorded {
+            method: method.to_string(),
+            uri: uri.to_string(),
+        });
+        inner.faults.pop_front()
+    };
+    if let Some(fault) = fault {
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = error(status, 10_013, "injected fault");
+        if let Some(seconds) = fault.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", seconds.to_string().parse().unwrap());
+        }
+        return Some(response);
+    }
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| given == shared.config.api_token);
+    if !authorized {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            10_000,
+            "Authentication error",
+        ));
+    }
+    if zone != shared.config.zone_id {
+        return Some(error(
+            StatusCode::NOT_FOUND,
+            7003,
+            "Could not route to /zones: perhaps your object identifier is invalid?",
+        ));
+    }
+    None
+}
+
+/// The body as a JSON object whose keys are all in `allowed`.
+fn json_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    allowed: &[&str],
+) -> std::result::Result<Map<String, Value>, String> {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err("the body must be application/json".into());
+    }
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+        return Err("the body must be a JSON object".into());
+    };
+    if let Some(unknown) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("unknown field `{unknown}`"));
+    }
+    Ok(object)
+}
+
+fn one_of(value: &Value, field: &str, allowed: &[&str]) -> std::result::Result<(), String> {
+    match value.as_str() {
+        Some(text) if allowed.contains(&text) => Ok(()),
+        _ => Err(format!("{field} must be one of {allowed:?}")),
+    }
+}
+
+/// The documented `ssl` object.
+fn check_ssl(ssl: &Value) -> std::result::Result<(), String> {
+    let Some(ssl) = ssl.as_object() else {
+        return Err("ssl must be an object".into());
+    };
+    for (key, value) in ssl {
+        match key.as_str() {
+            "method" => one_of(value, "ssl.method", &["http", "txt", "email"])?,
+            "type" => one_of(value, "ssl.type", &["dv"])?,
+            "bundle_method" => one_of(
+                value,
+                "ssl.bundle_method",
+                &["ubiquitous", "optimal", "force"],
+            )?,
+            "certificate_authority" => one_of(
+                value,
+                "ssl.certificate_authority",
+                &["digicert", "google", "lets_encrypt", "ssl_com"],
+            )?,
+            "wildcard" | "cloudflare_branding" if value.is_boolean() => {}
+            "custom_certificate" | "custom_key" if value.is_string() => {}
+            "custom_cert_bundle" if value.is_array() => {}
+            "settings" => check_settings(value)?,
+            other => {
+                return Err(format!(
+                    "ssl.{other} is not a documented field (or has the wrong type)"
+                ))
+            }
+        }
+    }
+    if !ssl.contains_key("method") || !ssl.contains_key("type") {
+        return Err("ssl needs method and type".into());
+    }
+    Ok(())
+}
+
+fn check_settings(settings: &Value) -> std::result::Result<(), String> {
+    let Some(settings) = settings.as_object() else {
+        return Err("ssl.settings must be an object".into());
+    };
+    for (key, value) in settings {
+        match key.as_str() {
+            "min_tls_version" => one_of(
+                value,
+                "ssl.settings.min_tls_version",
+                &["1.0", "1.1", "1.2", "1.3"],
+            )?,
+            "http2" | "tls_1_3" | "early_hints" => {
+                one_of(value, &format!("ssl.settings.{key}"), &["on", "off"])?
+            }
+            "ciphers"
+                if value
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(Value::is_string)) => {}
+            other => {
+                return Err(format!(
+                    "ssl.settings.{other} is not a documented setting (or has the wrong type)"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A hostname Cloudflare would take: DNS labels, at most 255 characters.
+fn check_hostname(hostname: &str) -> std::result::Result<(), String> {
+    let labels: Vec<&str> = hostname.split('.').collect();
+    let valid = hostname.len() <= 255
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("`{hostname}` is not a valid hostname"))
+    }
+}
+
+async fn create(
+    State(shared): State<Shared>,
+    Path(zone): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+        return refused;
+    }
+    let object = match json_object(
+        &headers,
+        &body,
+        &[
+            "hostname",
+            "ssl",
+            "custom_metadata",
+            "custom_origin_server",
+            "custom_origin_sni",
+        ],
+    ) {
+        Ok(object) => object,
+        Err(why) => return bad(why),
+    };
+    let Some(hostname) = object.get("hostname").and_then(Value::as_str) else {
+        return bad("hostname is required");
+    };
+    if let Err(why) = check_hostname(hostname) {
+        return bad(why);
+    }
+    let ssl = object
+        .get("ssl")
+        .cloned()
+        .unwrap_or_else(|| json!({ "method": "http", "type": "dv" }));
+    if let Err(why) = check_ssl(&ssl) {
+        return bad(why);
+    }
+    let mut inner = shared.inner.lock().unwrap();
+    if inner
+        .hostnames
+        .values()
+        .any(|h| h.hostname == hostname && h.state.status != "deleted")
+    {
+        return error(
+            StatusCode::CONFLICT,
+            DUPLICATE_CODE,
+            "Duplicate custom hostname found.",
+        );
+    }
+    let state = inner
+        .new_state
+        .clone()
+        .unwrap_or_else(HostnameState::initializing);
+    let id = inner.insert(hostname, state, ssl);
+    ok(render(&inner.hostnames[&id]))
+}
+
+async fn list(
+    State(shared): State<Shared>,
+    Path(zone): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+        return refused;
+    }
+    let mut params = HashMap::new();
+    for (key, value) in query {
+        match key.as_str() {
+            "hostname"
+            | "id"
+            | "page"
+            | "per_page"
+            | "order"
+            | "direction"
+            | "ssl"
+            | "certificate_authority"
+            | "custom_origin_server" => {
+                params.insert(key, value);
+            }
+            other => return bad(format!("unknown query parameter `{other}`")),
+        }
+    }
+    if params.contains_key("hostname") && params.contains_key("id") {
+        return bad("hostname and id cannot be used together");
+    }
+    let number = |name: &str, default: usize| match params.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse::<usize>().ok().filter(|n| *n >= 1).ok_or(()),
+    };
+    let (Ok(page), Ok(per_page)) = (number("page", 1), number("per_page", 20)) else {
+        return bad("page and per_page are positive numbers");
+    };
+    if per_page > MAX_PER_PAGE {
+        return bad(format!("per_page is at most {MAX_PER_PAGE}"));
+    }
+    let mut inner = shared.inner.lock().unwrap();
+    let hidden = std::mem::take(&mut inner.hidden);
+    let ids: Vec<String> = inner
+        .hostnames
+        .values()
+        .filter(|h| !hidden.contains(&h.hostname))
+        .filter(|h| {
+            params
+                .get("hostname")
+                .is_none_or(|q| h.hostname.contains(q.as_str()))
+        })
+        .filter(|h| params.get("id").is_none_or(|q| h.id == *q))
+        .map(|h| h.id.clone())
+        .collect();
+    let total = ids.len();
+    let on_page: Vec<Value> = ids
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .filter_map(|id| inner.read(id))
+        .collect();
+    let body = json!({
+        "success": true,
+        "errors": [],
+        "messages": [],
+        "result": on_page,
+        "result_info": {
+            "page": page,
+            "per_page": per_page,
+            "count": on_page.len(),
+            "total_count": total,
+            "total_pages": total.div_ceil(per_page),
+        },
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        1436,
+        "The custom hostname was not found.",
+    )
+}
+
+async fn get_one(
+    State(shared): State<Shared>,
+    Path((zone, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+        return refused;
+    }
+    match shared.inner.lock().unwrap().read(&id) {
+        Some(hostname) => ok(hostname),
+        None => not_found(),
+    }
+}
+
+async fn edit(
+    State(shared): State<Shared>,
+    Path((zone, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+        return refused;
+    }
+    let object = match json_object(
+        &headers,
+        &body,
+        &[
+            "ssl",
+            "custom_metadata",
+            "custom_origin_server",
+            "custom_origin_sni",
+        ],
+    ) {
+        Ok(object) => object,
+        Err(why) => return bad(why),
+    };
+    if let Some(ssl) = object.get("ssl") {
+        if let Err(why) = check_ssl(ssl) {
+            return bad(why);
+        }
+    }
+    let mut inner = shared.inner.lock().unwrap();
+    let Some(stored) = inner.hostnames.get_mut(&id) else {
+        return not_found();
+    };
+    if let Some(ssl) = object.get("ssl") {
+        let method = ssl["method"].as_str().unwrap_or_default().to_string();
+        let state = &mut stored.state;
+        if method != stored.method {
+            stored.method = method;
+            state.ssl_status = "pending_validation".into();
+            state.validation_errors.clear();
+        } else {
+            // The same method and type: validate again.
+            stored.refreshes += 1;
+            if matches!(state.status.as_str(), "moved" | "deleted") {
+                state.status = "pending".into();
+            }
+            if matches!(
+                state.ssl_status.as_str(),
+                "validation_timed_out"
+                    | "initializing_timed_out"
+                    | "issuance_timed_out"
+                    | "deployment_timed_out"
+                    | "expired"
+                    | "deleted"
+            ) {
+                state.ssl_status = "pending_validation".into();
+                state.validation_errors.clear();
+            }
+        }
+    }
+    ok(render(stored))
+}
+
+async fn delete(
+    State(shared): State<Shared>,
+    Path((zone, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+        return refused;
+    }
+    match shared.inner.lock().unwrap().hostnames.remove(&id) {
+        // Documented without the envelope.
+        Some(_) => (StatusCode::OK, axum::Json(json!({ "id": id }))).into_response(),
+        None => not_found(),
+    }
+}
