@@ -1,0 +1,342 @@
+//! The `cloudflare` certificate provider against the custom hostnames
+//! contract server: every state a hostname goes through, and every fault.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portico_control::certs::cloudflare::CloudflareCertificates;
+use portico_control::certs::{CertificateError, CertificateState, Certificates, Who};
+use portico_shared::Hostname;
+use portico_tests::cloudflare_saas::{
+    Fault, HostnameState, SaasContractConfig, SaasContractServer,
+};
+
+const HOST: &str = "sales.example.com";
+
+async fn server() -> SaasContractServer {
+    SaasContractServer::start(SaasContractConfig::default())
+        .await
+        .unwrap()
+}
+
+/// The provider, pointed at `server`; it asks for validation again on every
+/// check, so tests see each refresh.
+fn provider(server: &SaasContractServer) -> Certificates {
+    provider_with_token(server, &server.config().api_token)
+}
+
+fn provider_with_token(server: &SaasContractServer, token: &str) -> Certificates {
+    let client = CloudflareCertificates::new(&server.api_url(), &server.config().zone_id, token)
+        .unwrap()
+        .with_refresh_interval(Duration::ZERO);
+    Certificates::Cloudflare(Arc::new(client))
+}
+
+fn host() -> Hostname {
+    Hostname::parse(HOST).unwrap()
+}
+
+#[tokio::test]
+async fn creates_the_hostname_once_and_follows_it_to_active() {
+    let server = server().await;
+    let certs = provider(&server);
+
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Pending, "{report:?}");
+    let created = server.get(HOST).expect("created");
+    assert_eq!(created.method, "http");
+    assert_eq!(created.ssl["type"], "dv");
+
+    let steps = [
+        (
+            HostnameState::not_cnamed(),
+            CertificateState::Pending,
+            Some(Who::Customer),
+            "does not point at the platform",
+        ),
+        (
+            HostnameState::pending_validation(),
+            CertificateState::Pending,
+            None,
+            "validating",
+        ),
+        (
+            HostnameState::pending_issuance(),
+            CertificateState::Pending,
+            None,
+            "issuing",
+        ),
+        (
+            HostnameState::pending_deployment(),
+            CertificateState::Pending,
+            None,
+            "deploying",
+        ),
+        (HostnameState::active(), CertificateState::Active, None, ""),
+    ];
+    for (state, expected, who, cause) in steps {
+        let label = format!("{}/{}", state.status, state.ssl_status);
+        assert!(server.set_state(HOST, state));
+        let report = certs.ensure(&host()).await.unwrap();
+        assert_eq!(
+            (report.state, report.who),
+            (expected, who),
+            "{label}: {report:?}"
+        );
+        assert!(
+            report.found.contains(&label.replace('/', ", certificate ")),
+            "{label}: {}",
+            report.found
+        );
+        match expected {
+            CertificateState::Active => assert_eq!((report.cause, report.fix), (None, None)),
+            _ => {
+                assert!(report.cause.unwrap().contains(cause), "{label}");
+                assert!(report.fix.is_some(), "{label}");
+            }
+        }
+    }
+    assert_eq!(server.count("POST"), 1, "never a second create");
+    assert_eq!(server.hostnames().len(), 1);
+    // HTTP validation: Cloudflare is asked again while validation is pending.
+    assert!(server.get(HOST).unwrap().refreshes >= 2);
+}
+
+#[tokio::test]
+async fn plays_a_scripted_transition_check_by_check() {
+    let server = server().await;
+    let certs = provider(&server);
+    server.insert(HOST, HostnameState::initializing());
+    server.script(
+        HOST,
+        [
+            HostnameState::pending_validation(),
+            HostnameState::pending_issuance(),
+            HostnameState::active(),
+        ],
+    );
+    let mut states = Vec::new();
+    for _ in 0..3 {
+        states.push(certs.ensure(&host()).await.unwrap().state);
+    }
+    use CertificateState::*;
+    assert_eq!(states, [Pending, Pending, Active]);
+}
+
+#[tokio::test]
+async fn finds_a_hostname_created_before_a_crash_instead_of_creating_another() {
+    let server = server().await;
+    let certs = provider(&server);
+    let id = server.insert(HOST, HostnameState::not_cnamed());
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Pending);
+    assert_eq!(server.count("POST"), 0);
+    assert_eq!(server.hostnames().len(), 1);
+    assert_eq!(server.get(HOST).unwrap().id, id);
+}
+
+#[tokio::test]
+async fn a_duplicate_answer_adopts_the_hostname_already_there() {
+    let server = server().await;
+    let certs = provider(&server);
+    // Another replica created it between this one's lookup and its create.
+    let id = server.insert(HOST, HostnameState::pending_issuance());
+    server.hide_from_next_list(HOST);
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Pending, "{report:?}");
+    assert!(
+        report.found.contains("pending_issuance"),
+        "{}",
+        report.found
+    );
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["GET", "POST", "GET"]);
+    assert_eq!(server.hostnames().len(), 1);
+    assert_eq!(server.get(HOST).unwrap().id, id);
+}
+
+#[tokio::test]
+async fn only_the_exact_name_counts() {
+    let server = server().await;
+    let certs = provider(&server);
+    // `?hostname=` matches these too; they are other customers' hostnames.
+    server.insert("shop.sales.example.com", HostnameState::active());
+    server.insert("sales.example.com.au", HostnameState::active());
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Pending);
+    assert_eq!(server.hostnames().len(), 3);
+    certs.remove(&host()).await.unwrap();
+    let left: Vec<String> = server.hostnames().into_iter().map(|h| h.hostname).collect();
+    assert_eq!(left, ["shop.sales.example.com", "sales.example.com.au"]);
+}
+
+#[tokio::test]
+async fn a_deleted_hostname_is_created_again() {
+    let server = server().await;
+    let certs = provider(&server);
+    let old = server.insert(HOST, HostnameState::new("deleted", "deleted"));
+    certs.ensure(&host()).await.unwrap();
+    assert_eq!(server.count("POST"), 1);
+    assert!(server
+        .hostnames()
+        .iter()
+        .any(|h| h.id != old && h.hostname == HOST));
+}
+
+#[tokio::test]
+async fn failures_say_why_and_what_to_do_and_stalled_validation_is_restarted() {
+    let server = server().await;
+    let certs = provider(&server);
+    server.insert(HOST, HostnameState::validation_timed_out());
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(
+        (report.state, report.who),
+        (CertificateState::Failed, Some(Who::Customer))
+    );
+    assert!(report.cause.unwrap().contains("could not validate"));
+    assert!(report.fix.unwrap().contains("CNAME"));
+    // The report says what happened; Cloudflare was asked to try again.
+    let stored = server.get(HOST).unwrap();
+    assert_eq!(
+        (stored.refreshes, stored.state.ssl_status.as_str()),
+        (1, "pending_validation")
+    );
+    assert_eq!(
+        certs.ensure(&host()).await.unwrap().state,
+        CertificateState::Pending
+    );
+
+    server.set_state(HOST, HostnameState::caa_blocked());
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(
+        (report.state, report.who),
+        (CertificateState::Failed, Some(Who::Customer))
+    );
+    assert!(report.cause.unwrap().contains("CAA"));
+    assert!(report.fix.unwrap().contains("letsencrypt.org"));
+
+    server.set_state(HOST, HostnameState::moved());
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Failed);
+    assert_eq!(
+        server.get(HOST).unwrap().state.status,
+        "pending",
+        "refreshed"
+    );
+
+    server.set_state(HOST, HostnameState::blocked());
+    let refreshes = server.get(HOST).unwrap().refreshes;
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(
+        (report.state, report.who),
+        (CertificateState::Failed, Some(Who::Platform))
+    );
+    assert!(report.fix.unwrap().contains("support"));
+    assert_eq!(
+        server.get(HOST).unwrap().refreshes,
+        refreshes,
+        "no point asking again"
+    );
+}
+
+#[tokio::test]
+async fn retries_rate_limits_and_server_errors() {
+    let server = server().await;
+    let certs = provider(&server);
+    server.inject(Fault {
+        status: 429,
+        retry_after: Some(1),
+    });
+    server.inject(Fault {
+        status: 502,
+        retry_after: None,
+    });
+    let started = Instant::now();
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Pending);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+    // Two faults, then the lookup, the create and the refresh.
+    assert_eq!(server.count("GET"), 3);
+    assert_eq!(server.count("POST"), 1);
+}
+
+#[tokio::test]
+async fn reports_unavailable_when_faults_outlast_the_budget() {
+    let server = server().await;
+    let certs = provider(&server);
+    for _ in 0..5 {
+        server.inject(Fault {
+            status: 503,
+            retry_after: None,
+        });
+    }
+    let err = certs.ensure(&host()).await.unwrap_err();
+    assert!(matches!(err, CertificateError::Unavailable(_)), "{err}");
+    assert_eq!(server.requests().len(), 5);
+
+    // Inside an API request: two attempts, quickly.
+    for _ in 0..2 {
+        server.inject(Fault {
+            status: 500,
+            retry_after: None,
+        });
+    }
+    let started = Instant::now();
+    let err = certs.request(&host()).await.unwrap_err();
+    assert!(matches!(err, CertificateError::Unavailable(_)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A Retry-After beyond the budget ends the retries at once.
+    server.inject(Fault {
+        status: 429,
+        retry_after: Some(600),
+    });
+    let before = server.requests().len();
+    let err = certs.ensure(&host()).await.unwrap_err();
+    assert!(err.to_string().contains("429"), "{err}");
+    assert_eq!(server.requests().len(), before + 1);
+    assert!(server.hostnames().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_token_is_reported_not_retried() {
+    let server = server().await;
+    let certs = provider_with_token(&server, "revoked-token");
+    let err = certs.ensure(&host()).await.unwrap_err();
+    assert!(matches!(err, CertificateError::Refused(_)), "{err}");
+    assert!(err.to_string().contains("SSL and Certificates"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn removal_deletes_the_hostname_and_is_idempotent() {
+    let server = server().await;
+    let certs = provider(&server);
+    certs.ensure(&host()).await.unwrap();
+    certs.remove(&host()).await.unwrap();
+    assert!(server.get(HOST).is_none());
+    assert_eq!(server.count("DELETE"), 1);
+    certs.remove(&host()).await.unwrap();
+    assert_eq!(server.count("DELETE"), 1, "nothing left to delete");
+
+    server.insert(HOST, HostnameState::active());
+    server.inject(Fault {
+        status: 502,
+        retry_after: None,
+    });
+    certs.remove(&host()).await.unwrap();
+    assert!(server.get(HOST).is_none(), "retried through the fault");
+}
+
+#[tokio::test]
+async fn the_none_provider_says_certificates_are_not_managed() {
+    let report = Certificates::None.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::NotManaged);
+    assert!(report.found.contains("not managed"), "{}", report.found);
+    assert!(report.found.contains(HOST));
+    assert_eq!((report.cause, report.fix, report.who), (None, None, None));
+    Certificates::None.remove(&host()).await.unwrap();
+}
