@@ -344,6 +344,11 @@ impl SaasContractServer {
         self.inner().faults.push_back(fault);
     }
 
+    /// Drops the faults still queued (the outage is over).
+    pub fn clear_faults(&self) {
+        self.inner().faults.clear();
+    }
+
     /// Every request that arrived, in order, faulted ones included.
     pub fn requests(&self) -> Vec<Recorded> {
         self.inner().requests.clone()

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod certificates;
 mod domains;
 mod edge;
 mod errors;
