@@ -38,7 +38,7 @@ pub enum ConfigError {
     Missing(&'static str),
 }
 
-fn invalid(name: &'static str, message: impl ToString) -> ConfigError {
+pub(crate) fn invalid(name: &'static str, message: impl ToString) -> ConfigError {
     ConfigError::Invalid {
         name,
         message: message.to_string(),
@@ -70,6 +70,21 @@ pub struct RawSettings {
     pub publish_batch_size: Option<usize>,
     pub publish_poll_ms: Option<u64>,
     pub database_max_connections: Option<u32>,
+    // The verifier (control/src/verify/).
+    pub verifier: Option<bool>,
+    pub dns_resolvers: Option<String>,
+    pub dns_nameserver_port: Option<u16>,
+    pub dns_timeout_ms: Option<u64>,
+    pub forward_http_port: Option<u16>,
+    pub forward_https_port: Option<u16>,
+    pub forward_timeout_ms: Option<u64>,
+    pub verify_allow_private_addresses: Option<bool>,
+    pub caa_issuers: Option<String>,
+    pub verify_concurrency: Option<usize>,
+    pub verify_poll_ms: Option<u64>,
+    pub verify_recheck_secs: Option<u64>,
+    pub disconnect_grace_secs: Option<u64>,
+    pub verify_publish_wait_ms: Option<u64>,
 }
 
 impl RawSettings {
@@ -136,6 +151,23 @@ impl RawSettings {
         parsed!(publish_batch_size, "PORTICO_PUBLISH_BATCH_SIZE");
         parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
         parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
+        parsed!(verifier, "PORTICO_VERIFIER");
+        text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");
+        parsed!(dns_nameserver_port, "PORTICO_DNS_NAMESERVER_PORT");
+        parsed!(dns_timeout_ms, "PORTICO_DNS_TIMEOUT_MS");
+        parsed!(forward_http_port, "PORTICO_FORWARD_HTTP_PORT");
+        parsed!(forward_https_port, "PORTICO_FORWARD_HTTPS_PORT");
+        parsed!(forward_timeout_ms, "PORTICO_FORWARD_TIMEOUT_MS");
+        parsed!(
+            verify_allow_private_addresses,
+            "PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES"
+        );
+        text!(caa_issuers, "PORTICO_CAA_ISSUERS");
+        parsed!(verify_concurrency, "PORTICO_VERIFY_CONCURRENCY");
+        parsed!(verify_poll_ms, "PORTICO_VERIFY_POLL_MS");
+        parsed!(verify_recheck_secs, "PORTICO_VERIFY_RECHECK_SECS");
+        parsed!(disconnect_grace_secs, "PORTICO_DISCONNECT_GRACE_SECS");
+        parsed!(verify_publish_wait_ms, "PORTICO_VERIFY_PUBLISH_WAIT_MS");
         Ok(self)
     }
 }
@@ -193,6 +225,8 @@ pub struct Settings {
     pub certificate_provider: CertificateProvider,
     pub publish_batch_size: usize,
     pub publish_poll_interval: Duration,
+    /// The verifier: DNS, forward and CAA checks, and its schedule.
+    pub verify: crate::verify::settings::VerifySettings,
 }
 
 impl Settings {
@@ -209,6 +243,7 @@ impl Settings {
     }
 
     pub fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let verify = crate::verify::settings::VerifySettings::resolve(&raw)?;
         let platform_domain = PlatformDomain::parse(
             raw.platform_domain
                 .as_deref()
@@ -324,6 +359,7 @@ impl Settings {
             }
         }
         Ok(Settings {
+            verify,
             platform_domain,
             listen,
             data_dir,

@@ -14,3 +14,4 @@ pub mod publish;
 pub mod retry;
 pub mod store;
 pub mod telemetry;
+pub mod verify;

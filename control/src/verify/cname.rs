@@ -1,0 +1,636 @@
+//! The CNAME at the served host, asked of every authoritative nameserver of
+//! the zone directly (so a record counts seconds after it is created), then
+//! compared with what the recursive resolvers see (propagation). Three
+//! checks come out: `nameservers` (they answer, and agree), `cname` (the
+//! record and what is wrong with it) and `propagation`.
+
+use std::net::IpAddr;
+
+use hickory_proto::rr::{Name, RecordType};
+use portico_shared::lifecycle::Finding;
+use portico_shared::IntegrationKind;
+
+use super::dns::{fqdn_text, Answer, Dns, Zone};
+use super::provider::{previous_host, Provider};
+use super::report::{Check, CheckState, Who};
+
+/// What the CNAME must be, and whose it is.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub served_host: Name,
+    pub root: Name,
+    pub kind: IntegrationKind,
+    pub platform: Name,
+    /// `None` (doctor without `--username`): any `<username>.<platform>` counts.
+    pub username: Option<String>,
+}
+
+impl Expectation {
+    pub fn target(&self) -> Option<Name> {
+        let username = self.username.as_ref()?;
+        Name::from_ascii(username)
+            .ok()?
+            .append_domain(&self.platform)
+            .ok()
+    }
+
+    fn target_text(&self) -> String {
+        match self.target() {
+            Some(target) => fqdn_text(&target),
+            None => format!("<your username>.{}", fqdn_text(&self.platform)),
+        }
+    }
+
+    fn host_text(&self) -> String {
+        fqdn_text(&self.served_host)
+    }
+
+    /// The served host relative to the zone root: `sales`, `www`.
+    fn relative(&self) -> String {
+        let host = self.host_text();
+        let root = fqdn_text(&self.root);
+        host.strip_suffix(&root)
+            .and_then(|rest| rest.strip_suffix('.'))
+            .unwrap_or(&host)
+            .to_string()
+    }
+
+    /// True when `target` is where this account's CNAME must point.
+    fn is_expected(&self, target: &Name) -> bool {
+        match self.target() {
+            Some(expected) => same(&expected, target),
+            None => {
+                target.num_labels() == self.platform.num_labels() + 1
+                    && self.platform.zone_of(target)
+            }
+        }
+    }
+}
+
+fn same(a: &Name, b: &Name) -> bool {
+    fqdn_text(a) == fqdn_text(b)
+}
+
+/// What one nameserver says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    /// Points at the platform; `beside`: A/AAAA records at the same name.
+    Points {
+        beside: Vec<IpAddr>,
+    },
+    Elsewhere(Name),
+    NoCname {
+        addresses: Vec<IpAddr>,
+        nxdomain: bool,
+    },
+    Failed(String),
+}
+
+impl Verdict {
+    fn key(&self) -> String {
+        match self {
+            Verdict::Points { beside } if beside.is_empty() => "points at the platform".into(),
+            Verdict::Points { beside } => format!(
+                "points at the platform, with address records beside it ({})",
+                list(beside)
+            ),
+            Verdict::Elsewhere(target) => format!("CNAME → {}", fqdn_text(target)),
+            Verdict::NoCname { addresses, .. } if !addresses.is_empty() => {
+                format!("no CNAME; addresses {}", list(addresses))
+            }
+            Verdict::NoCname { nxdomain: true, .. } => "no such name (NXDOMAIN)".into(),
+            Verdict::NoCname { .. } => "no CNAME".into(),
+            Verdict::Failed(why) => why.clone(),
+        }
+    }
+}
+
+fn list(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn ask(dns: &Dns, ip: IpAddr, want: &Expectation) -> Verdict {
+    let host = &want.served_host;
+    let cname = dns.authoritative(ip, host, RecordType::CNAME).await;
+    if let Answer::Failed(why) = &cname {
+        return Verdict::Failed(why.clone());
+    }
+    let a = dns.authoritative(ip, host, RecordType::A).await;
+    let aaaa = dns.authoritative(ip, host, RecordType::AAAA).await;
+    let mut direct: Vec<IpAddr> = Vec::new();
+    for answer in [&a, &aaaa] {
+        for record in answer
+            .owned_by(host, RecordType::A)
+            .into_iter()
+            .chain(answer.owned_by(host, RecordType::AAAA))
+        {
+            if let Some(ip) = Answer::Records(vec![record.clone()]).addresses().first() {
+                direct.push(*ip);
+            }
+        }
+    }
+    match cname.cname_of(host) {
+        Some(target) if want.is_expected(&target) => Verdict::Points { beside: direct },
+        Some(target) => Verdict::Elsewhere(target),
+        None => Verdict::NoCname {
+            addresses: direct,
+            nxdomain: cname == Answer::NxDomain,
+        },
+    }
+}
+
+/// The outcome of the CNAME checks.
+#[derive(Debug, Clone)]
+pub struct CnameOutcome {
+    pub finding: Finding,
+    pub checks: Vec<Check>,
+}
+
+/// Known CDN address ranges: a name answering with these and no CNAME is
+/// proxied by the customer's own CDN.
+const CDN_RANGES: &[(&str, &str)] = &[
+    ("Cloudflare", "173.245.48.0/20"),
+    ("Cloudflare", "103.21.244.0/22"),
+    ("Cloudflare", "103.22.200.0/22"),
+    ("Cloudflare", "103.31.4.0/22"),
+    ("Cloudflare", "141.101.64.0/18"),
+    ("Cloudflare", "108.162.192.0/18"),
+    ("Cloudflare", "190.93.240.0/20"),
+    ("Cloudflare", "188.114.96.0/20"),
+    ("Cloudflare", "197.234.240.0/22"),
+    ("Cloudflare", "198.41.128.0/17"),
+    ("Cloudflare", "162.158.0.0/15"),
+    ("Cloudflare", "104.16.0.0/13"),
+    ("Cloudflare", "104.24.0.0/14"),
+    ("Cloudflare", "172.64.0.0/13"),
+    ("Cloudflare", "131.0.72.0/22"),
+    ("Cloudflare", "2400:cb00::/32"),
+    ("Cloudflare", "2606:4700::/32"),
+    ("Cloudflare", "2803:f800::/32"),
+    ("Cloudflare", "2405:b500::/32"),
+    ("Cloudflare", "2405:8100::/32"),
+    ("Cloudflare", "2a06:98c0::/29"),
+    ("Cloudflare", "2c0f:f248::/32"),
+    ("Fastly", "151.101.0.0/16"),
+    ("Fastly", "199.232.0.0/16"),
+    ("Fastly", "2a04:4e42::/32"),
+];
+
+/// The CDN whose address this is, if a known one.
+pub fn cdn_of(ip: IpAddr) -> Option<&'static str> {
+    CDN_RANGES.iter().find_map(|(name, cidr)| {
+        let (net, bits) = cidr.split_once('/')?;
+        let net: IpAddr = net.parse().ok()?;
+        let bits: u32 = bits.parse().ok()?;
+        let within = match (ip, net) {
+            (IpAddr::V4(ip), IpAddr::V4(net)) => {
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                u32::from(ip) & mask == u32::from(net) & mask
+            }
+            (IpAddr::V6(ip), IpAddr::V6(net)) => {
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                u128::from(ip) & mask == u128::from(net) & mask
+            }
+            _ => false,
+        };
+        within.then_some(*name)
+    })
+}
+
+/// Levenshtein distance, for "did you mean" on usernames.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            current.push(
+                (previous[j] + cost)
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1),
+            );
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+fn create_fix(want: &Expectation, provider: Option<&Provider>) -> String {
+    let mut fix = format!(
+        "Create a CNAME record: host `{}`, pointing to `{}`.",
+        want.relative(),
+        want.target_text()
+    );
+    if let Some(provider) = provider {
+        fix.push(' ');
+        fix.push_str(provider.cname_help);
+    }
+    fix
+}
+
+/// Runs the CNAME checks against `zone`'s nameservers.
+pub async fn check(
+    dns: &Dns,
+    zone: &Zone,
+    want: &Expectation,
+    provider: Option<&Provider>,
+) -> CnameOutcome {
+    let host = want.host_text();
+    let target = want.target_text();
+    let mut views: Vec<(String, Verdict)> = Vec::new();
+    for ns in &zone.nameservers {
+        let verdict = match ns.addresses.first() {
+            None => Verdict::Failed(format!("{} has no address", ns.name)),
+            Some(ip) => ask(dns, *ip, want).await,
+        };
+        views.push((ns.name.clone(), verdict));
+    }
+    let answered: Vec<&(String, Verdict)> = views
+        .iter()
+        .filter(|(_, v)| !matches!(v, Verdict::Failed(_)))
+        .collect();
+    let mut checks = Vec::new();
+
+    // nameservers: they answer, and agree.
+    let failed: Vec<String> = views
+        .iter()
+        .filter_map(|(ns, v)| match v {
+            Verdict::Failed(why) => Some(format!("{ns}: {why}")),
+            _ => None,
+        })
+        .collect();
+    let mut distinct: Vec<String> = answered.iter().map(|(_, v)| v.key()).collect();
+    distinct.sort();
+    distinct.dedup();
+    let ns_names: Vec<&str> = zone.nameservers.iter().map(|n| n.name.as_str()).collect();
+    let disagree = distinct.len() > 1;
+    if answered.is_empty() {
+        checks.push(Check::pending(
+            "nameservers",
+            format!("{} (zone {})", ns_names.join(", "), fqdn_text(&zone.apex)),
+            format!("no nameserver answered: {}", failed.join("; ")),
+        ));
+    } else if disagree {
+        let said = views
+            .iter()
+            .map(|(ns, v)| format!("{ns} says {}", v.key()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        checks.push(Check::problem(
+            "nameservers",
+            CheckState::Fail,
+            said,
+            format!(
+                "the nameservers of {} disagree about {host}: resolvers ask any of them, so visitors and certificate authorities get different answers",
+                fqdn_text(&zone.apex)
+            ),
+            format!(
+                "Make the record the same on every nameserver listed for {}: usually the records were added at a provider that is only one of the nameservers, or a secondary has not transferred the zone. Keep only the nameservers of the provider where you edit DNS, at your registrar.",
+                fqdn_text(&zone.apex)
+            ),
+            Who::CustomerDns,
+        ));
+    } else if !failed.is_empty() {
+        let refused = failed.iter().any(|f| f.contains("REFUSED"));
+        checks.push(Check::problem(
+            "nameservers",
+            CheckState::Warn,
+            format!("{} answer; {}", answered.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "), failed.join("; ")),
+            if refused {
+                format!("a nameserver listed for {} refuses to answer for it: it does not host the zone (a lame delegation)", fqdn_text(&zone.apex))
+            } else {
+                "a nameserver did not answer".to_string()
+            },
+            format!("At your registrar, list only nameservers that host {}.", fqdn_text(&zone.apex)),
+            Who::CustomerDns,
+        ));
+    } else {
+        checks.push(Check::pass(
+            "nameservers",
+            format!(
+                "{} (zone {}) answer and agree",
+                ns_names.join(", "),
+                fqdn_text(&zone.apex)
+            ),
+        ));
+    }
+
+    // cname: what the first nameserver that answered says.
+    let Some((_, verdict)) = answered.first() else {
+        checks.push(Check::pending(
+            "cname",
+            "not checked: no nameserver answered",
+            "a timeout or SERVFAIL changes nothing: the next check asks again",
+        ));
+        checks.push(propagation_unknown());
+        return CnameOutcome {
+            finding: Finding::Inconclusive,
+            checks,
+        };
+    };
+    let any_points = answered
+        .iter()
+        .any(|(_, v)| matches!(v, Verdict::Points { .. }));
+    let (cname_check, mut finding) = diagnose(dns, zone, want, verdict, provider).await;
+    if disagree {
+        finding = if any_points {
+            Finding::Mixed
+        } else {
+            Finding::NotPointing
+        };
+    }
+    checks.push(cname_check);
+
+    // propagation: what the recursive resolvers see.
+    let seen = dns.recursive(&want.served_host, RecordType::CNAME).await;
+    let seen_target = seen.cname_of(&want.served_host);
+    let authoritative_points = matches!(verdict, Verdict::Points { .. });
+    let found = format!("resolvers see: {}", seen.describe());
+    let propagation = match (&seen, authoritative_points) {
+        (Answer::Failed(why), _) if why.contains("SERVFAIL") => Check::problem(
+            "propagation",
+            CheckState::Fail,
+            found,
+            "resolvers answer SERVFAIL while your nameservers answer: validating resolvers (and certificate authorities) reject your zone, most often because of DNSSEC (see the dnssec check)",
+            "Fix DNSSEC for your domain (see the dnssec check); the nameservers themselves are fine.",
+            Who::CustomerDns,
+        ),
+        (Answer::Failed(why), _) => Check::pending(
+            "propagation",
+            found.clone(),
+            format!("the resolvers did not answer ({why})"),
+        ),
+        (_, true) if seen_target.as_ref().is_some_and(|t| want.is_expected(t)) => {
+            Check::pass("propagation", format!("resolvers see {host} → {target}"))
+        }
+        (_, true) => Check::pending(
+            "propagation",
+            found,
+            "your nameservers have the record but resolvers still answer from their cache; they catch up within the record's TTL (often minutes, at most a day). The platform asks your nameservers directly, so this does not hold up connecting.",
+        ),
+        (_, false) => Check::pass(
+            "propagation",
+            format!("{found} (the same as your nameservers)"),
+        ),
+    };
+    checks.push(propagation);
+    CnameOutcome { finding, checks }
+}
+
+fn propagation_unknown() -> Check {
+    Check::pending(
+        "propagation",
+        "not checked",
+        "the nameservers did not answer",
+    )
+}
+
+/// The `cname` check from one nameserver's verdict.
+async fn diagnose(
+    dns: &Dns,
+    zone: &Zone,
+    want: &Expectation,
+    verdict: &Verdict,
+    provider: Option<&Provider>,
+) -> (Check, Finding) {
+    let host = want.host_text();
+    let target = want.target_text();
+    let relative = want.relative();
+    match verdict {
+        Verdict::Points { beside } if beside.is_empty() => (
+            Check::pass("cname", format!("{host} CNAME → {target}")),
+            Finding::Pointing,
+        ),
+        Verdict::Points { beside } => {
+            let v6 = beside.iter().any(|a| a.is_ipv6());
+            (
+                Check::problem(
+                    "cname",
+                    CheckState::Fail,
+                    format!("{host} CNAME → {target}, and also {}", list(beside)),
+                    format!(
+                        "{host} has address records beside the CNAME (left over from a parking page or a previous host){}",
+                        if v6 { "; certificate authorities try IPv6 first, so a dead AAAA record fails validation" } else { "" }
+                    ),
+                    format!("Delete the A and AAAA records of `{relative}`; keep only the CNAME."),
+                    Who::CustomerDns,
+                ),
+                Finding::Mixed,
+            )
+        }
+        Verdict::Elsewhere(found) => elsewhere(dns, want, found, provider).await,
+        Verdict::NoCname {
+            addresses,
+            nxdomain,
+        } => {
+            if !addresses.is_empty() {
+                if let Some(cdn) = addresses.iter().find_map(|a| cdn_of(*a)) {
+                    let fix = if cdn == "Cloudflare" {
+                        format!("In Cloudflare's DNS, set the record `{relative}` to DNS only (grey cloud) and make it a CNAME to `{target}`.")
+                    } else {
+                        format!("Take `{relative}` out of your {cdn} service and make it a plain CNAME to `{target}`.")
+                    };
+                    return (
+                        Check::problem(
+                            "cname",
+                            CheckState::Fail,
+                            format!("{host} answers with {cdn} addresses ({}), no CNAME", list(addresses)),
+                            format!("{host} is proxied through your own {cdn} account: the proxy hides the CNAME and answers with its own addresses, so the platform cannot see the record or serve the name"),
+                            fix,
+                            Who::CustomerDns,
+                        ),
+                        Finding::NotPointing,
+                    );
+                }
+                let v6 = addresses.iter().any(|a| a.is_ipv6());
+                return (
+                    Check::problem(
+                        "cname",
+                        CheckState::Fail,
+                        format!("{host} has address records ({}), no CNAME", list(addresses)),
+                        format!(
+                            "{host} has A/AAAA records instead of the CNAME: left over from a parking page or a previous host{}",
+                            if v6 { "; the AAAA (IPv6) record matters most: certificate authorities try IPv6 first" } else { "" }
+                        ),
+                        format!(
+                            "Delete the A and AAAA records of `{relative}`, then {}",
+                            lowercase_first(&create_fix(want, provider))
+                        ),
+                        Who::CustomerDns,
+                    ),
+                    Finding::NotPointing,
+                );
+            }
+            if want.kind == IntegrationKind::Root {
+                if let Some(ip) = zone.nameservers.iter().find_map(|n| n.addresses.first()) {
+                    let at_root = dns.authoritative(*ip, &want.root, RecordType::CNAME).await;
+                    if let Some(root_target) = at_root.cname_of(&want.root) {
+                        let root = fqdn_text(&want.root);
+                        return (
+                            Check::problem(
+                                "cname",
+                                CheckState::Fail,
+                                format!("no CNAME at {host}; {root} (the bare root) CNAME → {}", fqdn_text(&root_target)),
+                                format!("the CNAME was created at the bare root ({root}, host `@`) instead of at `www`: a CNAME at the root clashes with the zone's own records and most providers refuse or flatten it"),
+                                format!("Delete the CNAME of `@` and create it at host `www` → `{target}`; then forward {root} to https://{host}."),
+                                Who::CustomerDns,
+                            ),
+                            Finding::NotPointing,
+                        );
+                    }
+                }
+            }
+            let found = if *nxdomain {
+                format!("{host} does not exist in your DNS (NXDOMAIN)")
+            } else {
+                format!("{host} exists but has no CNAME")
+            };
+            (
+                Check::problem(
+                    "cname",
+                    CheckState::Fail,
+                    found,
+                    format!("there is no CNAME record for {host} yet"),
+                    create_fix(want, provider),
+                    Who::CustomerDns,
+                ),
+                Finding::NotPointing,
+            )
+        }
+        Verdict::Failed(why) => (
+            Check::pending("cname", why.clone(), "the nameserver did not answer"),
+            Finding::Inconclusive,
+        ),
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+async fn elsewhere(
+    dns: &Dns,
+    want: &Expectation,
+    found: &Name,
+    provider: Option<&Provider>,
+) -> (Check, Finding) {
+    let host = want.host_text();
+    let target = want.target_text();
+    let relative = want.relative();
+    let found_text = fqdn_text(found);
+    let fix_to = format!("Change the CNAME of `{relative}` to point to `{target}`.");
+    let wrong = |cause: String, fix: String| {
+        (
+            Check::problem(
+                "cname",
+                CheckState::Fail,
+                format!("{host} CNAME → {found_text}"),
+                cause,
+                fix,
+                Who::CustomerDns,
+            ),
+            Finding::NotPointing,
+        )
+    };
+    // The provider appended the zone to a target typed without a final dot.
+    if let Some(expected) = want.target() {
+        let root = fqdn_text(&want.root);
+        if found_text == format!("{}.{root}", fqdn_text(&expected)) {
+            return wrong(
+                format!("your DNS provider appended {root} to the target: it reads `{found_text}`"),
+                format!("Enter the target with a final dot, `{target}.`, so the provider takes it as a full name."),
+            );
+        }
+    }
+    // Another username on the platform: a typo, or someone else's account.
+    if want.platform.zone_of(found) && found.num_labels() == want.platform.num_labels() + 1 {
+        let label = found_text.split('.').next().unwrap_or_default().to_string();
+        if let Some(username) = &want.username {
+            if edit_distance(&label, username) <= 2 {
+                return wrong(
+                    format!("a typo in the username: the CNAME names `{label}`, your username is `{username}`"),
+                    fix_to,
+                );
+            }
+            return wrong(
+                format!("the CNAME names another account (`{label}`): only the account whose username the CNAME names can connect {host}"),
+                format!("{fix_to} If {host} belongs to the account `{label}`, connect it from that account instead."),
+            );
+        }
+    }
+    // A chain that ends at the platform works, but breaks if a link changes.
+    let mut next = found.clone();
+    let mut chain = vec![found_text.clone()];
+    for _ in 0..8 {
+        if want.is_expected(&next) {
+            return (
+                Check::problem(
+                    "cname",
+                    CheckState::Warn,
+                    format!("{host} CNAME → {}", chain.join(" → ")),
+                    format!("{host} reaches {target} through a chain of CNAMEs: it works, but breaks if any link changes, and some certificate authorities limit chains"),
+                    fix_to.clone(),
+                    Who::CustomerDns,
+                ),
+                Finding::Pointing,
+            );
+        }
+        match dns
+            .recursive(&next, RecordType::CNAME)
+            .await
+            .cname_of(&next)
+        {
+            Some(hop) => {
+                chain.push(fqdn_text(&hop));
+                next = hop;
+            }
+            None => break,
+        }
+    }
+    if let Some(previous) = previous_host(&found_text) {
+        return wrong(
+            format!("{host} still points at {previous} (`{found_text}`), a previous host"),
+            format!(
+                "{fix_to} A domain can only point at one service: pages there stop working.{}",
+                provider
+                    .map(|p| format!(" {}", p.cname_help))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    wrong(
+        format!("{host} points at `{found_text}` instead of `{target}`"),
+        fix_to,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_cdn_addresses() {
+        assert_eq!(cdn_of("104.16.1.1".parse().unwrap()), Some("Cloudflare"));
+        assert_eq!(cdn_of("2606:4700::1".parse().unwrap()), Some("Cloudflare"));
+        assert_eq!(cdn_of("151.101.1.1".parse().unwrap()), Some("Fastly"));
+        assert_eq!(cdn_of("192.0.2.1".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn measures_typos() {
+        assert_eq!(edit_distance("katie", "katie"), 0);
+        assert_eq!(edit_distance("katei", "katie"), 2);
+        assert_eq!(edit_distance("katy", "katie"), 2);
+        assert!(edit_distance("bob", "katie") > 2);
+    }
+}

@@ -1,0 +1,323 @@
+//! DNS as the verifier asks it, with hickory-resolver: the configured
+//! recursive resolvers (what visitors and certificate authorities see), and
+//! each of a zone's authoritative nameservers asked directly, without
+//! recursion (what is true right now). No answer is cached — every check
+//! asks again — so a failure seen before a fix never outlives it.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::TokioResolver;
+use portico_shared::Hostname;
+
+/// One answer, reduced to what the checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The answer section (may hold a CNAME before the records asked for).
+    Records(Vec<Record>),
+    /// The name exists, without records of that type.
+    NoData,
+    /// The name does not exist.
+    NxDomain,
+    /// No usable answer: SERVFAIL, REFUSED, a timeout, a network error.
+    Failed(String),
+}
+
+impl Answer {
+    pub fn records(&self) -> &[Record] {
+        match self {
+            Answer::Records(records) => records,
+            _ => &[],
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Answer::Failed(_))
+    }
+
+    /// Records of `record_type` owned by `name` itself (not reached through a CNAME).
+    pub fn owned_by(&self, name: &Name, record_type: RecordType) -> Vec<&Record> {
+        self.records()
+            .iter()
+            .filter(|r| r.record_type() == record_type && r.name == *name)
+            .collect()
+    }
+
+    /// The CNAME target `name` has, if the answer shows one.
+    pub fn cname_of(&self, name: &Name) -> Option<Name> {
+        self.records().iter().find_map(|r| match &r.data {
+            RData::CNAME(target) if r.name == *name => Some(target.0.clone()),
+            _ => None,
+        })
+    }
+
+    /// Every address in the answer (whoever owns it).
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.records()
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// In words, for `found`.
+    pub fn describe(&self) -> String {
+        match self {
+            Answer::Records(records) if records.is_empty() => "no records".into(),
+            Answer::Records(records) => records
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {}",
+                        fqdn_text(&r.name),
+                        r.record_type(),
+                        rdata_text(&r.data)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            Answer::NoData => "no records of that type".into(),
+            Answer::NxDomain => "no such name (NXDOMAIN)".into(),
+            Answer::Failed(why) => why.clone(),
+        }
+    }
+}
+
+/// A name without its trailing dot, lower case.
+pub fn fqdn_text(name: &Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn rdata_text(data: &RData) -> String {
+    match data {
+        RData::CNAME(target) => fqdn_text(&target.0),
+        RData::NS(ns) => fqdn_text(&ns.0),
+        other => other.to_string(),
+    }
+}
+
+/// `host` as a fully qualified DNS name.
+pub fn name_of(host: &str) -> Name {
+    let text = format!("{}.", host.trim_end_matches('.'));
+    Name::from_ascii(&text).unwrap_or_else(|_| Name::root())
+}
+
+pub fn name_of_host(host: &Hostname) -> Name {
+    name_of(host.as_str())
+}
+
+/// Where to ask, and how patiently.
+#[derive(Debug, Clone)]
+pub struct DnsSettings {
+    /// Recursive resolvers; empty: the system's (`/etc/resolv.conf`).
+    pub resolvers: Vec<SocketAddr>,
+    /// The port authoritative nameservers are asked on (53; tests use loopback ports).
+    pub nameserver_port: u16,
+    /// Per query attempt.
+    pub timeout: Duration,
+}
+
+/// The verifier's DNS client.
+pub struct Dns {
+    settings: DnsSettings,
+    recursive: TokioResolver,
+    authoritative: Mutex<HashMap<IpAddr, TokioResolver>>,
+}
+
+impl std::fmt::Debug for Dns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dns")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+fn server(ip: IpAddr, port: u16) -> NameServerConfig {
+    let mut udp = ConnectionConfig::new(ProtocolConfig::Udp);
+    udp.port = port;
+    let mut tcp = ConnectionConfig::new(ProtocolConfig::Tcp);
+    tcp.port = port;
+    let mut config = NameServerConfig::udp_and_tcp(ip);
+    config.connections = vec![udp, tcp];
+    config
+}
+
+fn build(
+    config: ResolverConfig,
+    recursion: bool,
+    timeout: Duration,
+) -> Result<TokioResolver, NetError> {
+    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let options = builder.options_mut();
+    options.cache_size = 0;
+    options.timeout = timeout;
+    options.attempts = 2;
+    options.recursion_desired = recursion;
+    options.use_hosts_file = ResolveHosts::Never;
+    options.ndots = 0;
+    options.preserve_intermediates = true;
+    options.try_tcp_on_error = true;
+    options.positive_max_ttl = Some(Duration::ZERO);
+    options.negative_max_ttl = Some(Duration::ZERO);
+    builder.build()
+}
+
+impl Dns {
+    pub fn new(settings: DnsSettings) -> Result<Dns, String> {
+        let recursive = if settings.resolvers.is_empty() {
+            system_resolver(settings.timeout)?
+        } else {
+            let config = ResolverConfig::from_name_servers(
+                settings
+                    .resolvers
+                    .iter()
+                    .map(|addr| server(addr.ip(), addr.port()))
+                    .collect(),
+            );
+            build(config, true, settings.timeout).map_err(|err| err.to_string())?
+        };
+        Ok(Dns {
+            settings,
+            recursive,
+            authoritative: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn settings(&self) -> &DnsSettings {
+        &self.settings
+    }
+
+    fn nameserver(&self, ip: IpAddr) -> Result<TokioResolver, String> {
+        let mut known = self.authoritative.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(resolver) = known.get(&ip) {
+            return Ok(resolver.clone());
+        }
+        let config =
+            ResolverConfig::from_name_servers(vec![server(ip, self.settings.nameserver_port)]);
+        let resolver = build(config, false, self.settings.timeout).map_err(|e| e.to_string())?;
+        known.insert(ip, resolver.clone());
+        Ok(resolver)
+    }
+
+    /// Asks the recursive resolvers.
+    pub async fn recursive(&self, name: &Name, record_type: RecordType) -> Answer {
+        convert(self.recursive.lookup(name.clone(), record_type).await)
+    }
+
+    /// Asks one authoritative nameserver directly (no recursion).
+    pub async fn authoritative(&self, ip: IpAddr, name: &Name, record_type: RecordType) -> Answer {
+        match self.nameserver(ip) {
+            Ok(resolver) => convert(resolver.lookup(name.clone(), record_type).await),
+            Err(why) => Answer::Failed(why),
+        }
+    }
+
+    /// The zone `host` is in and its nameservers: the closest enclosing
+    /// name with NS records, as the recursive resolvers see it.
+    pub async fn find_zone(&self, host: &Name) -> Result<Zone, Answer> {
+        let mut name = host.clone();
+        let mut last = Answer::NxDomain;
+        loop {
+            if name.num_labels() < 1 {
+                return Err(last);
+            }
+            let answer = self.recursive(&name, RecordType::NS).await;
+            let nameservers: Vec<Name> = answer
+                .records()
+                .iter()
+                .filter(|r| r.name == name)
+                .filter_map(|r| match &r.data {
+                    RData::NS(ns) => Some(ns.0.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !nameservers.is_empty() {
+                let mut servers = Vec::new();
+                for ns in nameservers {
+                    let addresses = self.addresses_of(&ns).await;
+                    servers.push(Nameserver {
+                        name: fqdn_text(&ns),
+                        addresses,
+                    });
+                }
+                servers.sort_by(|a, b| a.name.cmp(&b.name));
+                return Ok(Zone {
+                    apex: name,
+                    nameservers: servers,
+                });
+            }
+            if answer.is_failed() {
+                // Keep climbing, but remember why if nothing is found.
+                last = answer;
+            }
+            if name.num_labels() <= 1 {
+                return Err(last);
+            }
+            name = name.base_name();
+        }
+    }
+
+    /// A nameserver's IPv4 addresses, else its IPv6 ones.
+    pub async fn addresses_of(&self, name: &Name) -> Vec<IpAddr> {
+        let v4 = self.recursive(name, RecordType::A).await.addresses();
+        if !v4.is_empty() {
+            return v4;
+        }
+        self.recursive(name, RecordType::AAAA).await.addresses()
+    }
+}
+
+fn system_resolver(timeout: Duration) -> Result<TokioResolver, String> {
+    let mut builder = TokioResolver::builder_tokio()
+        .map_err(|err| format!("the system's DNS resolvers: {err}"))?;
+    let options = builder.options_mut();
+    options.cache_size = 0;
+    options.timeout = timeout;
+    options.use_hosts_file = ResolveHosts::Never;
+    options.ndots = 0;
+    options.preserve_intermediates = true;
+    builder.build().map_err(|err| err.to_string())
+}
+
+/// A zone and its nameservers.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub apex: Name,
+    pub nameservers: Vec<Nameserver>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Nameserver {
+    pub name: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+fn convert(result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Answer {
+    match result {
+        Ok(lookup) => Answer::Records(lookup.answers().to_vec()),
+        Err(NetError::Dns(DnsError::NoRecordsFound(no))) => match no.response_code {
+            ResponseCode::NXDomain => Answer::NxDomain,
+            ResponseCode::NoError => Answer::NoData,
+            code => Answer::Failed(format!("{code}")),
+        },
+        Err(NetError::Dns(DnsError::ResponseCode(code))) => Answer::Failed(match code {
+            ResponseCode::ServFail => "SERVFAIL".into(),
+            ResponseCode::Refused => "REFUSED".into(),
+            other => other.to_string(),
+        }),
+        Err(NetError::Timeout) => Answer::Failed("no answer (timed out)".into()),
+        Err(err) => Answer::Failed(err.to_string()),
+    }
+}

@@ -1,0 +1,491 @@
+//! The root forward of a root domain: `http://example.com/some/path?x=1`
+//! must answer 301 with `Location: https://www.example.com/some/path?x=1`.
+//! Requested for real, without following redirects, with bounded time and
+//! bytes, and never to loopback, private, link-local or cloud-metadata
+//! addresses unless a development setting allows them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_proto::rr::{Name, RecordType};
+use reqwest::Url;
+
+use super::dns::{fqdn_text, Dns, Zone};
+use super::report::{Check, CheckState, Who};
+
+/// The path and query the check asks for: a forward must keep both.
+pub const PROBE_PATH: &str = "/some/path?x=1";
+/// At most this much of a body is read.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Top-level domains on the HSTS preload list as a whole: browsers only
+/// ever use `https://` there, so a plain-HTTP forward is never reached.
+pub const HSTS_TLDS: &[&str] = &[
+    "android",
+    "app",
+    "bank",
+    "boo",
+    "chrome",
+    "dad",
+    "day",
+    "dev",
+    "eat",
+    "esq",
+    "fly",
+    "foo",
+    "gle",
+    "gmail",
+    "google",
+    "hangout",
+    "ing",
+    "insurance",
+    "meet",
+    "meme",
+    "mov",
+    "new",
+    "nexus",
+    "page",
+    "phd",
+    "play",
+    "prof",
+    "rsvp",
+    "search",
+    "youtube",
+    "zip",
+];
+
+pub fn hsts_preloaded(root: &str) -> bool {
+    let tld = root.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    HSTS_TLDS.iter().any(|t| t.eq_ignore_ascii_case(tld))
+}
+
+/// Where and how the forward is requested.
+#[derive(Debug, Clone)]
+pub struct ForwardSettings {
+    /// 80 in production; tests point it at a loopback server.
+    pub http_port: u16,
+    /// 443 in production.
+    pub https_port: u16,
+    pub timeout: Duration,
+    /// Development only: allow loopback and private addresses.
+    pub allow_private: bool,
+}
+
+/// True for addresses the check must never request: loopback, private,
+/// link-local (cloud metadata lives there), shared, unspecified, multicast.
+pub fn forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// What the forward check found.
+#[derive(Debug, Clone)]
+pub struct ForwardOutcome {
+    pub check: Check,
+    /// `http://<root>` forwards to `https://www.<root>` (301 or temporary).
+    pub http_forwards: bool,
+    /// `https://<root>` does too.
+    pub https_forwards: bool,
+}
+
+enum Probe {
+    /// Status, Location, the first bytes of the body.
+    Answered(u16, Option<String>, String),
+    Unreachable(String),
+}
+
+async fn probe(url: &str, host: &str, addr: SocketAddr, timeout: Duration) -> Probe {
+    let client = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .resolve(host, addr)
+        .build()
+    {
+        Ok(client) => client,
+        Err(err) => return Probe::Unreachable(err.to_string()),
+    };
+    let mut response = match client.get(url).send().await {
+        Ok(response) => response,
+        Err(err) if err.is_timeout() => return Probe::Unreachable("no answer (timed out)".into()),
+        Err(err) if err.is_connect() => {
+            return Probe::Unreachable("the connection was refused or failed".into())
+        }
+        Err(err) => return Probe::Unreachable(format!("{err}")),
+    };
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut body = Vec::new();
+    while body.len() < MAX_BODY {
+        match tokio::time::timeout(timeout, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(MAX_BODY);
+    Probe::Answered(
+        status,
+        location,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+/// The addresses of `name`: the zone's nameservers first (fresh), then the resolvers.
+async fn addresses(dns: &Dns, zone: Option<&Zone>, name: &Name) -> Vec<IpAddr> {
+    if let Some(ip) = zone.and_then(|z| z.nameservers.iter().find_map(|n| n.addresses.first())) {
+        let mut found = dns
+            .authoritative(*ip, name, RecordType::A)
+            .await
+            .addresses();
+        found.extend(
+            dns.authoritative(*ip, name, RecordType::AAAA)
+                .await
+                .addresses(),
+        );
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    let mut found = dns.recursive(name, RecordType::A).await.addresses();
+    found.extend(dns.recursive(name, RecordType::AAAA).await.addresses());
+    found
+}
+
+fn registrar(state: CheckState, found: String, cause: String, fix: String) -> Check {
+    Check::problem(
+        "root_forward",
+        state,
+        found,
+        cause,
+        fix,
+        Who::RegistrarForwarding,
+    )
+}
+
+/// Checks the forward of `root` to `https://www.<root>`; `www_points`: the
+/// `www` CNAME is right (else `www` is requested too, to catch the loop).
+pub async fn check(
+    dns: &Dns,
+    zone: Option<&Zone>,
+    root: &Name,
+    www_points: bool,
+    settings: &ForwardSettings,
+    forward_help: Option<&str>,
+) -> ForwardOutcome {
+    let root_text = fqdn_text(root);
+    let www = format!("www.{root_text}");
+    let from = format!("http://{root_text}{PROBE_PATH}");
+    let expected = format!("https://{www}{PROBE_PATH}");
+    let how = forward_help.map(|h| format!(" {h}")).unwrap_or_default();
+    let set_up = format!(
+        "At your registrar (or DNS provider), forward {root_text} to https://{www} — Permanent (301), Forward path on, \"redirect www\" off.{how}"
+    );
+    let failing = |check: Check| ForwardOutcome {
+        check,
+        http_forwards: false,
+        https_forwards: false,
+    };
+    if hsts_preloaded(&root_text) {
+        let tld = root_text.rsplit('.').next().unwrap_or_default();
+        return failing(registrar(
+            CheckState::Fail,
+            format!(".{tld} is on the HSTS preload list"),
+            format!("browsers only ever open https://{root_text} on .{tld}: a registrar's plain-HTTP forward can never be reached, so the bare root cannot work through one"),
+            format!("Use a forwarding service that answers https://{root_text} with its own certificate (for example Cloudflare redirect rules on a proxied record), or share only https://{www} links."),
+        ));
+    }
+    let found_addresses = addresses(dns, zone, root).await;
+    if found_addresses.is_empty() {
+        return failing(registrar(
+            CheckState::Fail,
+            format!("{root_text} has no A or AAAA records"),
+            format!("nothing answers at {root_text}: the forward is not set up (a registrar's forwarding adds its own A record)"),
+            set_up,
+        ));
+    }
+    let usable: Vec<IpAddr> = found_addresses
+        .iter()
+        .copied()
+        .filter(|ip| settings.allow_private || !forbidden(*ip))
+        .collect();
+    let Some(ip) = usable.first().copied() else {
+        let list = found_addresses
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return failing(registrar(
+            CheckState::Fail,
+            format!("{root_text} points at {list}"),
+            format!("{root_text} points at a private, loopback or link-local address, which no visitor can reach (and the platform does not request)"),
+            set_up,
+        ));
+    };
+    let answer = probe(
+        &from,
+        &root_text,
+        SocketAddr::new(ip, settings.http_port),
+        settings.timeout,
+    )
+    .await;
+    let https_forwards = match probe(
+        &format!("https://{root_text}{PROBE_PATH}"),
+        &root_text,
+        SocketAddr::new(ip, settings.https_port),
+        settings.timeout,
+    )
+    .await
+    {
+        Probe::Answered(status, Some(location), _) => {
+            (300..400).contains(&status) && location.starts_with(&format!("https://{www}"))
+        }
+        _ => false,
+    };
+    let (status, location, body) = match answer {
+        Probe::Unreachable(why) => {
+            return failing(registrar(
+                CheckState::Fail,
+                format!("{from}: {why} ({ip}, port {})", settings.http_port),
+                format!("nothing answers http://{root_text}"),
+                set_up,
+            ))
+        }
+        Probe::Answered(status, location, body) => (status, location, body),
+    };
+    let found = match &location {
+        Some(location) => format!("{from} → {status} {location}"),
+        None => format!("{from} → {status}"),
+    };
+    let outcome = |check: Check, http: bool| ForwardOutcome {
+        check,
+        http_forwards: http,
+        https_forwards,
+    };
+    if (200..300).contains(&status) {
+        let lower = body.to_ascii_lowercase();
+        if lower.contains("<frame") || lower.contains("<iframe") {
+            return outcome(
+                registrar(
+                    CheckState::Fail,
+                    found,
+                    "masked forwarding (\"forward with masking\"): the registrar serves its own page framing the target, so the address bar never changes, the page is not secure, and browsers refuse to frame checkout pages".into(),
+                    format!("Change the forward's type to \"forward only\" (no masking), Permanent (301), to https://{www}."),
+                ),
+                false,
+            );
+        }
+        return outcome(
+            registrar(
+                CheckState::Fail,
+                found,
+                format!("{root_text} serves a page of its own (a parking page or an old site) instead of forwarding"),
+                set_up,
+            ),
+            false,
+        );
+    }
+    if !(300..400).contains(&status) || location.is_none() {
+        return outcome(
+            registrar(
+                CheckState::Fail,
+                found,
+                format!("{root_text} answers {status} instead of forwarding"),
+                set_up,
+            ),
+            false,
+        );
+    }
+    let location = location.unwrap_or_default();
+    let Ok(base) = Url::parse(&from) else {
+        return outcome(Check::pass("root_forward", found), true);
+    };
+    let Ok(target) = base.join(&location) else {
+        return outcome(
+            registrar(
+                CheckState::Fail,
+                found,
+                format!("the forward's Location `{location}` is not a URL"),
+                set_up,
+            ),
+            false,
+        );
+    };
+    let target_host = target.host_str().unwrap_or("").to_ascii_lowercase();
+    if target_host == root_text {
+        return outcome(
+            registrar(
+                CheckState::Fail,
+                found,
+                format!("{root_text} forwards to itself: a loop"),
+                set_up,
+            ),
+            false,
+        );
+    }
+    if target_host != www {
+        return outcome(
+            registrar(
+                CheckState::Fail,
+                found,
+                format!("{root_text} forwards to {target_host}, not to {www}"),
+                set_up,
+            ),
+            false,
+        );
+    }
+    // It reaches www: does www itself come back to the root (the loop)?
+    if !www_points {
+        let www_ips = addresses(dns, zone, &super::dns::name_of(&www)).await;
+        if let Some(www_ip) = www_ips
+            .iter()
+            .copied()
+            .find(|ip| settings.allow_private || !forbidden(*ip))
+        {
+            if let Probe::Answered(s, Some(back), _) = probe(
+                &format!("http://{www}{PROBE_PATH}"),
+                &www,
+                SocketAddr::new(www_ip, settings.http_port),
+                settings.timeout,
+            )
+            .await
+            {
+                let back_host = Url::parse(&format!("http://{www}/"))
+                    .ok()
+                    .and_then(|b| b.join(&back).ok())
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+                if (300..400).contains(&s) && back_host.as_deref() == Some(root_text.as_str()) {
+                    return outcome(
+                        registrar(
+                            CheckState::Fail,
+                            format!("{found}; http://{www}{PROBE_PATH} → {s} {back}"),
+                            format!("an infinite loop: {root_text} forwards to {www} and {www} forwards back to {root_text} (the forward was set up with \"redirect www\" on, which replaces the www CNAME)"),
+                            "In the forward's settings choose \"do not redirect www\", then make sure `www` is a CNAME to the platform again.".to_string(),
+                        ),
+                        false,
+                    );
+                }
+            }
+        }
+    }
+    let temporary = matches!(status, 302 | 303 | 307);
+    let mut problems: Vec<(CheckState, String, String)> = Vec::new();
+    if target.scheme() == "http" {
+        problems.push((
+            CheckState::Warn,
+            format!("the forward goes to http://{www}, not https://: visitors take an extra redirect, and the first hop is not secure"),
+            format!("Change the forward's destination to https://{www}."),
+        ));
+    }
+    let expected_url = Url::parse(&expected).ok();
+    let path_kept = target.path() == "/some/path";
+    let query_kept = target.query() == Some("x=1");
+    if !path_kept {
+        problems.push((
+            CheckState::Fail,
+            format!("the forward drops the path: {root_text}/some/path lands on {} (\"Forward path\" is off)", target.as_str()),
+            "Turn on \"Forward path\" (also called \"path forwarding\" or \"include path\") in the forward's settings.".into(),
+        ));
+    } else if !query_kept {
+        problems.push((
+            CheckState::Warn,
+            "the forward drops the query string (?x=1): tracking parameters such as utm_source are lost".into(),
+            "Turn on the option that keeps the query string (\"preserve query string\").".into(),
+        ));
+    }
+    if temporary {
+        problems.push((
+            CheckState::Warn,
+            format!("the forward is temporary ({status}): it works, but browsers and search engines do not remember it, so {root_text} keeps its own search ranking instead of passing it on"),
+            "Change the forward's type to Permanent (301).".into(),
+        ));
+    }
+    let _ = expected_url;
+    if problems.is_empty() {
+        return outcome(Check::pass("root_forward", found), true);
+    }
+    let state = if problems.iter().any(|(s, _, _)| *s == CheckState::Fail) {
+        CheckState::Fail
+    } else {
+        CheckState::Warn
+    };
+    let cause = problems
+        .iter()
+        .map(|(_, c, _)| c.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let fix = problems
+        .iter()
+        .map(|(_, _, f)| f.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Temporary or http:// forwards still get visitors to the pages.
+    outcome(
+        registrar(state, found, cause, fix),
+        state == CheckState::Warn,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_addresses_no_visitor_could_reach() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00:ec2::254",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(forbidden(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "104.16.1.1", "2606:4700::1"] {
+            assert!(!forbidden(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn knows_hsts_preloaded_tlds() {
+        assert!(hsts_preloaded("example.app"));
+        assert!(hsts_preloaded("example.dev."));
+        assert!(hsts_preloaded("example.page"));
+        assert!(!hsts_preloaded("example.com"));
+    }
+}

@@ -1,0 +1,128 @@
+//! The verifier's settings (`PORTICO_DNS_*`, `PORTICO_FORWARD_*`,
+//! `PORTICO_VERIFY_*`, …; the table is in control/README.md).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portico_shared::lifecycle::Policy;
+
+use super::dns::DnsSettings;
+use super::forward::ForwardSettings;
+use crate::config::{invalid, ConfigError, RawSettings};
+
+/// Certificate authorities Cloudflare for SaaS issues from.
+pub const DEFAULT_CAA_ISSUERS: &str = "letsencrypt.org,pki.goog,ssl.com,digicert.com";
+
+#[derive(Debug, Clone)]
+pub struct VerifySettings {
+    /// Run the scheduled checks (`serve`); the API's `verify` works either way.
+    pub scheduled: bool,
+    pub dns: DnsSettings,
+    pub forward: ForwardSettings,
+    /// CAA `issue` values that let the platform's certificate authorities issue.
+    pub caa_issuers: Vec<String>,
+    /// Domains checked at once.
+    pub concurrency: usize,
+    /// How often the scheduler looks for due checks.
+    pub poll_interval: Duration,
+    /// How long a connect waits for the routing record to reach KV.
+    pub publish_wait: Duration,
+    pub policy: Policy,
+}
+
+impl VerifySettings {
+    pub fn resolve(raw: &RawSettings) -> Result<VerifySettings, ConfigError> {
+        let resolvers = match raw.dns_resolvers.as_deref().map(str::trim) {
+            None | Some("") | Some("system") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|item| parse_resolver(item.trim()))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let concurrency = raw.verify_concurrency.unwrap_or(64);
+        if !(1..=10_000).contains(&concurrency) {
+            return Err(invalid("verify_concurrency", "expected 1 to 10000"));
+        }
+        let caa_issuers: Vec<String> = raw
+            .caa_issuers
+            .as_deref()
+            .unwrap_or(DEFAULT_CAA_ISSUERS)
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let defaults = Policy::default();
+        let secs = |v: Option<u64>, default_ms: i64| {
+            v.map(|s| (s as i64).saturating_mul(1000))
+                .unwrap_or(default_ms)
+        };
+        Ok(VerifySettings {
+            scheduled: raw.verifier.unwrap_or(true),
+            dns: DnsSettings {
+                resolvers,
+                nameserver_port: raw.dns_nameserver_port.unwrap_or(53),
+                timeout: Duration::from_millis(raw.dns_timeout_ms.unwrap_or(2000).max(10)),
+            },
+            forward: ForwardSettings {
+                http_port: raw.forward_http_port.unwrap_or(80),
+                https_port: raw.forward_https_port.unwrap_or(443),
+                timeout: Duration::from_millis(raw.forward_timeout_ms.unwrap_or(5000).max(10)),
+                allow_private: raw.verify_allow_private_addresses.unwrap_or(false),
+            },
+            caa_issuers,
+            concurrency,
+            poll_interval: Duration::from_millis(raw.verify_poll_ms.unwrap_or(1000).max(10)),
+            publish_wait: Duration::from_millis(raw.verify_publish_wait_ms.unwrap_or(10_000)),
+            policy: Policy {
+                recheck_interval_ms: secs(raw.verify_recheck_secs, defaults.recheck_interval_ms)
+                    .max(1000),
+                disconnect_grace_ms: secs(raw.disconnect_grace_secs, defaults.disconnect_grace_ms),
+                ..defaults
+            },
+        })
+    }
+}
+
+/// `1.1.1.1`, `1.1.1.1:53`, `[2606:4700::1111]:53`, `127.0.0.1:5353`.
+fn parse_resolver(item: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = item.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    item.parse::<std::net::IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            invalid(
+                "dns_resolvers",
+                format!("`{item}`: expected IP addresses with optional ports, comma-separated, or `system`"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_lists() {
+        let settings = VerifySettings::resolve(&RawSettings::default()).unwrap();
+        assert!(settings.scheduled);
+        assert!(settings.dns.resolvers.is_empty());
+        assert_eq!(settings.dns.nameserver_port, 53);
+        assert_eq!(settings.forward.http_port, 80);
+        assert!(!settings.forward.allow_private);
+        assert_eq!(settings.caa_issuers[0], "letsencrypt.org");
+        let raw = RawSettings {
+            dns_resolvers: Some("127.0.0.1:5353, 9.9.9.9".into()),
+            disconnect_grace_secs: Some(60),
+            ..RawSettings::default()
+        };
+        let settings = VerifySettings::resolve(&raw).unwrap();
+        assert_eq!(settings.dns.resolvers[1].port(), 53);
+        assert_eq!(settings.policy.disconnect_grace_ms, 60_000);
+        let raw = RawSettings {
+            dns_resolvers: Some("resolver.example".into()),
+            ..RawSettings::default()
+        };
+        assert!(VerifySettings::resolve(&raw).is_err());
+    }
+}
