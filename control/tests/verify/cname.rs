@@ -1,0 +1,343 @@
+//! The CNAME diagnoses, each against a real DNS server on loopback.
+
+use portico_control::verify::report::{CheckState, Who};
+use portico_shared::lifecycle::Finding;
+use portico_tests::dns::Zone;
+
+use crate::world::*;
+
+#[tokio::test]
+async fn a_correct_cname_passes_and_the_domain_is_ready() {
+    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "nameservers",
+        CheckState::Pass,
+        &["ns1.dns-host.test"],
+    );
+    assert_check(&report, "cname", CheckState::Pass, &["katie.portico.test"]);
+    assert_check(&report, "propagation", CheckState::Pass, &[]);
+    assert_check(&report, "certificate", CheckState::Pass, &["not managed"]);
+    assert_eq!(report.dns, Finding::Pointing);
+    assert!(report.ready, "{report:#?}");
+}
+
+#[tokio::test]
+async fn case_and_trailing_dot_do_not_matter() {
+    let world = Scenario::simple("example.test", "Sales CNAME KATIE.Portico.TEST.\n")
+        .start()
+        .await;
+    let report = verify(&world, "SALES.example.test.").await;
+    assert_check(&report, "cname", CheckState::Pass, &[]);
+}
+
+#[tokio::test]
+async fn no_record_yet() {
+    let world = Scenario::simple("example.test", "other A 192.0.2.1\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &[
+            "NXDOMAIN",
+            "no CNAME record",
+            "host `sales`",
+            "katie.portico.test",
+        ],
+    );
+    assert_eq!(check(&report, "cname").who, Some(Who::CustomerDns));
+    assert_eq!(report.dns, Finding::NotPointing);
+    assert!(!report.ready);
+}
+
+#[tokio::test]
+async fn a_name_with_other_records_but_no_cname() {
+    let world = Scenario::simple("example.test", "sales TXT \"hello\"\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["exists but has no CNAME"],
+    );
+}
+
+#[tokio::test]
+async fn still_pointing_at_a_previous_provider() {
+    let world = Scenario::simple("example.test", "sales CNAME katie.kartra.com.\n")
+        .zone(Zone::new("kartra.com", "katie A 192.0.2.50\n"))
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["Kartra", "katie.kartra.com", "previous host"],
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_target_is_named() {
+    let world = Scenario::simple("example.test", "sales CNAME somewhere.else.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["somewhere.else.test", "instead of"],
+    );
+}
+
+#[tokio::test]
+async fn a_typo_in_the_username_suggests_the_right_one() {
+    let world = Scenario::simple("example.test", "sales CNAME katei.portico.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["typo", "`katei`", "`katie`", "katie.portico.test"],
+    );
+}
+
+#[tokio::test]
+async fn another_accounts_username_cannot_connect_it() {
+    let world = Scenario::simple("example.test", "sales CNAME bob.portico.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["another account", "`bob`", "only the account"],
+    );
+    assert_eq!(report.dns, Finding::NotPointing);
+    // For bob, the same record is right.
+    let verifier = world.verifier(world.settings());
+    let bob = verifier
+        .verify(&subject("sales.example.test", Some("bob")), true, NOW)
+        .await;
+    assert!(bob.ready, "{bob:#?}");
+}
+
+#[tokio::test]
+async fn the_provider_appended_the_zone_to_the_target() {
+    let world = Scenario::simple(
+        "example.test",
+        "sales CNAME katie.portico.test.example.test.\n",
+    )
+    .start()
+    .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["appended", "final dot"],
+    );
+}
+
+#[tokio::test]
+async fn leftover_address_records_instead_of_the_cname() {
+    let world = Scenario::simple(
+        "example.test",
+        "sales A 192.0.2.7\nsales AAAA 2001:db8::7\n",
+    )
+    .start()
+    .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &[
+            "192.0.2.7",
+            "2001:db8::7",
+            "instead of the CNAME",
+            "IPv6 first",
+            "Delete the A and AAAA",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn address_records_beside_the_cname_on_another_nameserver() {
+    // One nameserver has the CNAME; the other still has the parking page's AAAA.
+    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
+        .nameservers(&["ns1.dns-host.test", "ns2.dns-host.test"])
+        .served_by(1, "sales AAAA 2001:db8::dead\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "nameservers",
+        CheckState::Fail,
+        &["disagree", "ns2.dns-host.test", "2001:db8::dead"],
+    );
+    assert_eq!(report.dns, Finding::Mixed);
+    assert!(!report.ready);
+}
+
+#[tokio::test]
+async fn the_customers_own_cdn_proxy_hides_the_cname() {
+    let world = Scenario::simple(
+        "example.test",
+        "sales A 104.16.132.229\nsales AAAA 2606:4700::6810:84e5\n",
+    )
+    .nameservers(&["pam.ns.cloudflare.com"])
+    .start()
+    .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["Cloudflare", "proxied", "DNS only (grey cloud)"],
+    );
+    assert_eq!(report.provider.as_ref().unwrap().name, "Cloudflare");
+}
+
+#[tokio::test]
+async fn a_cname_chain_works_but_warns() {
+    let world = Scenario::simple(
+        "example.test",
+        "sales CNAME hop.example.test.\nhop CNAME katie.portico.test.\n",
+    )
+    .start()
+    .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Warn,
+        &["chain", "hop.example.test", "katie.portico.test"],
+    );
+    assert_eq!(report.dns, Finding::Pointing);
+}
+
+#[tokio::test]
+async fn a_cname_at_the_bare_root_instead_of_www() {
+    // Providers that allow it flatten or serve a CNAME at the root; here the
+    // root is a name inside the zone `test` so the server will hold it.
+    let world = Scenario::simple("test", "example CNAME katie.portico.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "example.test").await;
+    assert_eq!(report.served_host, "www.example.test");
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Fail,
+        &["bare root", "`www`", "`@`"],
+    );
+}
+
+#[tokio::test]
+async fn authoritative_first_resolvers_still_cached() {
+    // The nameserver has the new record; resolvers still hold "no such name".
+    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
+        .public("")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(&report, "cname", CheckState::Pass, &[]);
+    assert_check(
+        &report,
+        "propagation",
+        CheckState::Pending,
+        &["cache", "asks your nameservers directly"],
+    );
+    assert!(
+        report.ready,
+        "propagation does not hold up connecting: {report:#?}"
+    );
+}
+
+#[tokio::test]
+async fn nameservers_that_disagree() {
+    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
+        .nameservers(&["ns1.dns-host.test", "ns2.dns-host.test"])
+        .served_by(1, "")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "nameservers",
+        CheckState::Fail,
+        &[
+            "disagree",
+            "ns1.dns-host.test says points at the platform",
+            "ns2.dns-host.test says no such name",
+        ],
+    );
+    assert_eq!(report.dns, Finding::Mixed);
+}
+
+#[tokio::test]
+async fn a_nameserver_that_does_not_host_the_zone() {
+    // ns2 answers, but for no zone of ours: REFUSED (a lame delegation).
+    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
+        .nameservers(&["ns1.dns-host.test", "ns2.dns-host.test"])
+        .start()
+        .await;
+    drop(world.nameservers);
+    let lame = portico_tests::dns::DnsServer::start(
+        std::net::SocketAddr::new(portico_tests::dns::loopback(3), world.nameserver_port),
+        &[Zone::new("unrelated.test", "")],
+    )
+    .await;
+    let first = portico_tests::dns::DnsServer::start(
+        std::net::SocketAddr::new(portico_tests::dns::loopback(2), world.nameserver_port),
+        &[Zone::new(
+            "example.test",
+            "@ NS ns1.dns-host.test.\n@ NS ns2.dns-host.test.\nsales CNAME katie.portico.test.\n",
+        )],
+    )
+    .await;
+    let (Ok(_lame), Ok(_first)) = (lame, first) else {
+        eprintln!("port taken meanwhile; skipped");
+        return;
+    };
+    let world = World {
+        resolver: world.resolver,
+        nameservers: Vec::new(),
+        nameserver_port: world.nameserver_port,
+    };
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "nameservers",
+        CheckState::Warn,
+        &["REFUSED", "lame delegation"],
+    );
+    assert_check(&report, "cname", CheckState::Pass, &[]);
+}
+
+#[tokio::test]
+async fn a_domain_that_does_not_exist() {
+    let world = Scenario::simple("example.test", "").start().await;
+    let report = verify(&world, "sales.nowhere.test").await;
+    assert_check(
+        &report,
+        "nameservers",
+        CheckState::Fail,
+        &["no nameservers", "registered"],
+    );
+    assert_eq!(report.dns, Finding::NotPointing);
+}

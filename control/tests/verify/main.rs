@@ -1,0 +1,6 @@
+//! The verifier against real servers on loopback: hickory-server zones
+//! playing customers' DNS providers and resolvers, HTTP servers playing
+//! registrars' forwarding. One zone per scenario.
+
+mod cname;
+mod world;
