@@ -161,7 +161,8 @@ impl DnsServer {
 
     /// A validating resolver whose validation of `zone` fails (a stale DS):
     /// SERVFAIL for names in `zone`, except the DS query for the zone itself,
-    /// which its parent answers; everything else is passed to `upstream`.
+    /// which its parent answers, and queries with checking disabled (CD);
+    /// everything else is passed to `upstream`.
     pub async fn validating_resolver(
         addr: SocketAddr,
         upstream: SocketAddr,
@@ -181,14 +182,23 @@ impl DnsServer {
                 let Ok(query) = Message::from_vec(&buf[..len]) else {
                     continue;
                 };
-                let broken = query.queries.first().is_some_and(|q| {
-                    zone.zone_of(q.name())
-                        && !(q.query_type() == RecordType::DS && q.name() == &zone)
-                });
+                // With the CD bit (checking disabled) it answers like a
+                // non-validating resolver, as real ones do.
+                let broken = !query.metadata.checking_disabled
+                    && query.queries.first().is_some_and(|q| {
+                        zone.zone_of(q.name())
+                            && !(q.query_type() == RecordType::DS && q.name() == &zone)
+                    });
                 let answer = if broken {
-                    Message::error_msg(query.metadata.id, OpCode::Query, ResponseCode::ServFail)
-                        .to_vec()
-                        .ok()
+                    let mut reply = Message::error_msg(
+                        query.metadata.id,
+                        OpCode::Query,
+                        ResponseCode::ServFail,
+                    );
+                    reply.queries = query.queries.clone();
+                    reply.metadata.recursion_desired = query.metadata.recursion_desired;
+                    reply.metadata.recursion_available = true;
+                    reply.to_vec().ok()
                 } else {
                     forward(&buf[..len], upstream).await
                 };

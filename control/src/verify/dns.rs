@@ -224,8 +224,24 @@ impl Dns {
         }
     }
 
+    /// Asks the resolvers with DNSSEC checking disabled (the CD bit): what a
+    /// non-validating lookup sees. hickory-resolver does not expose the CD
+    /// bit, so this one query is sent by hand (UDP, first answering resolver).
+    pub async fn recursive_unchecked(&self, name: &Name, record_type: RecordType) -> Answer {
+        let mut last = Answer::Failed("no resolver configured".into());
+        for resolver in &self.settings.resolvers {
+            last = raw_query(*resolver, name, record_type, self.settings.timeout).await;
+            if !last.is_failed() {
+                return last;
+            }
+        }
+        last
+    }
+
     /// The zone `host` is in and its nameservers: the closest enclosing
-    /// name with NS records, as the recursive resolvers see it.
+    /// name with NS records, as the recursive resolvers see it. Where they
+    /// answer SERVFAIL (a zone whose DNSSEC is broken), asks again with
+    /// checking disabled, so the zone's own nameservers can still be asked.
     pub async fn find_zone(&self, host: &Name) -> Result<Zone, Answer> {
         let mut name = host.clone();
         let mut last = Answer::NxDomain;
@@ -233,7 +249,10 @@ impl Dns {
             if name.num_labels() < 1 {
                 return Err(last);
             }
-            let answer = self.recursive(&name, RecordType::NS).await;
+            let mut answer = self.recursive(&name, RecordType::NS).await;
+            if matches!(&answer, Answer::Failed(why) if why.contains("SERVFAIL")) {
+                answer = self.recursive_unchecked(&name, RecordType::NS).await;
+            }
             let nameservers: Vec<Name> = answer
                 .records()
                 .iter()
@@ -271,7 +290,13 @@ impl Dns {
 
     /// A nameserver's IPv4 addresses, else its IPv6 ones.
     pub async fn addresses_of(&self, name: &Name) -> Vec<IpAddr> {
-        let v4 = self.recursive(name, RecordType::A).await.addresses();
+        let mut v4 = self.recursive(name, RecordType::A).await.addresses();
+        if v4.is_empty() && !self.settings.resolvers.is_empty() {
+            v4 = self
+                .recursive_unchecked(name, RecordType::A)
+                .await
+                .addresses();
+        }
         if !v4.is_empty() {
             return v4;
         }
@@ -310,14 +335,68 @@ fn convert(result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Answer
         Err(NetError::Dns(DnsError::NoRecordsFound(no))) => match no.response_code {
             ResponseCode::NXDomain => Answer::NxDomain,
             ResponseCode::NoError => Answer::NoData,
-            code => Answer::Failed(format!("{code}")),
+            code => Answer::Failed(rcode_text(code)),
         },
-        Err(NetError::Dns(DnsError::ResponseCode(code))) => Answer::Failed(match code {
-            ResponseCode::ServFail => "SERVFAIL".into(),
-            ResponseCode::Refused => "REFUSED".into(),
-            other => other.to_string(),
-        }),
+        Err(NetError::Dns(DnsError::ResponseCode(code))) => Answer::Failed(rcode_text(code)),
         Err(NetError::Timeout) => Answer::Failed("no answer (timed out)".into()),
         Err(err) => Answer::Failed(err.to_string()),
+    }
+}
+
+/// One query by hand, recursion desired and checking disabled.
+async fn raw_query(
+    server: SocketAddr,
+    name: &Name,
+    record_type: RecordType,
+    timeout: Duration,
+) -> Answer {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    let mut query = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+    query.metadata.recursion_desired = true;
+    query.metadata.checking_disabled = true;
+    query.add_query(Query::query(name.clone(), record_type));
+    let Ok(bytes) = query.to_vec() else {
+        return Answer::Failed("could not encode the query".into());
+    };
+    let bind: SocketAddr = if server.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let exchange = async {
+        let socket = tokio::net::UdpSocket::bind(bind).await?;
+        socket.send_to(&bytes, server).await?;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let (len, from) = socket.recv_from(&mut buf).await?;
+            if from != server {
+                continue;
+            }
+            if let Ok(reply) = Message::from_vec(&buf[..len]) {
+                if reply.metadata.id == query.metadata.id {
+                    return Ok::<Message, std::io::Error>(reply);
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => Answer::Failed("no answer (timed out)".into()),
+        Ok(Err(err)) => Answer::Failed(err.to_string()),
+        Ok(Ok(reply)) => match reply.metadata.response_code {
+            ResponseCode::NXDomain => Answer::NxDomain,
+            ResponseCode::NoError if reply.answers.is_empty() => Answer::NoData,
+            ResponseCode::NoError => Answer::Records(reply.answers),
+            code => Answer::Failed(rcode_text(code)),
+        },
+    }
+}
+
+fn rcode_text(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        other => other.to_string(),
     }
 }

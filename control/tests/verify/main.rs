@@ -2,5 +2,7 @@
 //! playing customers' DNS providers and resolvers, HTTP servers playing
 //! registrars' forwarding. One zone per scenario.
 
+mod certificates;
 mod cname;
+mod forward;
 mod world;

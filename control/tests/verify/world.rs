@@ -4,7 +4,6 @@
 //! on 127.0.0.2, 127.0.0.3… sharing one port, which the verifier is told.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use portico_control::certs::Certificates;
 use portico_control::config::RawSettings;
@@ -217,5 +216,3 @@ pub fn assert_check(report: &Report, name: &str, state: CheckState, words: &[&st
         );
     }
 }
-
-pub const SHORT: Duration = Duration::from_millis(50);
