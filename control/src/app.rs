@@ -83,8 +83,22 @@ impl Application {
         );
         let certificates = Certificates::from_settings(&settings.certificate_provider)
             .map_err(anyhow::Error::msg)?;
+        let verifier = crate::verify::Verifier::new(
+            settings.verify.clone(),
+            settings.platform_domain.clone(),
+            certificates.clone(),
+        )
+        .map_err(anyhow::Error::msg)
+        .context("cannot set up the DNS verifier")?;
+        let scheduler = Arc::new(crate::verify::scheduler::Scheduler::new(
+            store.clone(),
+            settings.platform_domain.clone(),
+            wake.clone(),
+            Arc::new(verifier),
+        ));
         let state = AppState::new(store, settings.platform_domain.clone(), &admin_token, wake)
-            .with_certificates(certificates);
+            .with_certificates(certificates)
+            .with_verifier(scheduler);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -112,13 +126,24 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let publisher = tokio::spawn(self.publisher.run(stop_rx));
+        let publisher = tokio::spawn(self.publisher.run(stop_rx.clone()));
+        // The verifier's scheduled checks; an unfinished check's claim
+        // simply expires, so it is not waited for.
+        let verifier = match &self.state.verifier {
+            Some(scheduler) if scheduler.verifier.settings.scheduled => {
+                Some(tokio::spawn(scheduler.clone().run(stop_rx)))
+            }
+            _ => None,
+        };
         let store = self.state.store.clone();
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let served = axum::serve(self.listener, api::app(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
+        if let Some(verifier) = verifier {
+            verifier.abort();
+        }
         match tokio::time::timeout(SHUTDOWN_GRACE, publisher).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("the publisher did not stop in time; its rows stay in the outbox for the next start"),

@@ -49,6 +49,8 @@ pub struct AppState {
     pub publish_wake: Arc<Notify>,
     /// Customers' certificates (`certificate_provider`).
     pub certificates: Certificates,
+    /// The DNS verifier (`POST /v1/domains/{id}/verify`).
+    pub verifier: Option<Arc<crate::verify::scheduler::Scheduler>>,
 }
 
 impl AppState {
@@ -64,7 +66,14 @@ impl AppState {
             admin_token_hash: Arc::new(Sha256::digest(admin_token.as_bytes()).into()),
             publish_wake,
             certificates: Certificates::None,
+            verifier: None,
         }
+    }
+
+    /// The DNS verifier.
+    pub fn with_verifier(mut self, verifier: Arc<crate::verify::scheduler::Scheduler>) -> AppState {
+        self.verifier = Some(verifier);
+        self
     }
 
     /// The certificate provider (the default is `none`).

@@ -305,8 +305,18 @@ impl Dns {
 }
 
 fn system_resolver(timeout: Duration) -> Result<TokioResolver, String> {
-    let mut builder = TokioResolver::builder_tokio()
-        .map_err(|err| format!("the system's DNS resolvers: {err}"))?;
+    let mut builder = match TokioResolver::builder_tokio() {
+        Ok(builder) => builder,
+        Err(err) => {
+            // No /etc/resolv.conf (a bare container): every lookup fails,
+            // which the checks report as inconclusive; set dns_resolvers.
+            tracing::warn!(error = %err, "cannot read the system's DNS resolvers; set PORTICO_DNS_RESOLVERS");
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(Vec::new()),
+                TokioRuntimeProvider::default(),
+            )
+        }
+    };
     let options = builder.options_mut();
     options.cache_size = 0;
     options.timeout = timeout;

@@ -192,6 +192,9 @@ impl TestDatabase {
             database_url: Some(self.url.clone()),
             admin_token: Some(ADMIN_TOKEN.into()),
             publish_poll_ms: Some(20),
+            // Scheduled DNS checks stay off unless a test turns them on
+            // (with resolvers on loopback).
+            verifier: Some(false),
             database_max_connections: Some(5),
             ..RawSettings::default()
         };
