@@ -111,6 +111,10 @@ pub struct Domain {
     /// Root domains only: the forward to create at the registrar.
     pub root_forward: Option<RootForwardView>,
     pub settings: DomainSettings,
+    /// The last verification, in short (`GET /v1/domains/{id}` only; the
+    /// full report is at `…/diagnostics`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verification: Option<crate::verify::report::CheckSummary>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -183,6 +187,7 @@ fn view(state: &AppState, username: &Username, row: &DomainRow) -> Result<Domain
             redirect_www: forward.redirect_www,
         }),
         settings: settings_view(row),
+        verification: None,
     })
 }
 
@@ -360,7 +365,9 @@ pub async fn get_domain(
 ) -> Result<ApiJson<Domain>, ApiError> {
     let username = username(&state, &auth.account_id).await?;
     let row = own_domain(&state, &auth.account_id, &domain_id).await?;
-    Ok(ApiJson(view(&state, &username, &row)?))
+    let mut domain = view(&state, &username, &row)?;
+    domain.verification = super::diagnostics::summary(&state, &row.id).await?;
+    Ok(ApiJson(domain))
 }
 
 /// Removes a domain at any time: the edge stops serving it (its KV records

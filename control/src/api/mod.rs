@@ -3,6 +3,7 @@
 //! the routes (utoipa-axum), so every route is documented by construction.
 
 pub mod accounts;
+pub mod diagnostics;
 pub mod domains;
 pub mod error;
 pub mod events;
@@ -222,6 +223,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(domains::list_domains, domains::add_domain))
         .routes(routes!(domains::get_domain, domains::remove_domain))
         .routes(routes!(domains::get_settings, domains::put_settings))
+        .routes(routes!(diagnostics::get_diagnostics))
+        .routes(routes!(diagnostics::verify_domain))
         .routes(routes!(pages::list_pages, pages::create_page))
         .routes(routes!(
             pages::get_page,

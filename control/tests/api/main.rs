@@ -14,6 +14,10 @@ mod links;
 mod openapi;
 mod pages;
 mod publishing;
+mod verification;
+#[path = "../verify/world.rs"]
+#[allow(dead_code)]
+mod world;
 
 /// Says plainly whether the PostgreSQL variants ran or were skipped
 /// (.config/nextest.toml shows this test's output even when it passes).

@@ -23,6 +23,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("delete", "/v1/domains/{domain_id}"),
     ("get", "/v1/domains/{domain_id}/settings"),
     ("put", "/v1/domains/{domain_id}/settings"),
+    ("get", "/v1/domains/{domain_id}/diagnostics"),
+    ("post", "/v1/domains/{domain_id}/verify"),
     ("get", "/v1/pages"),
     ("post", "/v1/pages"),
     ("get", "/v1/pages/{page_id}"),
