@@ -1,16 +1,26 @@
 //! Certificates follow domains through the API: adding a domain creates its
 //! Cloudflare custom hostname (for the served host), an outage does not
-//! fail the add, removing the domain deletes it.
+//! fail the add, removing the domain deletes it; and through the verifier's
+//! lifecycle: processing while the certificate is pending or failed,
+//! connected once it is active, removed when the domain is reverted, and
+//! complete without any certificate under the `none` provider.
 
 use std::time::Duration;
 
 use portico_control::certs::CertificateState;
 use portico_control::config::{CertificateProvider, Settings};
 use portico_shared::Hostname;
-use portico_tests::cloudflare_saas::{Fault, SaasContractConfig, SaasContractServer};
+use portico_tests::cloudflare_kv::KvContractServer;
+use portico_tests::cloudflare_saas::{
+    Fault, HostnameState, SaasContractConfig, SaasContractServer,
+};
+use serde_json::Value;
 
 use crate::both_stores;
-use crate::helpers::{start, Db, TestApp, TestDatabase};
+use crate::helpers::{cloudflare_settings, kv_server, start, Db, TestApp, TestDatabase, ROUTES_NS};
+use crate::world::{Scenario, World};
+
+const HOUR: i64 = 60 * 60 * 1000;
 
 /// The custom hostnames contract server and an app whose
 /// `certificate_provider = cloudflare` points at it.
@@ -117,7 +127,181 @@ async fn an_outage_does_not_fail_the_add(db: Db) {
     app.stop().await;
 }
 
+/// The service with the verifier on `world`'s DNS, KV at a contract server,
+/// and certificates from `saas` (`None`: `certificate_provider = none`).
+async fn verifying_app(
+    db: Db,
+    world: &World,
+    saas: Option<&SaasContractServer>,
+) -> Option<(TestApp, TestDatabase, KvContractServer)> {
+    let database = TestDatabase::new(db).await?;
+    let mut settings = database.settings();
+    settings.verify = world.settings();
+    settings.verify.publish_wait = Duration::from_secs(5);
+    let kv = kv_server().await;
+    settings.kv = cloudflare_settings(&kv);
+    if let Some(saas) = saas {
+        settings = with_cloudflare_certificates(settings, saas);
+    }
+    let app = start(&settings).await;
+    Some((app, database, kv))
+}
+
+/// `POST /v1/domains/{id}/verify`: (status, the certificate check).
+async fn verify(app: &TestApp, token: &str, id: &str) -> (String, Value) {
+    let (status, body) = app
+        .post(&format!("/v1/domains/{id}/verify"), token, Value::Null)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let certificate = body["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "certificate")
+        .unwrap_or_else(|| panic!("no certificate check in {body}"))
+        .clone();
+    (body["status"].as_str().unwrap().to_string(), certificate)
+}
+
+const POINTING: &str = "sales CNAME katie.portico.test.\n";
+const SALES: &str = "sales.example.test";
+
+async fn processing_while_the_certificate_is_pending_then_connected_once_active(db: Db) {
+    let world = Scenario::simple("example.test", POINTING).start().await;
+    let saas = saas_server().await;
+    let Some((app, _db, kv)) = verifying_app(db, &world, Some(&saas)).await else {
+        return;
+    };
+    let (_, token) = app.account("katie").await;
+    let domain = app.domain(&token, SALES).await;
+    let id = domain["id"].as_str().unwrap();
+    assert!(saas.get(SALES).is_some(), "requested when added");
+
+    // DNS is right, the certificate is not: processing, and nothing published.
+    for state in [
+        HostnameState::pending_validation(),
+        HostnameState::pending_issuance(),
+        HostnameState::pending_deployment(),
+    ] {
+        let label = state.ssl_status.clone();
+        saas.set_state(SALES, state);
+        let (status, certificate) = verify(&app, &token, id).await;
+        assert_eq!(status, "processing", "{label}");
+        assert_eq!(certificate["state"], "pending", "{label}: {certificate}");
+        assert!(certificate["found"].as_str().unwrap().contains(&label));
+        assert!(certificate["cause"].is_string(), "{label}: {certificate}");
+        assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_none());
+    }
+
+    saas.set_state(SALES, HostnameState::active());
+    let (status, certificate) = verify(&app, &token, id).await;
+    assert_eq!(status, "connected");
+    assert_eq!(certificate["state"], "pass", "{certificate}");
+    assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_some());
+    assert_eq!(saas.count("POST"), 1, "one custom hostname, ever");
+
+    let (status, _) = app
+        .call("DELETE", &format!("/v1/domains/{id}"), Some(&token), None)
+        .await;
+    assert_eq!(status, 204);
+    until_gone(&saas, SALES).await;
+    app.stop().await;
+}
+
+async fn a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix(db: Db) {
+    let world = Scenario::simple("example.test", POINTING).start().await;
+    let saas = saas_server().await;
+    let Some((app, _db, _kv)) = verifying_app(db, &world, Some(&saas)).await else {
+        return;
+    };
+    let (_, token) = app.account("katie").await;
+    let domain = app.domain(&token, SALES).await;
+    let id = domain["id"].as_str().unwrap();
+    for (state, who, words) in [
+        (
+            HostnameState::caa_blocked(),
+            "customer_dns",
+            "letsencrypt.org",
+        ),
+        (
+            HostnameState::validation_timed_out(),
+            "customer_dns",
+            "CNAME",
+        ),
+        (HostnameState::blocked(), "platform", "support"),
+    ] {
+        let label = format!("{}/{}", state.status, state.ssl_status);
+        saas.set_state(SALES, state);
+        let (status, certificate) = verify(&app, &token, id).await;
+        assert_eq!(status, "processing", "{label}");
+        assert_eq!(certificate["state"], "fail", "{label}: {certificate}");
+        assert_eq!(certificate["who"], who, "{label}: {certificate}");
+        assert!(certificate["cause"].is_string(), "{label}");
+        assert!(
+            certificate["fix"].as_str().unwrap().contains(words),
+            "{label}: {certificate}"
+        );
+    }
+    app.stop().await;
+}
+
+async fn a_reverted_domain_loses_its_certificate(db: Db) {
+    let world = Scenario::simple("example.test", "").start().await;
+    let saas = saas_server().await;
+    let Some((app, _db, _kv)) = verifying_app(db, &world, Some(&saas)).await else {
+        return;
+    };
+    let (_, token) = app.account("katie").await;
+    let domain = app.domain(&token, SALES).await;
+    let id = domain["id"].as_str().unwrap();
+    assert!(saas.get(SALES).is_some());
+    let added = {
+        let mut conn = app.store().pool().acquire().await.unwrap();
+        portico_control::store::domains::get_any(&mut conn, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .added_at
+    };
+    let scheduler = app.state.verifier.clone().expect("the app has a verifier");
+    assert_eq!(scheduler.tick(added).await.unwrap(), 1);
+    assert!(
+        saas.get(SALES).is_some(),
+        "kept while the domain may connect"
+    );
+    assert_eq!(scheduler.tick(added + 24 * HOUR).await.unwrap(), 1);
+    let (status, _) = app.get(&format!("/v1/domains/{id}"), &token).await;
+    assert_eq!(status, 404, "reverted");
+    until_gone(&saas, SALES).await;
+    app.stop().await;
+}
+
+async fn without_a_certificate_provider_the_lifecycle_completes(db: Db) {
+    let world = Scenario::simple("example.test", POINTING).start().await;
+    let Some((app, _db, kv)) = verifying_app(db, &world, None).await else {
+        return;
+    };
+    let (_, token) = app.account("katie").await;
+    let domain = app.domain(&token, SALES).await;
+    let (status, certificate) = verify(&app, &token, domain["id"].as_str().unwrap()).await;
+    assert_eq!(status, "connected");
+    assert_eq!(certificate["state"], "pass", "{certificate}");
+    assert!(
+        certificate["found"]
+            .as_str()
+            .unwrap()
+            .contains("not managed"),
+        "{certificate}"
+    );
+    assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_some());
+    app.stop().await;
+}
+
 both_stores!(
     adding_a_domain_requests_its_certificate_and_removing_it_deletes_it,
     an_outage_does_not_fail_the_add,
+    processing_while_the_certificate_is_pending_then_connected_once_active,
+    a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix,
+    a_reverted_domain_loses_its_certificate,
+    without_a_certificate_provider_the_lifecycle_completes,
 );
