@@ -33,6 +33,20 @@ enum Command {
     /// Recomputes every account's KV records and queues what differs (after
     /// changing the platform domain, or an upgrade); `serve` delivers them.
     Republish,
+    /// Checks a domain's setup (DNS at its nameservers and resolvers, the
+    /// root forward, CAA, DNSSEC, the DNS provider) without an account, and
+    /// prints what is wrong and how to fix it. Requests no certificate.
+    Doctor {
+        /// The domain, as a customer would add it: `sales.example.com`,
+        /// `example.com` (checked as `www.example.com` plus the root forward).
+        hostname: String,
+        /// The account's username: checks the CNAME names it (ownership).
+        #[arg(long)]
+        username: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,6 +74,11 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!("migrations applied");
                 Ok(())
             }
+            Command::Doctor {
+                hostname,
+                username,
+                json,
+            } => doctor(&settings, &hostname, username.as_deref(), json).await,
             Command::Republish => {
                 let store = Store::connect(&settings.database_url, 1)
                     .await
@@ -78,4 +97,52 @@ fn main() -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// `doctor`: one verification, rendered for a person or as JSON.
+async fn doctor(
+    settings: &Settings,
+    hostname: &str,
+    username: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use portico_control::certs::Certificates;
+    use portico_control::verify::{Subject, Verifier};
+    use portico_shared::{Integration, Username};
+
+    let integration = Integration::classify(hostname, &settings.platform_domain)
+        .map_err(|err| anyhow::anyhow!("{hostname}: {err}"))?;
+    let username = username
+        .map(|u| Username::parse(u).map_err(|err| anyhow::anyhow!("--username {u}: {err}")))
+        .transpose()?;
+    let verifier = Verifier::new(
+        settings.verify.clone(),
+        settings.platform_domain.clone(),
+        Certificates::None,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let report = verifier
+        .verify(
+            &Subject {
+                integration,
+                username,
+            },
+            false,
+            portico_control::store::now_ms(),
+        )
+        .await;
+    let text = if json {
+        format!("{}\n", serde_json::to_string_pretty(&report)?)
+    } else {
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        report.render(colour)
+    };
+    // A closed pipe (`doctor … | head`) is not an error.
+    let mut out = std::io::stdout().lock();
+    match std::io::Write::write_all(&mut out, text.as_bytes()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
+    }
 }

@@ -448,11 +448,9 @@ pub async fn check(
         .map(|(_, _, f)| f.clone())
         .collect::<Vec<_>>()
         .join(" ");
-    // Temporary or http:// forwards still get visitors to the pages.
-    outcome(
-        registrar(state, found, cause, fix),
-        state == CheckState::Warn,
-    )
+    // Every forward that reaches www gets visitors to the pages (deep links
+    // may still break: the cause says so).
+    outcome(registrar(state, found, cause, fix), true)
 }
 
 #[cfg(test)]

@@ -222,6 +222,10 @@ impl Report {
         }
         let verdict = if self.ready {
             paint("32;1", "ready to connect")
+        } else if self.dns == Finding::Pointing && self.certificate == CertificateFinding::Unknown {
+            paint("32;1", "DNS ready (certificate not checked)")
+        } else if self.dns == Finding::Inconclusive {
+            paint("36;1", "could not tell: see the checks waiting")
         } else {
             paint("33;1", "not ready")
         };

@@ -4,5 +4,6 @@
 
 mod certificates;
 mod cname;
+mod doctor;
 mod forward;
 mod world;

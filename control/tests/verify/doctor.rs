@@ -1,0 +1,104 @@
+//! `doctor`: the readable report (snapshots) and the command itself.
+
+use std::process::Command;
+
+use portico_control::verify::report::Report;
+use portico_tests::forwarder::{Forward, Forwarder};
+
+use crate::world::*;
+
+fn normalized(report: &Report) -> String {
+    report.render(false)
+}
+
+#[tokio::test]
+async fn the_report_of_a_typo_reads_well() {
+    let world = Scenario::simple(
+        "example.test",
+        "shop CNAME katei.portico.test.\n@ CAA 0 issue \"letsencrypt.org\"\n",
+    )
+    .nameservers(&["dns1.registrar-servers.com", "dns2.registrar-servers.com"])
+    .start()
+    .await;
+    let report = verify(&world, "shop.example.test").await;
+    insta::assert_snapshot!("typo_namecheap", normalized(&report));
+    let mut json = serde_json::to_value(&report).unwrap();
+    json["checked_at"] = "<time>".into();
+    insta::assert_json_snapshot!("typo_namecheap_json", json);
+}
+
+#[tokio::test]
+async fn the_report_of_a_godaddy_root_reads_well() {
+    let forwarder = Forwarder::start(&[(
+        "example.test",
+        Forward::Redirect {
+            status: 302,
+            to: "https://www.example.test".into(),
+            keep_path: false,
+        },
+    )])
+    .await
+    .unwrap();
+    let world = Scenario::simple(
+        "example.test",
+        "@ A 127.0.0.1\nwww CNAME katie.portico.test.\n",
+    )
+    .nameservers(&["ns41.domaincontrol.com", "ns42.domaincontrol.com"])
+    .start()
+    .await;
+    let verifier = world.verifier(world.settings_with(forwarder.addr.port()));
+    let report = verifier
+        .verify(&subject("example.test", Some("katie")), false, NOW)
+        .await;
+    insta::assert_snapshot!("godaddy_root", normalized(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_runs_against_a_local_zone() {
+    let world = Scenario::simple(
+        "example.test",
+        "sales CNAME katie.portico.test.\nold CNAME katie.kartra.com.\n",
+    )
+    .start()
+    .await;
+    let run = |host: &str, extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_portico-control"))
+            .arg("doctor")
+            .arg(host)
+            .args(extra)
+            .env("PORTICO_DNS_RESOLVERS", world.resolver.addr.to_string())
+            .env(
+                "PORTICO_DNS_NAMESERVER_PORT",
+                world.nameserver_port.to_string(),
+            )
+            .env("PORTICO_PLATFORM_DOMAIN", PLATFORM)
+            .env("PORTICO_LOG", "warn")
+            .env_remove("PORTICO_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    // Run the command off the runtime's threads: it blocks.
+    let text = tokio::task::block_in_place(|| run("sales.example.test", &["--username", "katie"]));
+    assert!(
+        text.contains("[PASS] cname: sales.example.test CNAME → katie.portico.test"),
+        "{text}"
+    );
+    assert!(text.contains("DNS ready"), "{text}");
+    assert!(!text.contains("\u{1b}["), "no colour when not a terminal");
+    let json = tokio::task::block_in_place(|| run("old.example.test", &["--json"]));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let cname = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "cname")
+        .unwrap();
+    assert_eq!(cname["state"], "fail");
+    assert!(cname["cause"].as_str().unwrap().contains("Kartra"));
+}
