@@ -302,6 +302,28 @@ async fn reports_unavailable_when_faults_outlast_the_budget() {
 }
 
 #[tokio::test]
+async fn a_hanging_api_never_holds_a_request_or_a_check_for_long() {
+    let server = server().await;
+    let certs = provider(&server);
+    server.stall(Duration::from_secs(60));
+    let started = Instant::now();
+    let err = certs.request(&host()).await.unwrap_err();
+    assert!(matches!(err, CertificateError::Unavailable(_)), "{err}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= portico_control::certs::REQUEST_DEADLINE
+            && waited < portico_control::certs::REQUEST_DEADLINE + Duration::from_secs(2),
+        "{waited:?}"
+    );
+    // The next check, with the API answering again, carries on.
+    assert_eq!(
+        certs.ensure(&host()).await.unwrap().state,
+        CertificateState::Pending
+    );
+    assert_eq!(server.hostnames().len(), 1);
+}
+
+#[tokio::test]
 async fn a_refused_token_is_reported_not_retried() {
     let server = server().await;
     let certs = provider_with_token(&server, "revoked-token");

@@ -43,11 +43,13 @@
 //! (see [`HostnameState`]'s constructors), [`SaasContractServer::script`]
 //! queues states played one per read of that hostname, and
 //! [`SaasContractServer::inject`] answers the next requests with 429 (with
-//! `Retry-After`) or 5xx before touching any state.
+//! `Retry-After`) or 5xx before touching any state, and
+//! [`SaasContractServer::stall`] holds the next ones (a hanging API).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -183,6 +185,7 @@ struct Inner {
     hostnames: BTreeMap<String, StoredHostname>,
     scripts: HashMap<String, VecDeque<HostnameState>>,
     faults: VecDeque<Fault>,
+    stalls: VecDeque<Duration>,
     hidden: Vec<String>,
     requests: Vec<Recorded>,
     next_id: u64,
@@ -344,6 +347,12 @@ impl SaasContractServer {
         self.inner().faults.push_back(fault);
     }
 
+    /// Holds the next request this long before handling it (a slow or
+    /// hanging API); queued after earlier stalls.
+    pub fn stall(&self, duration: Duration) {
+        self.inner().stalls.push_back(duration);
+    }
+
     /// Drops the faults still queued (the outage is over).
     pub fn clear_faults(&self) {
         self.inner().faults.clear();
@@ -432,22 +441,27 @@ fn render(stored: &StoredHostname) -> Value {
     answer
 }
 
-/// Records the request, plays a queued fault, checks the token and the zone.
-fn gate(
+/// Records the request, plays a queued stall and fault, checks the token
+/// and the zone.
+async fn gate(
     shared: &Shared,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     zone: &str,
 ) -> Option<Response> {
-    let fault = {
+    let stall = {
         let mut inner = shared.inner.lock().unwrap();
         inner.requests.push(Recorded {
             method: method.to_string(),
             uri: uri.to_string(),
         });
-        inner.faults.pop_front()
+        inner.stalls.pop_front()
     };
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
+    let fault = shared.inner.lock().unwrap().faults.pop_front();
     if let Some(fault) = fault {
         let status =
             StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -603,7 +617,7 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone).await {
         return refused;
     }
     let object = match json_object(
@@ -661,7 +675,7 @@ async fn list(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone).await {
         return refused;
     }
     let mut params = HashMap::new();
@@ -746,7 +760,7 @@ async fn get_one(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone).await {
         return refused;
     }
     match shared.inner.lock().unwrap().read(&id) {
@@ -763,7 +777,7 @@ async fn edit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone).await {
         return refused;
     }
     let object = match json_object(
@@ -825,7 +839,7 @@ async fn delete(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone) {
+    if let Some(refused) = gate(&shared, &method, &uri, &headers, &zone).await {
         return refused;
     }
     match shared.inner.lock().unwrap().hostnames.remove(&id) {

@@ -13,12 +13,20 @@
 pub mod cloudflare;
 pub mod status;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use portico_shared::Hostname;
 
 use crate::config::CertificateProvider;
 use cloudflare::{CloudflareCertificates, RetryBudget};
+
+/// The longest `ensure` or `remove` takes, retries included: well inside
+/// the verifier's claim on a domain (`verify::scheduler::CLAIM_LEASE`).
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(45);
+/// The longest [`Certificates::request`] makes an API request wait.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Where a hostname's certificate stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -98,16 +106,24 @@ impl Certificates {
 
     /// Requests a certificate for `host` if none exists yet, and reports its
     /// current state. Idempotent: call it on every check. Retries faults
-    /// for a while (up to a few tens of seconds) before `Unavailable`.
+    /// for a while (at most [`CHECK_DEADLINE`]) before `Unavailable`.
     pub async fn ensure(&self, host: &Hostname) -> Result<CertificateReport, CertificateError> {
-        self.ensure_within(host, RetryBudget::PATIENT).await
+        within(
+            CHECK_DEADLINE,
+            self.ensure_within(host, RetryBudget::PATIENT),
+        )
+        .await
     }
 
     /// [`Certificates::ensure`] with little retrying, for inside an API
     /// request (a domain just added): the verifier's next `ensure` finishes
-    /// what an outage interrupted.
+    /// what an outage interrupted. At most [`REQUEST_DEADLINE`].
     pub async fn request(&self, host: &Hostname) -> Result<CertificateReport, CertificateError> {
-        self.ensure_within(host, RetryBudget::QUICK).await
+        within(
+            REQUEST_DEADLINE,
+            self.ensure_within(host, RetryBudget::QUICK),
+        )
+        .await
     }
 
     async fn ensure_within(
@@ -133,7 +149,9 @@ impl Certificates {
     pub async fn remove(&self, host: &Hostname) -> Result<(), CertificateError> {
         match self {
             Certificates::None => Ok(()),
-            Certificates::Cloudflare(client) => client.remove(host, RetryBudget::PATIENT).await,
+            Certificates::Cloudflare(client) => {
+                within(CHECK_DEADLINE, client.remove(host, RetryBudget::PATIENT)).await
+            }
         }
     }
 
@@ -151,5 +169,20 @@ impl Certificates {
                 tracing::error!(host = %host, error = %err, "could not remove the certificate of a removed domain; delete its Cloudflare custom hostname by hand");
             }
         });
+    }
+}
+
+/// `work`, or `Unavailable` once `deadline` has passed. Dropping a request
+/// Cloudflare may still carry out is safe: every step is looked up again first.
+async fn within<T>(
+    deadline: Duration,
+    work: impl Future<Output = Result<T, CertificateError>>,
+) -> Result<T, CertificateError> {
+    match tokio::time::timeout(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => Err(CertificateError::Unavailable(format!(
+            "no complete answer within {} s",
+            deadline.as_secs()
+        ))),
     }
 }
