@@ -28,15 +28,17 @@ struct Pair {
 }
 
 /// `None` when the request is not for this endpoint (or it is disabled).
-pub async fn handle(req: &mut Request, env: &Env) -> Option<Result<Response>> {
-    let url = req.inner().url();
-    let (_, path, _) = split_request_url(&url)?;
+pub async fn handle(req: &web_sys::Request, url: &str, env: &Env) -> Option<Result<Response>> {
+    let (_, path, _) = split_request_url(url)?;
     let rest = path.strip_prefix(PREFIX)?;
     let token = env.var("LOCAL_KV_TOKEN").ok()?.to_string();
     if token.is_empty() {
         return None;
     }
-    Some(serve(req, env, rest, &token).await)
+    // A `worker::Request` (the same JS object) for its body helpers: this
+    // dev-only endpoint may pay for the conversion.
+    let mut req = Request::from(Clone::clone(req));
+    Some(serve(&mut req, env, rest, &token).await)
 }
 
 async fn serve(req: &mut Request, env: &Env, rest: &str, token: &str) -> Result<Response> {

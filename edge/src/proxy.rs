@@ -8,12 +8,11 @@ use wasm_bindgen::JsValue;
 use worker::{Fetch, Request, Response, Result};
 
 pub async fn forward(
-    req: &Request,
+    incoming: &web_sys::Request,
     target: &str,
     forwarded_host: &str,
     forwarded_proto: &str,
 ) -> Result<Response> {
-    let incoming = req.inner();
     // A mutable copy in one call: the incoming headers are immutable.
     let headers = web_sys::Headers::new_with_headers(&incoming.headers())?;
     // Headers named by `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
