@@ -29,6 +29,18 @@ pub struct Envelope<T> {
     pub errors: Vec<ApiMessage>,
     #[serde(default = "Option::default")]
     pub result: Option<T>,
+    /// Lists only: where this page stands.
+    #[serde(default)]
+    pub result_info: Option<ResultInfo>,
+}
+
+/// A list's `result_info`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResultInfo {
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub total_pages: u32,
 }
 
 /// One entry of `errors` (or `messages`).

@@ -171,6 +171,27 @@ async fn only_the_exact_name_counts() {
 }
 
 #[tokio::test]
+async fn looks_through_every_page_of_matches() {
+    let server = server().await;
+    let certs = provider(&server);
+    for i in 0..60 {
+        server.insert(
+            &format!("shop{i}.sales.example.com"),
+            HostnameState::active(),
+        );
+    }
+    // Stored last, so listed on the second page of 50.
+    let id = server.insert(HOST, HostnameState::active());
+    let report = certs.ensure(&host()).await.unwrap();
+    assert_eq!(report.state, CertificateState::Active, "{report:?}");
+    assert_eq!(server.count("POST"), 0);
+    assert!(server.requests().iter().any(|r| r.uri.contains("page=2")));
+    certs.remove(&host()).await.unwrap();
+    assert!(server.hostnames().iter().all(|h| h.id != id));
+    assert_eq!(server.hostnames().len(), 60);
+}
+
+#[tokio::test]
 async fn a_deleted_hostname_is_created_again() {
     let server = server().await;
     let certs = provider(&server);

@@ -33,13 +33,18 @@ use serde_json::{json, Value};
 
 use super::status::{report_for, CustomHostname};
 use super::{CertificateError, CertificateReport};
-use crate::cloudflare_api::{error_detail, http_client, Envelope};
+use crate::cloudflare_api::{error_detail, http_client, Envelope, ResultInfo};
 use crate::retry::{backoff, retry_after};
 
 /// One request; `ensure` makes two or three.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often `ensure` asks Cloudflare to validate a pending hostname again.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// Custom hostnames per list page (the API's largest).
+const PER_PAGE: u32 = 50;
+/// Pages read when looking a name up: far more custom hostnames than one
+/// name can match.
+const MAX_PAGES: u32 = 20;
 /// Cloudflare's answer to a hostname the zone already has.
 pub const DUPLICATE_CODE: i64 = 1406;
 
@@ -188,28 +193,38 @@ impl CloudflareCertificates {
     }
 
     /// The custom hostnames whose name is exactly `host` (the API's
-    /// `hostname` filter is a match, so compare names here).
+    /// `hostname` filter is a match, so compare names here), from every page.
     async fn find_all(
         &self,
         host: &Hostname,
         budget: RetryBudget,
     ) -> Result<Vec<CustomHostname>, CertificateError> {
-        let url = reqwest::Url::parse_with_params(&self.base_url, &[("hostname", host.as_str())])
-            .map_err(|err| CertificateError::Refused(format!("bad API URL: {err}")))?;
-        let answer = self
-            .call(
-                Method::GET,
-                url.to_string(),
-                None,
-                budget,
-                "list custom hostnames",
+        let mut found = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let url = reqwest::Url::parse_with_params(
+                &self.base_url,
+                &[
+                    ("hostname", host.as_str()),
+                    ("per_page", &PER_PAGE.to_string()),
+                    ("page", &page.to_string()),
+                ],
             )
-            .await?;
-        let listed: Vec<CustomHostname> = self.decode(&answer, "list custom hostnames")?;
-        Ok(listed
-            .into_iter()
-            .filter(|custom| custom.hostname.eq_ignore_ascii_case(host.as_str()))
-            .collect())
+            .map_err(|err| CertificateError::Refused(format!("bad API URL: {err}")))?;
+            let what = "list custom hostnames";
+            let answer = self
+                .call(Method::GET, url.to_string(), None, budget, what)
+                .await?;
+            let (listed, info) = self.decode_page::<Vec<CustomHostname>>(&answer, what)?;
+            found.extend(
+                listed
+                    .into_iter()
+                    .filter(|custom| custom.hostname.eq_ignore_ascii_case(host.as_str())),
+            );
+            if info.is_none_or(|info| info.page >= info.total_pages) {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     async fn create(
@@ -331,17 +346,30 @@ impl CloudflareCertificates {
         answer: &Answer,
         what: &str,
     ) -> Result<T, CertificateError> {
-        self.envelope::<T>(answer, what)?.ok_or_else(|| {
-            CertificateError::Unavailable(format!("{what}: the answer has no result"))
-        })
+        Ok(self.decode_page(answer, what)?.0)
     }
 
-    /// The `result` of a 2xx answer with `success: true`, else the refusal in words.
+    /// The `result` and, for lists, the `result_info`.
+    fn decode_page<T: DeserializeOwned>(
+        &self,
+        answer: &Answer,
+        what: &str,
+    ) -> Result<(T, Option<ResultInfo>), CertificateError> {
+        let envelope = self.envelope::<T>(answer, what)?;
+        match envelope.result {
+            Some(result) => Ok((result, envelope.result_info)),
+            None => Err(CertificateError::Unavailable(format!(
+                "{what}: the answer has no result"
+            ))),
+        }
+    }
+
+    /// A 2xx answer with `success: true`, else the refusal in words.
     fn envelope<T: DeserializeOwned>(
         &self,
         answer: &Answer,
         what: &str,
-    ) -> Result<Option<T>, CertificateError> {
+    ) -> Result<Envelope<T>, CertificateError> {
         let parsed = serde_json::from_slice::<Envelope<T>>(&answer.body);
         let errors = parsed
             .as_ref()
@@ -361,7 +389,7 @@ impl CloudflareCertificates {
             _ => {}
         }
         match parsed {
-            Ok(envelope) if envelope.success => Ok(envelope.result),
+            Ok(envelope) if envelope.success => Ok(envelope),
             Ok(_) => Err(CertificateError::Unavailable(format!(
                 "{what}: Cloudflare did not report success: {detail}"
             ))),
