@@ -1,4 +1,5 @@
-//! `portico-control serve | migrate | republish`. Settings: control/README.md.
+//! `portico-control serve | migrate | republish | doctor | sweep-certificates`.
+//! Settings: control/README.md.
 
 use std::path::PathBuf;
 
@@ -47,6 +48,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lists the Cloudflare custom hostnames that no domain is served at any
+    /// more (a removal lost to a crash or a long outage).
+    SweepCertificates {
+        /// Delete them too.
+        #[arg(long)]
+        delete: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -79,6 +87,7 @@ fn main() -> anyhow::Result<()> {
                 username,
                 json,
             } => doctor(&settings, &hostname, username.as_deref(), json).await,
+            Command::SweepCertificates { delete } => sweep_certificates(&settings, delete).await,
             Command::Republish => {
                 let store = Store::connect(&settings.database_url, 1)
                     .await
@@ -97,6 +106,41 @@ fn main() -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// `sweep-certificates`: one line per orphaned custom hostname
+/// (`hostname<TAB>status<TAB>id`), then what was done.
+async fn sweep_certificates(settings: &Settings, delete: bool) -> anyhow::Result<()> {
+    use portico_control::certs::sweep::sweep;
+    use portico_control::certs::Certificates;
+
+    let certificates =
+        Certificates::from_settings(&settings.certificate_provider).map_err(anyhow::Error::msg)?;
+    if let Certificates::None = certificates {
+        println!("certificate_provider = none: there are no custom hostnames to sweep");
+        return Ok(());
+    }
+    let store = Store::connect(&settings.database_url, 1)
+        .await
+        .context("cannot open the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply the migrations")?;
+    let orphans = sweep(&store, &certificates, delete).await;
+    store.close().await;
+    let orphans = orphans?;
+    for orphan in &orphans {
+        println!("{}\t{}\t{}", orphan.hostname, orphan.status, orphan.id);
+    }
+    match (orphans.len(), delete) {
+        (0, _) => println!("every custom hostname belongs to a domain"),
+        (n, true) => println!("deleted {n} custom hostname(s) without a domain"),
+        (n, false) => println!(
+            "{n} custom hostname(s) without a domain; run again with --delete to delete them"
+        ),
+    }
+    Ok(())
 }
 
 /// `doctor`: one verification, rendered for a person or as JSON.

@@ -383,3 +383,57 @@ async fn the_none_provider_says_certificates_are_not_managed() {
     assert_eq!((report.cause, report.fix, report.who), (None, None, None));
     Certificates::None.remove(&host()).await.unwrap();
 }
+
+/// `portico-control sweep-certificates [--delete]` against the contract server.
+async fn sweep_command(
+    server: &SaasContractServer,
+    data_dir: &std::path::Path,
+    delete: bool,
+) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portico-control"));
+    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("PORTICO_")) {
+        command.env_remove(name);
+    }
+    command
+        .arg("sweep-certificates")
+        .env("PORTICO_DATA_DIR", data_dir)
+        .env("PORTICO_CERTIFICATE_PROVIDER", "cloudflare")
+        .env("PORTICO_CLOUDFLARE_API_URL", server.api_url())
+        .env("PORTICO_CLOUDFLARE_API_TOKEN", &server.config().api_token)
+        .env("PORTICO_CLOUDFLARE_ZONE_ID", &server.config().zone_id);
+    if delete {
+        command.arg("--delete");
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_command_lists_then_deletes_hostnames_without_a_domain() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = server.insert("old.example.com", HostnameState::active());
+    let listed = sweep_command(&server, dir.path(), false).await;
+    assert!(
+        listed.contains(&format!("old.example.com\tactive\t{id}")),
+        "{listed}"
+    );
+    assert!(listed.contains("--delete"), "{listed}");
+    assert_eq!(server.hostnames().len(), 1, "listing deletes nothing");
+    let deleted = sweep_command(&server, dir.path(), true).await;
+    assert!(deleted.contains("deleted 1"), "{deleted}");
+    assert!(server.hostnames().is_empty());
+    let again = sweep_command(&server, dir.path(), true).await;
+    assert!(
+        again.contains("every custom hostname belongs to a domain"),
+        "{again}"
+    );
+}

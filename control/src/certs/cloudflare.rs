@@ -161,24 +161,39 @@ impl CloudflareCertificates {
         budget: RetryBudget,
     ) -> Result<(), CertificateError> {
         for custom in self.find_all(host, budget).await? {
-            let answer = self
-                .call(
-                    Method::DELETE,
-                    format!("{}/{}", self.base_url, custom.id),
-                    None,
-                    budget,
-                    "delete custom hostname",
-                )
-                .await?;
-            // Cloudflare answers a bare `{id}` (API reference, "Delete Custom
-            // Hostname"), not the envelope; already gone is what we wanted.
-            if !(answer.status.is_success() || answer.status == StatusCode::NOT_FOUND) {
-                self.envelope::<Value>(&answer, "delete custom hostname")?;
-            }
-            self.refreshed.lock().unwrap().remove(&custom.id);
+            self.delete(&custom.id, budget).await?;
             tracing::info!(host = %host, id = %custom.id, "Cloudflare custom hostname deleted");
         }
         Ok(())
+    }
+
+    /// Deletes one custom hostname by id; already gone is fine.
+    pub async fn delete(&self, id: &str, budget: RetryBudget) -> Result<(), CertificateError> {
+        let what = "delete custom hostname";
+        let answer = self
+            .call(
+                Method::DELETE,
+                format!("{}/{id}", self.base_url),
+                None,
+                budget,
+                what,
+            )
+            .await?;
+        // Cloudflare answers a bare `{id}` (API reference, "Delete Custom
+        // Hostname"), not the envelope; already gone is what we wanted.
+        if !(answer.status.is_success() || answer.status == StatusCode::NOT_FOUND) {
+            self.envelope::<Value>(&answer, what)?;
+        }
+        self.refreshed.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    /// Every custom hostname of the zone, page by page.
+    pub async fn list_zone(
+        &self,
+        budget: RetryBudget,
+    ) -> Result<Vec<CustomHostname>, CertificateError> {
+        self.list(None, u32::MAX, budget).await
     }
 
     async fn find(
@@ -199,27 +214,37 @@ impl CloudflareCertificates {
         host: &Hostname,
         budget: RetryBudget,
     ) -> Result<Vec<CustomHostname>, CertificateError> {
+        let listed = self.list(Some(host.as_str()), MAX_PAGES, budget).await?;
+        Ok(listed
+            .into_iter()
+            .filter(|custom| custom.hostname.eq_ignore_ascii_case(host.as_str()))
+            .collect())
+    }
+
+    /// `GET …/custom_hostnames[?hostname=…]`, up to `max_pages` pages.
+    async fn list(
+        &self,
+        hostname: Option<&str>,
+        max_pages: u32,
+        budget: RetryBudget,
+    ) -> Result<Vec<CustomHostname>, CertificateError> {
+        let what = "list custom hostnames";
         let mut found = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let url = reqwest::Url::parse_with_params(
-                &self.base_url,
-                &[
-                    ("hostname", host.as_str()),
-                    ("per_page", &PER_PAGE.to_string()),
-                    ("page", &page.to_string()),
-                ],
-            )
-            .map_err(|err| CertificateError::Refused(format!("bad API URL: {err}")))?;
-            let what = "list custom hostnames";
+        for page in 1..=max_pages {
+            let mut query = vec![
+                ("per_page", PER_PAGE.to_string()),
+                ("page", page.to_string()),
+            ];
+            if let Some(hostname) = hostname {
+                query.push(("hostname", hostname.to_string()));
+            }
+            let url = reqwest::Url::parse_with_params(&self.base_url, &query)
+                .map_err(|err| CertificateError::Refused(format!("bad API URL: {err}")))?;
             let answer = self
                 .call(Method::GET, url.to_string(), None, budget, what)
                 .await?;
             let (listed, info) = self.decode_page::<Vec<CustomHostname>>(&answer, what)?;
-            found.extend(
-                listed
-                    .into_iter()
-                    .filter(|custom| custom.hostname.eq_ignore_ascii_case(host.as_str())),
-            );
+            found.extend(listed);
             if info.is_none_or(|info| info.page >= info.total_pages) {
                 break;
             }

@@ -12,6 +12,7 @@
 
 pub mod cloudflare;
 pub mod status;
+pub mod sweep;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -158,7 +159,8 @@ impl Certificates {
     /// [`Certificates::remove`] without making the caller wait (an API
     /// request); a failure is logged. A removal lost to a crash or a long
     /// outage leaves a custom hostname that serves nothing (the edge has no
-    /// record for it) until removed by hand.
+    /// record for it) until [`sweep::sweep`] (`portico-control
+    /// sweep-certificates --delete`) deletes it.
     pub fn remove_in_background(&self, host: Hostname) {
         if let Certificates::None = self {
             return;
@@ -166,7 +168,7 @@ impl Certificates {
         let certificates = self.clone();
         tokio::spawn(async move {
             if let Err(err) = certificates.remove(&host).await {
-                tracing::error!(host = %host, error = %err, "could not remove the certificate of a removed domain; delete its Cloudflare custom hostname by hand");
+                tracing::error!(host = %host, error = %err, "could not remove the certificate of a removed domain; `portico-control sweep-certificates --delete` deletes it later");
             }
         });
     }

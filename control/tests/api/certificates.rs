@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use portico_control::certs::CertificateState;
+use portico_control::certs::sweep::{sweep, Orphan};
+use portico_control::certs::{CertificateState, Certificates};
 use portico_control::config::{CertificateProvider, Settings};
 use portico_shared::Hostname;
 use portico_tests::cloudflare_kv::KvContractServer;
@@ -297,6 +298,37 @@ async fn without_a_certificate_provider_the_lifecycle_completes(db: Db) {
     app.stop().await;
 }
 
+async fn the_sweep_keeps_every_domain_s_hostname_and_finds_the_rest(db: Db) {
+    let saas = saas_server().await;
+    let Some((app, _db)) = spawn(db, &saas).await else {
+        return;
+    };
+    let (_, token) = app.account("katie").await;
+    app.domain(&token, "sales.example.com").await;
+    app.domain(&token, "example.org").await;
+    // A removal lost to a crash.
+    saas.insert("old.example.com", HostnameState::active());
+    let certificates = app.state.certificates.clone();
+    let names =
+        |orphans: Vec<Orphan>| -> Vec<String> { orphans.into_iter().map(|o| o.hostname).collect() };
+    let orphans = sweep(app.store(), &certificates, false).await.unwrap();
+    assert_eq!(names(orphans), ["old.example.com"]);
+    assert_eq!(saas.hostnames().len(), 3, "listing deletes nothing");
+    let orphans = sweep(app.store(), &certificates, true).await.unwrap();
+    assert_eq!(names(orphans), ["old.example.com"]);
+    let left: Vec<String> = saas.hostnames().into_iter().map(|h| h.hostname).collect();
+    assert_eq!(left, ["sales.example.com", "www.example.org"]);
+    assert!(sweep(app.store(), &certificates, true)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(sweep(app.store(), &Certificates::None, true)
+        .await
+        .unwrap()
+        .is_empty());
+    app.stop().await;
+}
+
 both_stores!(
     adding_a_domain_requests_its_certificate_and_removing_it_deletes_it,
     an_outage_does_not_fail_the_add,
@@ -304,4 +336,5 @@ both_stores!(
     a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix,
     a_reverted_domain_loses_its_certificate,
     without_a_certificate_provider_the_lifecycle_completes,
+    the_sweep_keeps_every_domain_s_hostname_and_finds_the_rest,
 );
