@@ -134,6 +134,8 @@ pub struct Dns {
     settings: DnsSettings,
     recursive: TokioResolver,
     authoritative: Mutex<HashMap<IpAddr, TokioResolver>>,
+    /// Lookups made (for the benchmark and logs).
+    queries: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Dns {
@@ -192,11 +194,22 @@ impl Dns {
             settings,
             recursive,
             authoritative: Mutex::new(HashMap::new()),
+            queries: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
     pub fn settings(&self) -> &DnsSettings {
         &self.settings
+    }
+
+    /// How many lookups this client has made.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn nameserver(&self, ip: IpAddr) -> Result<TokioResolver, String> {
@@ -213,11 +226,13 @@ impl Dns {
 
     /// Asks the recursive resolvers.
     pub async fn recursive(&self, name: &Name, record_type: RecordType) -> Answer {
+        self.count();
         convert(self.recursive.lookup(name.clone(), record_type).await)
     }
 
     /// Asks one authoritative nameserver directly (no recursion).
     pub async fn authoritative(&self, ip: IpAddr, name: &Name, record_type: RecordType) -> Answer {
+        self.count();
         match self.nameserver(ip) {
             Ok(resolver) => convert(resolver.lookup(name.clone(), record_type).await),
             Err(why) => Answer::Failed(why),
@@ -230,6 +245,7 @@ impl Dns {
     pub async fn recursive_unchecked(&self, name: &Name, record_type: RecordType) -> Answer {
         let mut last = Answer::Failed("no resolver configured".into());
         for resolver in &self.settings.resolvers {
+            self.count();
             last = raw_query(*resolver, name, record_type, self.settings.timeout).await;
             if !last.is_failed() {
                 return last;
