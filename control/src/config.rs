@@ -74,6 +74,7 @@ pub struct RawSettings {
     pub verifier: Option<bool>,
     pub dns_resolvers: Option<String>,
     pub dns_nameserver_port: Option<u16>,
+    pub dns_nameserver_addresses: Option<String>,
     pub dns_timeout_ms: Option<u64>,
     pub forward_http_port: Option<u16>,
     pub forward_https_port: Option<u16>,
@@ -154,6 +155,7 @@ impl RawSettings {
         parsed!(verifier, "PORTICO_VERIFIER");
         text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");
         parsed!(dns_nameserver_port, "PORTICO_DNS_NAMESERVER_PORT");
+        text!(dns_nameserver_addresses, "PORTICO_DNS_NAMESERVER_ADDRESSES");
         parsed!(dns_timeout_ms, "PORTICO_DNS_TIMEOUT_MS");
         parsed!(forward_http_port, "PORTICO_FORWARD_HTTP_PORT");
         parsed!(forward_https_port, "PORTICO_FORWARD_HTTPS_PORT");

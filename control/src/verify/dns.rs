@@ -127,6 +127,23 @@ pub struct DnsSettings {
     pub nameserver_port: u16,
     /// Per query attempt.
     pub timeout: Duration,
+    /// Nameserver addresses given instead of looked up: `(name, ip)`, the
+    /// name `*` standing for every nameserver (the local stack).
+    pub nameserver_addresses: Vec<(String, IpAddr)>,
+}
+
+impl DnsSettings {
+    fn fixed_address(&self, nameserver: &str) -> Option<IpAddr> {
+        self.nameserver_addresses
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(nameserver))
+            .or_else(|| {
+                self.nameserver_addresses
+                    .iter()
+                    .find(|(name, _)| name == "*")
+            })
+            .map(|(_, ip)| *ip)
+    }
 }
 
 /// The verifier's DNS client.
@@ -281,7 +298,10 @@ impl Dns {
             if !nameservers.is_empty() {
                 let mut servers = Vec::new();
                 for ns in nameservers {
-                    let addresses = self.addresses_of(&ns).await;
+                    let addresses = match self.settings.fixed_address(&fqdn_text(&ns)) {
+                        Some(ip) => vec![ip],
+                        None => self.addresses_of(&ns).await,
+                    };
                     servers.push(Nameserver {
                         name: fqdn_text(&ns),
                         addresses,

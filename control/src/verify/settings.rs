@@ -62,6 +62,15 @@ impl VerifySettings {
                 resolvers,
                 nameserver_port: raw.dns_nameserver_port.unwrap_or(53),
                 timeout: Duration::from_millis(raw.dns_timeout_ms.unwrap_or(2000).max(10)),
+                nameserver_addresses: match raw.dns_nameserver_addresses.as_deref() {
+                    None => Vec::new(),
+                    Some(list) => list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(parse_nameserver_address)
+                        .collect::<Result<Vec<_>, _>>()?,
+                },
             },
             forward: ForwardSettings {
                 http_port: raw.forward_http_port.unwrap_or(80),
@@ -81,6 +90,19 @@ impl VerifySettings {
             },
         })
     }
+}
+
+/// `ns1.example.net=192.0.2.53`, or `*=127.0.0.1` for every nameserver.
+fn parse_nameserver_address(item: &str) -> Result<(String, std::net::IpAddr), ConfigError> {
+    let bad = || {
+        invalid(
+            "dns_nameserver_addresses",
+            format!("`{item}`: expected name=ip pairs (or *=ip), comma-separated"),
+        )
+    };
+    let (name, ip) = item.split_once('=').ok_or_else(bad)?;
+    let ip = ip.trim().parse().map_err(|_| bad())?;
+    Ok((name.trim().trim_end_matches('.').to_ascii_lowercase(), ip))
 }
 
 /// `1.1.1.1`, `1.1.1.1:53`, `[2606:4700::1111]:53`, `127.0.0.1:5353`.
@@ -124,5 +146,15 @@ mod tests {
             ..RawSettings::default()
         };
         assert!(VerifySettings::resolve(&raw).is_err());
+        let raw = RawSettings {
+            dns_nameserver_addresses: Some("NS1.Example.net.=192.0.2.53, *=127.0.0.1".into()),
+            ..RawSettings::default()
+        };
+        let settings = VerifySettings::resolve(&raw).unwrap();
+        assert_eq!(settings.dns.nameserver_addresses[0].0, "ns1.example.net");
+        assert_eq!(
+            settings.dns.nameserver_addresses[1].1.to_string(),
+            "127.0.0.1"
+        );
     }
 }

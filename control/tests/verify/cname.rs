@@ -341,3 +341,31 @@ async fn a_domain_that_does_not_exist() {
     );
     assert_eq!(report.dns, Finding::NotPointing);
 }
+
+#[tokio::test]
+async fn nameserver_addresses_can_be_given_instead_of_looked_up() {
+    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
+        .start()
+        .await;
+    // Pointed at an address where nothing answers: the override is what is asked.
+    let mut settings = world.settings();
+    settings.dns.nameserver_addresses = vec![("*".into(), "127.0.0.9".parse().unwrap())];
+    let report = world
+        .verifier(settings)
+        .verify(&subject("sales.example.test", Some("katie")), true, NOW)
+        .await;
+    assert_check(
+        &report,
+        "nameservers",
+        CheckState::Pending,
+        &["no nameserver answered"],
+    );
+    let mut settings = world.settings();
+    settings.dns.nameserver_addresses =
+        vec![("ns1.dns-host.test".into(), "127.0.0.2".parse().unwrap())];
+    let report = world
+        .verifier(settings)
+        .verify(&subject("sales.example.test", Some("katie")), true, NOW)
+        .await;
+    assert_check(&report, "cname", CheckState::Pass, &[]);
+}
