@@ -263,7 +263,7 @@ pub async fn add_domain(
 
     let mut tx = state.store.pool().begin().await?;
     lock_account(&mut tx, &auth.account_id).await?;
-    if domains::list_in(&mut tx, &auth.account_id)
+    if domains::list(&mut *tx, &auth.account_id)
         .await?
         .iter()
         .any(|d| d.served_host == served)

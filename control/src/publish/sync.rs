@@ -78,13 +78,13 @@ pub async fn sync_account(
     let Some(account) = accounts::get_in(conn, account_id).await? else {
         return Ok(0);
     };
-    let pages: HashMap<String, pages::PageRow> = pages::list_in(conn, account_id)
+    let pages: HashMap<String, pages::PageRow> = pages::list(&mut *conn, account_id)
         .await?
         .into_iter()
         .map(|page| (page.id.clone(), page))
         .collect();
-    let links = links::list_in(conn, account_id).await?;
-    let domains = domains::list_in(conn, account_id).await?;
+    let links = links::list(&mut *conn, account_id).await?;
+    let domains = domains::list(&mut *conn, account_id).await?;
 
     let mut desired = Desired::default();
     if let Ok(username) = Username::parse(&account.username) {

@@ -142,24 +142,16 @@ pub async fn get_any(conn: &mut AnyConnection, id: &str) -> Result<Option<Domain
         .await
 }
 
-pub async fn list(pool: &AnyPool, account_id: &str) -> Result<Vec<DomainRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM domains WHERE account_id = $1 ORDER BY added_at, id"
-    ))
-    .bind(account_id)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn list_in(
-    conn: &mut AnyConnection,
+/// The account's rows, on the pool or inside a transaction.
+pub async fn list<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<Vec<DomainRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains WHERE account_id = $1 ORDER BY added_at, id"
     ))
     .bind(account_id)
-    .fetch_all(conn)
+    .fetch_all(executor)
     .await
 }
 

@@ -60,24 +60,16 @@ pub async fn get(
     .await
 }
 
-pub async fn list(pool: &AnyPool, account_id: &str) -> Result<Vec<LinkRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM links WHERE account_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(account_id)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn list_in(
-    conn: &mut AnyConnection,
+/// The account's rows, on the pool or inside a transaction.
+pub async fn list<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<Vec<LinkRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM links WHERE account_id = $1 ORDER BY created_at, id"
     ))
     .bind(account_id)
-    .fetch_all(conn)
+    .fetch_all(executor)
     .await
 }
 

@@ -116,24 +116,16 @@ pub async fn get_in(
     .await
 }
 
-pub async fn list(pool: &AnyPool, account_id: &str) -> Result<Vec<PageRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE p.account_id = $1 ORDER BY p.created_at, p.id"
-    ))
-    .bind(account_id)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn list_in(
-    conn: &mut AnyConnection,
+/// The account's rows, on the pool or inside a transaction.
+pub async fn list<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     account_id: &str,
 ) -> Result<Vec<PageRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE p.account_id = $1 ORDER BY p.created_at, p.id"
     ))
     .bind(account_id)
-    .fetch_all(conn)
+    .fetch_all(executor)
     .await
 }
 
