@@ -15,6 +15,7 @@ use tokio::sync::{watch, Notify};
 use crate::api::{self, AppState};
 use crate::certs::Certificates;
 use crate::config::Settings;
+use crate::dashboard::Dashboard;
 use crate::publish::kv_cloudflare::CloudflareKv;
 use crate::publish::{KvBackend, NoKv, Publisher};
 use crate::store::Store;
@@ -26,6 +27,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     publisher: Publisher,
+    dashboard: Dashboard,
 }
 
 /// The backend `settings.kv` names.
@@ -106,6 +108,7 @@ impl Application {
             listener,
             state,
             publisher,
+            dashboard: Dashboard::new(settings.dashboard_wasm_dir.clone()),
         })
     }
 
@@ -137,7 +140,8 @@ impl Application {
         };
         let store = self.state.store.clone();
         tracing::info!(address = %self.listener.local_addr()?, "serving");
-        let served = axum::serve(self.listener, api::app(self.state))
+        let router = api::app(self.state).merge(self.dashboard.router());
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);

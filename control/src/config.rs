@@ -18,6 +18,8 @@ pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
 pub const DEFAULT_LOCAL_EDGE_URL: &str = "http://127.0.0.1:8787";
 pub const DEFAULT_PUBLISH_BATCH_SIZE: usize = 1000;
 pub const DEFAULT_PUBLISH_POLL_MS: u64 = 1000;
+/// Where `scripts/build-wasm-pkg` puts the browser build of `shared` (from the repository root).
+pub const DEFAULT_DASHBOARD_WASM_DIR: &str = "shared/pkg-web";
 
 /// Why the settings cannot be used; each message names the setting.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,8 @@ pub struct RawSettings {
     pub verify_recheck_secs: Option<u64>,
     pub disconnect_grace_secs: Option<u64>,
     pub verify_publish_wait_ms: Option<u64>,
+    // The dashboard (control/src/dashboard.rs).
+    pub dashboard_wasm_dir: Option<String>,
 }
 
 impl RawSettings {
@@ -170,6 +174,7 @@ impl RawSettings {
         parsed!(verify_recheck_secs, "PORTICO_VERIFY_RECHECK_SECS");
         parsed!(disconnect_grace_secs, "PORTICO_DISCONNECT_GRACE_SECS");
         parsed!(verify_publish_wait_ms, "PORTICO_VERIFY_PUBLISH_WAIT_MS");
+        text!(dashboard_wasm_dir, "PORTICO_DASHBOARD_WASM_DIR");
         Ok(self)
     }
 }
@@ -229,6 +234,8 @@ pub struct Settings {
     pub publish_poll_interval: Duration,
     /// The verifier: DNS, forward and CAA checks, and its schedule.
     pub verify: crate::verify::settings::VerifySettings,
+    /// The browser build of `shared` the dashboard loads (`scripts/build-wasm-pkg`).
+    pub dashboard_wasm_dir: PathBuf,
 }
 
 impl Settings {
@@ -362,6 +369,11 @@ impl Settings {
         }
         Ok(Settings {
             verify,
+            dashboard_wasm_dir: PathBuf::from(
+                raw.dashboard_wasm_dir
+                    .as_deref()
+                    .unwrap_or(DEFAULT_DASHBOARD_WASM_DIR),
+            ),
             platform_domain,
             listen,
             data_dir,

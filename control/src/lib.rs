@@ -9,6 +9,7 @@ pub mod app;
 pub mod certs;
 pub mod cloudflare_api;
 pub mod config;
+pub mod dashboard;
 pub mod lifecycle;
 pub mod publish;
 pub mod retry;

@@ -1,0 +1,476 @@
+// Domains: the list, adding one, and a domain's page (records to create,
+// live status, every check, the six addresses, Index/404, removal).
+
+import { get, post, put, del } from './api.js';
+import { loadChecks, classifyDomain, checkExternalUrl } from './checks.js';
+import {
+  h, fill, uid, announce, statusBadge, stateBadge, copyButton, relativeTime, timeEl,
+  fieldError, confirmDialog, errorBox,
+} from './ui.js';
+
+/** How often a screen looks again while a domain is processing. */
+const POLL_MS = 2000;
+/** …and otherwise (a connected domain can become disconnected). */
+const SLOW_POLL_MS = 30000;
+
+const CHECK_NAMES = {
+  nameservers: 'Nameservers',
+  cname: 'CNAME record',
+  propagation: 'Propagation',
+  root_forward: 'Root forward',
+  caa: 'Certificate authorities (CAA)',
+  dnssec: 'DNSSEC',
+  dns_provider: 'DNS provider',
+  certificate: 'Certificate',
+};
+
+const WHO = {
+  customer_dns: 'You, in your DNS records',
+  registrar_forwarding: 'You, in your registrar’s forwarding settings',
+  platform: 'Us: nothing for you to do',
+};
+
+export const checkName = (name) => CHECK_NAMES[name] || name;
+
+const KIND_LABELS = {
+  root: 'Root domain (served at www)',
+  subdomain: 'Subdomain',
+};
+
+/** Runs `tick` now and then after each delay it returns, until stopped. */
+function poller(tick) {
+  let timer = null;
+  let stopped = false;
+  const run = async () => {
+    let delay = POLL_MS;
+    try {
+      delay = await tick();
+    } catch (err) {
+      console.warn('refresh failed', err);
+    }
+    if (!stopped) timer = setTimeout(run, delay || POLL_MS);
+  };
+  run();
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+function problemsList(problems) {
+  const shown = problems.filter((p) => p.name !== 'dns_provider' || p.state !== 'pass');
+  if (!shown.length) return null;
+  return h('ul', { class: 'problems' }, shown.map((p) => h('li', {},
+    stateBadge(p.state), ' ', h('strong', {}, checkName(p.name)), p.cause ? `: ${p.cause}` : '')));
+}
+
+/** What a processing or disconnected domain is waiting for, in a few lines. */
+function statusSummary(domain) {
+  const v = domain.verification;
+  if (domain.status === 'connected') {
+    return h('p', { class: 'status-line' }, 'Connected',
+      domain.connected_at ? [' ', timeEl(domain.connected_at)] : '', '. Your pages are served at ',
+      h('strong', {}, domain.served_host_unicode), '.');
+  }
+  const parts = [];
+  if (!v) {
+    parts.push(h('p', { class: 'status-line' }, 'Waiting for the first check (due now).'));
+  } else {
+    parts.push(h('p', { class: 'status-line' },
+      domain.status === 'disconnected' ? 'No longer pointing at us. ' : v.ready ? 'Everything is in place; connecting… ' : 'Still missing: ',
+      v.next_check_at ? ['Next check ', timeEl(v.next_check_at), '.'] : ''));
+    parts.push(problemsList(v.problems));
+  }
+  return parts;
+}
+
+// ---------------------------------------------------------------- list
+
+export async function domainList(main) {
+  const list = h('ul', { class: 'domains', 'aria-live': 'polite', 'aria-busy': 'true' });
+  fill(main,
+    h('div', { class: 'title-row' },
+      h('h1', {}, 'Custom domains'),
+      h('a', { class: 'button primary', href: '#/domains/new' }, 'Add a domain')),
+    h('p', { class: 'lead' }, 'Serve your pages, checkouts and portals at your own address. Adding one takes five minutes; the check that it works runs on its own, within minutes of your DNS change.'),
+    list);
+  const items = new Map();
+  return poller(async () => {
+    const { domains } = await get('/v1/domains');
+    // The short report is on each domain (what is still missing, next check).
+    const detailed = await Promise.all(domains.map((d) => (d.status === 'connected' ? d : get(`/v1/domains/${encodeURIComponent(d.id)}`).catch(() => d))));
+    list.removeAttribute('aria-busy');
+    if (!detailed.length) {
+      fill(list, h('li', { class: 'empty' }, 'No domains yet. ', h('a', { href: '#/domains/new' }, 'Add your first domain'), '.'));
+      items.clear();
+      return SLOW_POLL_MS;
+    }
+    if (!items.size) list.replaceChildren();
+    const seen = new Set();
+    for (const domain of detailed) {
+      seen.add(domain.id);
+      let item = items.get(domain.id);
+      if (!item) {
+        const status = h('div', { class: 'domain-status' });
+        const badge = h('span', {});
+        item = {
+          li: h('li', { class: 'domain card', dataset: { domain: domain.served_host } },
+            h('div', { class: 'domain-head' },
+              h('a', { class: 'domain-name', href: `#/domains/${encodeURIComponent(domain.id)}` }, domain.served_host_unicode),
+              badge),
+            h('p', { class: 'muted' }, KIND_LABELS[domain.kind]),
+            status),
+          status, badge, last: null,
+        };
+        items.set(domain.id, item);
+        list.append(item.li);
+      }
+      if (item.last && item.last !== domain.status) {
+        announce(`${domain.served_host_unicode}: ${domain.status}`);
+      }
+      item.last = domain.status;
+      fill(item.badge, statusBadge(domain.status));
+      fill(item.status, statusSummary(domain));
+    }
+    for (const [id, item] of items) {
+      if (!seen.has(id)) { item.li.remove(); items.delete(id); }
+    }
+    return detailed.some((d) => d.status === 'processing') ? POLL_MS : SLOW_POLL_MS;
+  });
+}
+
+// ---------------------------------------------------------------- add
+
+const PREFILL_KEY = 'portico.add-domain';
+
+export async function addDomain(main, ctx) {
+  await loadChecks();
+  const input = h('input', {
+    id: 'hostname', name: 'hostname', autocomplete: 'off', spellcheck: 'false', required: true,
+    placeholder: 'sales.example.com', 'aria-describedby': 'hostname-help', inputmode: 'url',
+  });
+  input.value = sessionStorage.getItem(PREFILL_KEY) || '';
+  sessionStorage.removeItem(PREFILL_KEY);
+  const error = fieldError(input);
+  const preview = h('div', { class: 'preview', id: 'hostname-preview', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Add the domain');
+  const platform = ctx.account.platformDomain;
+
+  const update = () => {
+    const value = input.value.trim();
+    if (!value) { fill(preview); error.show(''); return null; }
+    const outcome = classifyDomain(value, platform, ctx.account.username);
+    if (!outcome) { fill(preview); return null; } // no wasm: the API checks on submit
+    if (!outcome.ok) { fill(preview); error.show(outcome.error.message); return outcome; }
+    error.show('');
+    const v = outcome.value;
+    fill(preview, v.kind === 'root'
+      ? [h('p', {}, h('strong', {}, 'Root domain. '), 'Your pages will be at ', h('strong', {}, `https://${v.served_host_unicode}`),
+        `; you will create a CNAME for www and forward ${v.root} to it.`)]
+      : [h('p', {}, h('strong', {}, 'Subdomain. '), 'Your pages will be at ', h('strong', {}, `https://${v.served_host_unicode}`),
+        '; you will create one CNAME record.')]);
+    return outcome;
+  };
+  input.addEventListener('input', update);
+
+  const form = h('form', { class: 'card', novalidate: true },
+    h('label', { for: 'hostname' }, 'Domain'),
+    input,
+    h('p', { class: 'help', id: 'hostname-help' }, 'Type it as visitors will, e.g. ', h('code', {}, 'sales.example.com'), ' or ', h('code', {}, 'example.com'), '. A pasted link works too.'),
+    error.el,
+    preview,
+    submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const outcome = update();
+    if (!input.value.trim()) { error.show('Type the domain you want to use.'); input.focus(); return; }
+    if (outcome && !outcome.ok) { input.focus(); return; }
+    submit.disabled = true;
+    try {
+      const domain = await post('/v1/domains', { hostname: input.value.trim() });
+      announce(`${domain.served_host_unicode} added`);
+      location.hash = `#/domains/${encodeURIComponent(domain.id)}`;
+    } catch (err) {
+      error.show(err.message);
+      input.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  fill(main,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/domains' }, '← Domains')),
+    h('h1', {}, 'Add a domain'),
+    h('div', { class: 'choices' },
+      h('div', { class: 'choice card' },
+        h('h2', {}, 'A subdomain'),
+        h('p', {}, 'Such as ', h('code', {}, 'sales.example.com'), ': your pages live at that address, beside whatever site ', h('code', {}, 'example.com'), ' already has, with one CNAME record.')),
+      h('div', { class: 'choice card' },
+        h('h2', {}, 'Your root domain'),
+        h('p', {}, 'Such as ', h('code', {}, 'example.com'), ': your pages are served at ', h('code', {}, 'www.example.com'), ' (a CNAME for www), and your registrar forwards ', h('code', {}, 'example.com'), ' there.'))),
+    form,
+    h('div', { class: 'notice' },
+      h('p', {}, h('strong', {}, 'Before you start: '), 'whatever this address serves today (another site or app) stops being reachable there once it is connected here. You can remove it here at any time. If it is not connected within 24 hours, it is removed and you can add it again.')));
+  if (input.value) update();
+}
+
+// ---------------------------------------------------------------- detail
+
+function recordsTable(domain) {
+  const caption = domain.status === 'connected' ? 'Records in place' : 'Create this record at your DNS provider';
+  const rows = domain.dns_records.map((record) => h('tr', { dataset: { record: record.host } },
+    h('td', { 'data-label': 'Type' }, h('code', {}, record.type)),
+    h('td', { 'data-label': 'Host / Name' }, h('code', { class: 'value' }, record.host), ' ', copyButton(record.host, `${record.type} host ${record.host}`)),
+    h('td', { 'data-label': 'Points to / Value' }, h('code', { class: 'value', dataset: { recordValue: record.value } }, record.value), ' ', copyButton(record.value, `${record.type} value ${record.value}`)),
+    h('td', { 'data-label': 'TTL' }, 'Automatic (or 1 hour)')));
+  return h('table', { class: 'records' },
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Host / Name'), h('th', { scope: 'col' }, 'Points to / Value'), h('th', { scope: 'col' }, 'TTL'))),
+    h('tbody', {}, rows));
+}
+
+function forwardCard(forward, root) {
+  return h('div', { class: 'card' },
+    h('h3', {}, `Forward ${root} to www`),
+    h('p', {}, 'In your registrar’s “Forwarding” or “Redirect” settings, so that visitors who type ', h('code', {}, root), ' arrive at your pages:'),
+    h('dl', { class: 'pairs' },
+      h('dt', {}, 'Forward'), h('dd', {}, h('code', {}, forward.from), ' (leave the subdomain/host blank)'),
+      h('dt', {}, 'To'), h('dd', {}, h('code', {}, forward.to), ' ', copyButton(forward.to, `forward target ${forward.to}`), ' — with https:// and www'),
+      h('dt', {}, 'Type'), h('dd', {}, `Permanent (${forward.status})`),
+      h('dt', {}, 'Forward path'), h('dd', {}, forward.forward_path ? 'On' : 'Off'),
+      h('dt', {}, 'Redirect www'), h('dd', {}, forward.redirect_www ? 'On' : 'Off: “do not redirect www” (redirecting www too would loop forever)')));
+}
+
+function providerBox(domain, report, ctx) {
+  const check = report && report.checks.find((c) => c.name === 'dns_provider');
+  if (!report || !report.provider || !check) {
+    return h('p', { class: 'muted' }, 'Once the first check finds your DNS provider, its own steps appear here.');
+  }
+  const name = report.provider.name;
+  const parts = [h('p', {}, name === 'unknown'
+    ? 'Your DNS provider was not recognised: create the record wherever your domain’s DNS is managed (often where you bought it).'
+    : ['Your DNS is at ', h('strong', { dataset: { provider: name } }, name), ' (', report.provider.nameservers.join(', '), ').'])];
+  if (check.state === 'pass' && name !== 'unknown') {
+    // The advice is what follows the provider and nameservers in `found`.
+    const steps = check.found.replace(/^[^)]*\)\.\s*/, '');
+    if (steps) parts.push(h('p', { class: 'steps' }, steps));
+  }
+  if (check.state !== 'pass') {
+    parts.push(h('div', { class: 'notice notice-warn' },
+      check.cause ? h('p', {}, h('strong', {}, 'Heads up: '), check.cause, '.') : null,
+      check.fix ? h('p', {}, check.fix) : null,
+      domain.kind === 'root'
+        ? h('button', {
+          type: 'button', class: 'secondary',
+          onclick: () => { sessionStorage.setItem(PREFILL_KEY, `pages.${domain.root}`); location.hash = '#/domains/new'; },
+        }, `Add pages.${domain.root} instead`)
+        : null));
+  }
+  return parts;
+}
+
+function checksList(report) {
+  if (!report) return h('p', { class: 'muted' }, 'The first check runs seconds after adding; its results appear here.');
+  return [
+    h('p', { class: 'muted' }, 'Checked ', timeEl(report.checked_at), '.'),
+    h('ul', { class: 'checks' }, report.checks.map((check) => h('li', { class: `check check-${check.state}`, dataset: { check: check.name, state: check.state } },
+      h('div', { class: 'check-head' }, stateBadge(check.state), ' ', h('strong', {}, checkName(check.name))),
+      h('p', {}, check.found),
+      check.cause ? h('p', {}, h('span', { class: 'label' }, 'Cause: '), check.cause) : null,
+      check.fix ? h('p', {}, h('span', { class: 'label' }, 'Fix: '), check.fix) : null,
+      check.who ? h('p', { class: 'muted' }, h('span', { class: 'label' }, 'Who acts: '), WHO[check.who] || check.who) : null))),
+  ];
+}
+
+function addressesTable(report) {
+  if (!report || !report.addresses || !report.addresses.length) return null;
+  const label = { yes: 'Works', no: 'Won’t work', soon: 'Soon' };
+  return h('table', { class: 'addresses' },
+    h('caption', {}, 'The six ways visitors type your address'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Address'), h('th', { scope: 'col' }, 'Works?'), h('th', { scope: 'col' }, 'Why'))),
+    h('tbody', {}, report.addresses.map((form) => h('tr', { dataset: { works: form.works } },
+      h('th', { scope: 'row', 'data-label': 'Address' }, h('code', {}, form.url)),
+      h('td', { 'data-label': 'Works?' }, h('span', { class: `works works-${form.works}` }, label[form.works] || form.works)),
+      h('td', { 'data-label': 'Why' }, form.why)))));
+}
+
+function targetFieldset(key, legend, help, current, pages, domain, ctx) {
+  const name = `${key}-type`;
+  const radio = (value, text) => {
+    const id = uid(`${key}-${value}`);
+    return h('div', { class: 'radio' },
+      h('input', { type: 'radio', id, name, value, checked: current.type === value }),
+      h('label', { for: id }, text));
+  };
+  const pageSelect = h('select', { id: `${key}-page`, name: `${key}-page`, 'aria-label': `${legend}: page` },
+    pages.length ? pages.map((p) => h('option', { value: p.id, selected: current.page_id === p.id }, p.title))
+      : h('option', { value: '' }, 'No pages yet'));
+  const urlInput = h('input', {
+    id: `${key}-url`, name: `${key}-url`, type: 'url', inputmode: 'url', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'https://www.example.org/', 'aria-label': `${legend}: address of the other site`,
+  });
+  urlInput.value = current.type === 'url' ? current.url : '';
+  const urlError = fieldError(urlInput);
+  const fieldset = h('fieldset', { class: 'target', dataset: { target: key } },
+    h('legend', {}, legend),
+    h('p', { class: 'help' }, help),
+    radio('default', key === 'index' ? 'The platform’s “Nothing here yet” page' : 'The platform’s “Page not found” page'),
+    radio('page', 'One of my pages'),
+    h('div', { class: 'sub' }, pageSelect),
+    radio('url', 'Another site (visitors are redirected)'),
+    h('div', { class: 'sub' }, urlInput, urlError.el));
+  const sync = () => {
+    const type = fieldset.querySelector(`input[name="${name}"]:checked`).value;
+    pageSelect.disabled = type !== 'page';
+    urlInput.disabled = type !== 'url';
+  };
+  fieldset.addEventListener('change', sync);
+  sync();
+  urlInput.addEventListener('input', () => {
+    const value = urlInput.value.trim();
+    const outcome = value ? checkExternalUrl(value, domain.hostname, ctx.account.platformDomain) : null;
+    urlError.show(outcome && !outcome.ok ? outcome.error.message : '');
+  });
+  return {
+    fieldset,
+    urlError,
+    urlInput,
+    value() {
+      const type = fieldset.querySelector(`input[name="${name}"]:checked`).value;
+      if (type === 'page') return pageSelect.value ? { type, page_id: pageSelect.value } : null;
+      if (type === 'url') return { type, url: urlInput.value.trim() };
+      return { type };
+    },
+  };
+}
+
+function settingsForm(domain, pages, ctx) {
+  const index = targetFieldset('index', 'Index page', `What ${domain.served_host_unicode}/ shows.`, domain.settings.index, pages, domain, ctx);
+  const notFound = targetFieldset('not_found', '404 page', 'What an address without a page shows (with status 404).', domain.settings.not_found, pages, domain, ctx);
+  const result = h('p', { class: 'form-result', role: 'status' });
+  const save = h('button', { type: 'submit', class: 'primary' }, 'Save Index and 404');
+  const form = h('form', { class: 'settings', novalidate: true },
+    pages.length ? null : h('p', { class: 'help' }, 'To show one of your pages here, first ', h('a', { href: '#/pages' }, 'create a page'), '.'),
+    h('div', { class: 'targets' }, index.fieldset, notFound.fieldset),
+    h('p', { class: 'help' }, 'A link to this same domain is refused: it would loop forever.'),
+    save, result);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    result.textContent = '';
+    const body = { index: index.value(), not_found: notFound.value() };
+    for (const [field, target] of [[index, body.index], [notFound, body.not_found]]) {
+      if (!target) { result.textContent = 'Choose a page, or create one first.'; return; }
+      if (target.type === 'url') {
+        if (!target.url) { field.urlError.show('Type the address of the other site.'); field.urlInput.focus(); return; }
+        const outcome = checkExternalUrl(target.url, domain.hostname, ctx.account.platformDomain);
+        if (outcome && !outcome.ok) { field.urlError.show(outcome.error.message); field.urlInput.focus(); return; }
+      }
+    }
+    save.disabled = true;
+    try {
+      const saved = await put(`/v1/domains/${encodeURIComponent(domain.id)}/settings`, body);
+      domain.settings = saved;
+      result.textContent = domain.status === 'connected' ? 'Saved: visitors see the change within seconds.' : 'Saved: used as soon as the domain is connected.';
+    } catch (err) {
+      const field = err.field === 'index.url' ? index : err.field === 'not_found.url' ? notFound : null;
+      if (field) { field.urlError.show(err.message); field.urlInput.focus(); } else { result.textContent = err.message; }
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return form;
+}
+
+function section(id, title, ...children) {
+  const headingId = uid(id);
+  return h('section', { class: 'section', 'aria-labelledby': headingId, id },
+    h('h2', { id: headingId }, title), ...children);
+}
+
+export async function domainDetail(main, ctx, id) {
+  await loadChecks();
+  const path = `/v1/domains/${encodeURIComponent(id)}`;
+  const [domain, diagnostics, { pages }] = await Promise.all([get(path), get(`${path}/diagnostics`), get('/v1/pages')]);
+  let report = diagnostics.report;
+
+  const badge = h('span', { id: 'status-badge' }, statusBadge(domain.status));
+  const statusBox = h('div', { class: 'status-box', id: 'status', role: 'status', 'aria-live': 'polite' });
+  const providerArea = h('div', {});
+  const checksArea = h('div', {});
+  const addressesArea = h('div', {});
+  const checkNow = h('button', { type: 'button', class: 'secondary', id: 'check-now' }, 'Check now');
+  const checkResult = h('span', { class: 'muted', role: 'status' });
+
+  const render = () => {
+    fill(badge, statusBadge(domain.status));
+    const lines = [statusSummary(domain)];
+    if (domain.status === 'processing') {
+      lines.push(h('p', { class: 'muted' }, 'Added ', timeEl(domain.added_at), '. Not connected by ', timeEl(domain.connect_deadline, false),
+        ' (', relativeTime(domain.connect_deadline), ') → it is removed, and you can add it again.'));
+    }
+    fill(statusBox, lines);
+    fill(providerArea, providerBox(domain, report, ctx));
+    fill(checksArea, checksList(report));
+    fill(addressesArea, addressesTable(report) || h('p', { class: 'muted' }, 'Once checked, this says which of http://, https://, with and without www will work.'));
+  };
+
+  const refresh = async () => {
+    const [fresh, diag] = await Promise.all([get(path), get(`${path}/diagnostics`)]);
+    if (fresh.status !== domain.status) announce(`${fresh.served_host_unicode} is now ${fresh.status}`);
+    Object.assign(domain, fresh);
+    report = diag.report;
+    render();
+    return domain.status === 'processing' ? POLL_MS : SLOW_POLL_MS;
+  };
+
+  checkNow.addEventListener('click', async () => {
+    checkNow.disabled = true;
+    checkResult.textContent = 'Checking…';
+    try {
+      const diag = await post(`${path}/verify`);
+      if (diag.status === null) { location.hash = '#/domains'; return; }
+      report = diag.report;
+      await refresh();
+      checkResult.textContent = domain.status === 'connected' ? 'Connected.' : 'Checked just now.';
+    } catch (err) {
+      checkResult.textContent = err.code === 'verification_in_progress' ? 'A check is running right now; its results appear in a moment.' : err.message;
+    } finally {
+      checkNow.disabled = false;
+    }
+  });
+
+  const remove = h('button', { type: 'button', class: 'danger', id: 'remove' }, `Remove ${domain.served_host_unicode}`);
+  remove.addEventListener('click', async () => {
+    const ok = await confirmDialog({
+      title: `Remove ${domain.served_host_unicode}?`,
+      body: `Visitors stop reaching your pages at ${domain.served_host_unicode} within seconds, and its page links are removed. Your pages themselves stay. You can add the domain again later.`,
+      confirm: 'Remove the domain',
+    });
+    if (!ok) { remove.focus(); return; }
+    try {
+      await del(path);
+      announce(`${domain.served_host_unicode} removed`);
+      location.hash = '#/domains';
+    } catch (err) {
+      remove.after(errorBox(err.message));
+    }
+  });
+
+  fill(main,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/domains' }, '← Domains')),
+    h('div', { class: 'title-row' }, h('h1', {}, domain.served_host_unicode), badge),
+    h('p', { class: 'muted' }, KIND_LABELS[domain.kind], domain.kind === 'root' ? ` · added as ${domain.hostname}` : ''),
+    statusBox,
+    h('div', { class: 'actions' }, checkNow, checkResult),
+    section('setup', 'DNS records',
+      recordsTable(domain),
+      h('p', { class: 'help' }, 'If your provider wants the full name, use ', h('code', {}, domain.dns_records[0].name),
+        '. If it adds your domain itself and shows ', h('code', {}, `${domain.dns_records[0].name}.${domain.root}`), ', type just ', h('code', {}, domain.dns_records[0].host),
+        '. An existing CNAME, A or AAAA record with this name must be deleted first.'),
+      domain.root_forward ? forwardCard(domain.root_forward, domain.root) : null,
+      h('h3', {}, 'Your DNS provider'),
+      providerArea),
+    section('checks', 'Checks', checksArea),
+    domain.kind === 'root' ? section('addresses', 'Addresses', addressesArea) : null,
+    section('settings', 'Index and 404', settingsForm(domain, pages, ctx)),
+    section('remove-section', 'Remove', h('p', {}, 'Stop serving your pages at this address.'), remove));
+  render();
+  return poller(refresh);
+}
