@@ -4,7 +4,7 @@
 import { get, post, put, del } from './api.js';
 import { loadChecks, classifyDomain, checkExternalUrl } from './checks.js';
 import {
-  h, fill, uid, announce, statusBadge, stateBadge, copyButton, relativeTime, timeEl,
+  h, fill, rich, uid, announce, statusBadge, stateBadge, copyButton, relativeTime, timeEl,
   fieldError, confirmDialog, errorBox,
 } from './ui.js';
 
@@ -58,7 +58,7 @@ function problemsList(problems) {
   const shown = problems.filter((p) => p.name !== 'dns_provider' || p.state !== 'pass');
   if (!shown.length) return null;
   return h('ul', { class: 'problems' }, shown.map((p) => h('li', {},
-    stateBadge(p.state), ' ', h('strong', {}, checkName(p.name)), p.cause ? `: ${p.cause}` : '')));
+    stateBadge(p.state), ' ', h('strong', {}, checkName(p.name)), p.cause ? [': ', rich(p.cause)] : '')));
 }
 
 /** What a processing or disconnected domain is waiting for, in a few lines. */
@@ -73,10 +73,12 @@ function statusSummary(domain) {
   if (!v) {
     parts.push(h('p', { class: 'status-line' }, 'Waiting for the first check (due now).'));
   } else {
+    const problems = problemsList(v.problems);
     parts.push(h('p', { class: 'status-line' },
-      domain.status === 'disconnected' ? 'No longer pointing at us. ' : v.ready ? 'Everything is in place; connecting… ' : 'Still missing: ',
-      v.next_check_at ? ['Next check ', timeEl(v.next_check_at), '.'] : ''));
-    parts.push(problemsList(v.problems));
+      domain.status === 'disconnected' ? 'Your DNS no longer points at us, so this address is not served:'
+        : v.ready || !problems ? 'Everything is in place; connecting…' : 'Still missing:'));
+    parts.push(problems);
+    if (v.next_check_at) parts.push(h('p', { class: 'muted next-check' }, 'Next check ', timeEl(v.next_check_at), '.'));
   }
   return parts;
 }
@@ -250,12 +252,12 @@ function providerBox(domain, report, ctx) {
   if (check.state === 'pass' && name !== 'unknown') {
     // The advice is what follows the provider and nameservers in `found`.
     const steps = check.found.replace(/^[^)]*\)\.\s*/, '');
-    if (steps) parts.push(h('p', { class: 'steps' }, steps));
+    if (steps) parts.push(h('p', { class: 'steps' }, rich(steps)));
   }
   if (check.state !== 'pass') {
     parts.push(h('div', { class: 'notice notice-warn' },
-      check.cause ? h('p', {}, h('strong', {}, 'Heads up: '), check.cause, '.') : null,
-      check.fix ? h('p', {}, check.fix) : null,
+      check.cause ? h('p', {}, h('strong', {}, 'Heads up: '), rich(check.cause), '.') : null,
+      check.fix ? h('p', {}, rich(check.fix)) : null,
       domain.kind === 'root'
         ? h('button', {
           type: 'button', class: 'secondary',
@@ -272,9 +274,9 @@ function checksList(report) {
     h('p', { class: 'muted' }, 'Checked ', timeEl(report.checked_at), '.'),
     h('ul', { class: 'checks' }, report.checks.map((check) => h('li', { class: `check check-${check.state}`, dataset: { check: check.name, state: check.state } },
       h('div', { class: 'check-head' }, stateBadge(check.state), ' ', h('strong', {}, checkName(check.name))),
-      h('p', {}, check.found),
-      check.cause ? h('p', {}, h('span', { class: 'label' }, 'Cause: '), check.cause) : null,
-      check.fix ? h('p', {}, h('span', { class: 'label' }, 'Fix: '), check.fix) : null,
+      h('p', {}, rich(check.found)),
+      check.cause ? h('p', {}, h('span', { class: 'label' }, 'Cause: '), rich(check.cause)) : null,
+      check.fix ? h('p', {}, h('span', { class: 'label' }, 'Fix: '), rich(check.fix)) : null,
       check.who ? h('p', { class: 'muted' }, h('span', { class: 'label' }, 'Who acts: '), WHO[check.who] || check.who) : null))),
   ];
 }

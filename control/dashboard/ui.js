@@ -28,6 +28,11 @@ function append(el, children) {
   }
 }
 
+/** Text from the API or `shared`, with `backticked` names shown as code. */
+export function rich(text) {
+  return String(text ?? '').split('`').map((part, i) => (i % 2 ? h('code', {}, part) : part));
+}
+
 /** Replaces an element's children. */
 export function fill(el, ...children) {
   el.replaceChildren();
@@ -127,7 +132,7 @@ export function fieldError(input) {
   return {
     el,
     show(message) {
-      el.textContent = message;
+      fill(el, rich(message));
       el.hidden = !message;
       if (message) input.setAttribute('aria-invalid', 'true');
       else input.removeAttribute('aria-invalid');

@@ -1,0 +1,347 @@
+// The dashboard in a real browser (Debian's chromium through playwright-core),
+// against a running local stack: a customer signs up, adds a domain, sees it
+// Processing with what is missing, creates the CNAME in the local DNS, sees
+// it Connected without reloading, makes pages, links one (a taken path is
+// said inline), sets Index and 404, opens the page through the edge, and
+// removes the domain after confirming. Screenshots of each screen go to
+// PORTICO_SCREENSHOTS_DIR (default target/dashboard-screenshots).
+//
+//   PORTICO_API_URL=http://127.0.0.1:8080 PORTICO_EDGE_URL=http://127.0.0.1:8787 \
+//   PORTICO_DNS_ADMIN_URL=http://127.0.0.1:8053 PORTICO_ADMIN_TOKEN=… \
+//     node control/dashboard/tests/flow.mjs
+//
+// tests/tests/dashboard_browser.rs starts the stack and runs this.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const need = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (see the top of ${fileURLToPath(import.meta.url)})`);
+  return value.replace(/\/+$/, '');
+};
+const api = need('PORTICO_API_URL');
+const edge = need('PORTICO_EDGE_URL');
+const dnsAdmin = need('PORTICO_DNS_ADMIN_URL');
+const adminToken = need('PORTICO_ADMIN_TOKEN');
+const shots = process.env.PORTICO_SCREENSHOTS_DIR || join(root, 'target/dashboard-screenshots');
+const chromiumPath = process.env.PORTICO_CHROMIUM || '/usr/bin/chromium';
+mkdirSync(shots, { recursive: true });
+
+// Generous: a loaded 2-core machine runs wrangler, the verifier and chromium at once.
+const STEP_MS = 30_000;
+const CONNECT_MS = 120_000;
+
+// Unique per run, so that running it again against the same stack works.
+const run = Date.now().toString(36).slice(-6);
+const username = `dash${run}`;
+const zone = `shop${run}.test`;
+const host = `sales.${zone}`;
+const edgePort = new URL(edge).port || '80';
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Waits for `probe` to return a truthy value; retries on errors until the deadline. */
+async function eventually(what, probe, timeoutMs = CONNECT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** One request to the edge with the Host header of the domain (no redirect followed). */
+function edgeGet(path) {
+  const url = new URL(edge);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: url.hostname, port: url.port, path, method: 'GET', headers: { host }, timeout: 10_000,
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('the edge did not answer in 10 s')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Every form control has an accessible name (a label, aria-label or aria-labelledby). */
+async function unlabelledControls(page) {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]') && !el.classList.contains('visually-hidden'))
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')
+      && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 120)));
+}
+
+test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) => {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      // The customer's domain, as a visitor's browser would resolve it, reaches the local edge.
+      `--host-resolver-rules=MAP ${host} 127.0.0.1`,
+      `--explicitly-allowed-ports=${edgePort},${new URL(api).port}`,
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(STEP_MS);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|404|409|422)/.test(msg.text())) {
+      problems.push(`console error: ${msg.text()}`);
+    }
+  });
+
+  // Each step needs the ones before it: after a failure the rest are skipped.
+  let failed = false;
+  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+
+  try {
+    await step('signs up with the admin token and lands on an empty domain list', async () => {
+      await page.goto(`${api}/`);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await shot(page, '01-sign-in');
+      assert.deepEqual(await unlabelledControls(page), []);
+      await page.getByText('No account yet?').click();
+      await page.getByLabel('Username').fill('Dash!');
+      // Checked in the browser by shared's wasm package before anything is sent.
+      await page.locator('#username-error').getByText('holds only', { exact: false }).waitFor();
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Admin token').fill(adminToken);
+      await page.getByRole('button', { name: 'Create the account and sign in' }).click();
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
+      await page.getByText('No domains yet').waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.wasmChecks), 'on',
+        'the wasm package should load (scripts/build-wasm-pkg builds shared/pkg-web)');
+      await shot(page, '02-domains-empty');
+    });
+
+    await step('signs out, and in again with the keyboard alone', async () => {
+      const secret = await page.evaluate(() => sessionStorage.getItem('portico.token'));
+      assert.match(secret, /^ptk_/);
+      assert.ok(!page.url().includes(secret), 'the token is never in a URL');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('portico.token')), null);
+      await page.getByLabel('API token').focus();
+      await page.keyboard.type('ptk_not_a_token');
+      await page.keyboard.press('Enter');
+      await page.getByText('This token is not valid').waitFor();
+      await page.getByLabel('API token').fill('');
+      await page.keyboard.type(secret);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
+    });
+
+    let recordValue;
+    await step('adds a domain: root or subdomain explained, input checked as typed, the records to create', async () => {
+      await page.getByRole('link', { name: 'Add a domain' }).click();
+      await page.getByRole('heading', { name: 'Add a domain' }).waitFor();
+      await page.getByRole('heading', { name: 'A subdomain' }).waitFor();
+      await page.getByRole('heading', { name: 'Your root domain' }).waitFor();
+      const field = page.getByLabel('Domain', { exact: true });
+      await field.fill('co.uk');
+      await page.getByText('is a public suffix').waitFor();
+      assert.equal(await field.getAttribute('aria-invalid'), 'true');
+      await shot(page, '03-add-domain-error');
+      await field.fill(`https://${host.toUpperCase()}/`);
+      await page.getByText('Subdomain.', { exact: false }).waitFor();
+      await page.locator('#hostname-preview').getByText(`https://${host}`).waitFor();
+      await shot(page, '04-add-domain');
+      await page.getByRole('button', { name: 'Add the domain' }).click();
+      await page.getByRole('heading', { name: host, level: 1 }).waitFor();
+      await page.locator('#status-badge [data-status="processing"]').waitFor();
+      const row = page.locator('table.records tr[data-record="sales"]');
+      await row.waitFor();
+      recordValue = await row.locator('[data-record-value]').getAttribute('data-record-value');
+      assert.equal(recordValue, `${username}.portico.test`);
+      assert.equal(await row.getByRole('button', { name: `Copy CNAME value ${recordValue}` }).count(), 1);
+      assert.equal(await row.getByRole('button', { name: 'Copy CNAME host sales' }).count(), 1);
+    });
+
+    await step('Processing says what is missing and when the next check runs', async () => {
+      const status = page.locator('#status');
+      await status.getByText('Still missing:').waitFor({ timeout: CONNECT_MS });
+      await status.getByText('CNAME record').waitFor();
+      await status.getByText('Next check').waitFor();
+      await page.locator('[data-check="cname"][data-state="fail"]').waitFor();
+      assert.deepEqual(await unlabelledControls(page), []);
+      await shot(page, '05-domain-processing');
+      // "Check now" runs a check on demand (or says one is running).
+      await page.getByRole('button', { name: 'Check now' }).click();
+      await page.getByText(/Checked just now|A check is running right now/).waitFor({ timeout: STEP_MS });
+    });
+
+    await step('the CNAME created in the local DNS turns it Connected without a reload', async () => {
+      await page.evaluate(() => { window.portico_same_page = true; });
+      const created = await fetch(`${dnsAdmin}/api/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: host, type: 'CNAME', value: `${recordValue}.`, ttl: 60 }),
+      });
+      assert.equal(created.status, 201, await created.text());
+      await page.locator('#status-badge [data-status="connected"]').waitFor({ timeout: CONNECT_MS });
+      assert.equal(await page.evaluate(() => window.portico_same_page), true, 'the page was not reloaded');
+      await page.locator('[data-check="cname"][data-state="pass"]').waitFor({ timeout: STEP_MS });
+      await shot(page, '06-domain-connected');
+      await page.getByRole('link', { name: '← Domains' }).click();
+      await page.locator(`[data-domain="${host}"] [data-status="connected"]`).waitFor();
+      await shot(page, '07-domains');
+    });
+
+    await step('makes pages and links one with the Get link editor; a taken path is said inline', async () => {
+      await page.getByRole('link', { name: 'Pages', exact: true }).click();
+      await page.getByRole('heading', { name: 'Pages', level: 1 }).waitFor();
+      for (const [title, body] of [['Spring offer', `<h1>Spring offer ${run}</h1>`], ['Not found here', `<h1>Lost ${run}</h1>`]]) {
+        await page.getByRole('link', { name: 'Pages', exact: true }).click();
+        await page.getByLabel('Title').fill(title);
+        await page.getByLabel('HTML').fill(`<!doctype html><title>${title}</title>${body}`);
+        await page.getByRole('button', { name: 'Create the page' }).click();
+        await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+      }
+      // The second page ("Not found here") is open: put it at /offer first…
+      const domainSelect = page.getByLabel('Domain', { exact: true });
+      await domainSelect.selectOption({ label: host });
+      const path = page.getByLabel('Path');
+      await path.fill('Offer');
+      await page.locator('#final-url').getByText(`https://${host}/offer`).waitFor();
+      await path.fill('my offer');
+      await page.locator('#link-path-error').getByText('holds only', { exact: false }).waitFor();
+      await path.fill('offer');
+      await page.getByRole('button', { name: 'Save the link' }).click();
+      await page.locator(`[data-url="https://${host}/offer"]`).waitFor();
+      // …then move it to /lost with "Change".
+      await page.getByRole('button', { name: `Change https://${host}/offer` }).click();
+      await path.fill('lost');
+      await page.getByRole('button', { name: 'Save the change' }).click();
+      await page.locator(`[data-url="https://${host}/lost"]`).waitFor();
+      assert.equal(await page.locator(`[data-url="https://${host}/offer"]`).count(), 0);
+      // The Spring offer: /lost is taken on this host, said inline before saving.
+      await page.getByRole('link', { name: 'Pages', exact: true }).click();
+      await page.getByRole('link', { name: 'Get link for Spring offer' }).click();
+      await page.getByRole('heading', { name: 'Spring offer', level: 1 }).waitFor();
+      await domainSelect.selectOption({ label: host });
+      await path.fill('lost');
+      await page.getByText('is already used by another page').waitFor();
+      assert.equal(await path.getAttribute('aria-invalid'), 'true');
+      await shot(page, '08-get-link-conflict');
+      await path.fill('offer');
+      await page.locator('#final-url').getByText(`https://${host}/offer`).waitFor();
+      assert.equal(await path.getAttribute('aria-invalid'), null);
+      await page.getByRole('button', { name: 'Save the link' }).click();
+      await page.locator(`[data-url="https://${host}/offer"]`).waitFor();
+      assert.deepEqual(await unlabelledControls(page), []);
+      await shot(page, '09-get-link');
+      await page.getByRole('link', { name: 'Pages', exact: true }).click();
+      await page.locator('.page[data-page="Spring offer"] .link-url').getByText(`https://${host}/offer`).waitFor();
+      await shot(page, '10-pages');
+    });
+
+    await step('sets Index (a page) and 404 (another site); the domain itself is refused inline', async () => {
+      await page.getByRole('link', { name: 'Domains', exact: true }).click();
+      await page.getByRole('link', { name: host }).click();
+      await page.getByRole('heading', { name: host, level: 1 }).waitFor();
+      const index = page.locator('[data-target="index"]');
+      await index.getByLabel('One of my pages').check();
+      await index.getByLabel('Index page: page').selectOption({ label: 'Spring offer' });
+      const notFound = page.locator('[data-target="not_found"]');
+      await notFound.getByLabel('Another site (visitors are redirected)').check();
+      const url = notFound.getByLabel('404 page: address of the other site');
+      await url.fill(`https://${host}/lost`);
+      await notFound.getByText('would loop', { exact: false }).or(notFound.getByText('this domain itself', { exact: false })).first().waitFor();
+      await shot(page, '11-settings-loop-refused');
+      await url.fill('https://help.example.org/missing');
+      await page.getByRole('button', { name: 'Save Index and 404' }).click();
+      await page.getByText('Saved: visitors see the change within seconds.').waitFor();
+      await shot(page, '12-settings-saved');
+    });
+
+    await step('the edge serves the linked page, the Index and the 404 target', async () => {
+      const offer = await eventually('the page at /offer on the edge', async () => {
+        const answer = await edgeGet('/offer');
+        return answer.status === 200 && answer.body.includes(`Spring offer ${run}`) && answer;
+      });
+      assert.match(offer.headers['content-type'], /text\/html/);
+      await eventually('the Index page at / on the edge', async () => {
+        const answer = await edgeGet('/');
+        return answer.status === 200 && answer.body.includes(`Spring offer ${run}`);
+      });
+      await eventually('the 404 redirect on the edge', async () => {
+        const answer = await edgeGet('/no-such-page');
+        return answer.status >= 300 && answer.status < 400 && answer.headers.location === 'https://help.example.org/missing';
+      });
+      // And in the browser, as a visitor would open it.
+      const visitor = await context.newPage();
+      await visitor.goto(`http://${host}:${edgePort}/offer`);
+      await visitor.getByRole('heading', { name: `Spring offer ${run}` }).waitFor();
+      await shot(visitor, '13-page-through-the-edge');
+      await visitor.goto(`http://${host}:${edgePort}/lost`);
+      await visitor.getByRole('heading', { name: `Lost ${run}` }).waitFor();
+      await visitor.close();
+    });
+
+    await step('reads well at phone width', async () => {
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.reload();
+      await page.getByRole('heading', { name: host, level: 1 }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 375px`);
+      await shot(page, '14-domain-phone');
+      await page.getByRole('link', { name: 'Domains', exact: true }).click();
+      await page.locator(`[data-domain="${host}"]`).waitFor();
+      await shot(page, '15-domains-phone');
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await step('removes the domain after confirming', async () => {
+      await page.getByRole('link', { name: host }).click();
+      await page.getByRole('button', { name: `Remove ${host}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Remove ${host}?` });
+      await dialog.waitFor();
+      await shot(page, '16-remove-confirm');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      await page.getByRole('heading', { name: host, level: 1 }).waitFor();
+      await page.getByRole('button', { name: `Remove ${host}` }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Remove the domain' }).click();
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
+      await page.getByText('No domains yet').waitFor();
+      await eventually('the edge to stop serving the domain', async () => (await edgeGet('/offer')).status === 404);
+    });
+
+    assert.deepEqual(problems, [], 'no script errors in the page');
+  } catch (err) {
+    await shot(page, 'failure').catch(() => {});
+    throw err;
+  } finally {
+    await browser.close();
+  }
+});
