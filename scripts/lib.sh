@@ -4,7 +4,9 @@
 
 PORTICO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
-BUILD_DIR=$PORTICO_ROOT/build
+# Where scripts/build-edge puts the worker (PORTICO_BUILD_DIR: another build,
+# e.g. to benchmark a change beside the last one).
+BUILD_DIR=${PORTICO_BUILD_DIR:-$PORTICO_ROOT/build}
 # Local state of `scripts/dev` (KV and caches of wrangler dev); gitignored.
 DEV_PERSIST_DIR=$PORTICO_ROOT/.portico/wrangler-state
 

@@ -11,8 +11,12 @@
 // workspace compile this crate as empty instead of linking the JS bindings.
 #![cfg(target_arch = "wasm32")]
 
+mod content;
+mod kv;
 mod local_kv;
 mod proxy;
+
+use std::rc::Rc;
 
 use portico_shared::pages::problem_page;
 use portico_shared::route::{
@@ -22,20 +26,14 @@ use portico_shared::{
     route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
     Request as Visitor, Visit,
 };
-use web_sys::Request;
-use worker::{
-    console_error, console_warn, event, Cache, Context, Env, Headers, KvStore, Response,
-    ResponseBody, Result,
-};
+use web_sys::{Request, Response};
+use worker::{console_error, console_warn, event, Context, Env, Result};
 
-/// Content keys are immutable (they name a digest of the HTML): cache them
-/// for a year.
-const CONTENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
-/// The Cache API is keyed by URL; content gets URLs of its own, never served
-/// to visitors directly.
-const CONTENT_CACHE_ORIGIN: &str = "https://content.portico.invalid/";
+use crate::kv::KvNamespace;
 
-/// The deployment's settings, from `wrangler.toml` vars.
+/// The deployment's settings, from `wrangler.toml` vars: read once per
+/// isolate (vars are fixed for an isolate's life; a new deployment or a
+/// changed `.dev.vars` starts new isolates).
 struct Config {
     settings: EdgeSettings,
     platform_name: String,
@@ -58,6 +56,17 @@ impl Config {
             platform_origin: var("PLATFORM_ORIGIN"),
         }
     }
+
+    fn get(env: &Env) -> Rc<Config> {
+        thread_local! {
+            static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
+        }
+        CONFIG.with(|config| {
+            config
+                .get_or_init(|| Rc::new(Config::from_env(env)))
+                .clone()
+        })
+    }
 }
 
 /// Runs once per isolate (again after a panic reset it). The `worker` crate
@@ -73,20 +82,25 @@ fn start() {
     }));
 }
 
-/// Takes the runtime's request as it is: `worker::Request` would read
-/// `request.cf` (an object workerd builds on first access; the largest piece
-/// of JS glue in a CPU profile of a page hit under `wrangler dev`), the URL
-/// and the method up front on every request. Nothing here needs `cf`.
+/// Takes the runtime's request and answers with a runtime response as they
+/// are: `worker::Request` would read `request.cf` (an object workerd builds
+/// on first access; the largest piece of JS glue in a CPU profile of a page
+/// hit under `wrangler dev`), the URL and the method up front on every
+/// request, and `worker::Response` is converted once more on the way out.
+/// Nothing here needs either.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let config = Config::from_env(&env);
+    let config = Config::get(&env);
     // The runtime's URL string, read once.
     let url = req.url();
     if let Some(response) = local_kv::handle(&req, &url, &env).await {
-        return response.or_else(|err| {
-            console_error!("local kv endpoint: {err}");
-            problem(Problem::Unavailable, &config)
-        });
+        return match response {
+            Ok(response) => Ok(Response::from(response)),
+            Err(err) => {
+                console_error!("local kv endpoint: {err}");
+                problem(Problem::Unavailable, &config)
+            }
+        };
     }
     match serve(&req, &url, &env, &ctx, &config).await {
         Ok(response) => Ok(response),
@@ -125,7 +139,7 @@ async fn serve(
         Ok(request) => request,
         Err(decision) => return respond(decision, req, env, ctx, config).await,
     };
-    let routes = env.kv("ROUTES")?;
+    let routes = KvNamespace::binding(env, "ROUTES")?;
     let mut facts = Facts::default();
     loop {
         match route(&request, &facts, &config.settings) {
@@ -137,12 +151,12 @@ async fn serve(
 }
 
 async fn read<T>(
-    routes: &KvStore,
+    routes: &KvNamespace,
     key: &str,
     decode: fn(&[u8]) -> std::result::Result<T, portico_shared::RecordError>,
 ) -> Result<Lookup<T>> {
-    let value = routes.get(key).bytes().await?;
-    let lookup = Lookup::from_kv(value.as_deref(), decode);
+    let value = routes.get_text(key).await?;
+    let lookup = Lookup::from_kv(value.as_deref().map(str::as_bytes), decode);
     if let Lookup::Unusable(err) = &lookup {
         console_warn!("ignoring routing record {key}: {err}");
     }
@@ -163,19 +177,17 @@ async fn respond(
             etag,
             body,
         } => {
-            let headers = Headers::new();
-            headers.set("content-type", HTML_CONTENT_TYPE)?;
-            headers.set("etag", &etag)?;
-            headers.set("cache-control", PAGE_CACHE_CONTROL)?;
-            headers.set("x-content-type-options", "nosniff")?;
-            let builder = Response::builder()
-                .with_status(status)
-                .with_headers(headers);
+            let headers = [
+                ("content-type", HTML_CONTENT_TYPE),
+                ("etag", etag.as_str()),
+                ("cache-control", PAGE_CACHE_CONTROL),
+                ("x-content-type-options", "nosniff"),
+            ];
             if !body {
-                return Ok(builder.empty());
+                return reply(status, &headers, None);
             }
-            match content(&content_key, env, ctx).await? {
-                Some(body) => Ok(builder.body(body)),
+            match content::get(&content_key, env, ctx).await? {
+                Some(html) => reply(status, &headers, Some(&html)),
                 None => {
                     // Content is published before the records naming it; a
                     // miss means the store is behind, not that the page is gone.
@@ -184,24 +196,22 @@ async fn respond(
                 }
             }
         }
-        Decision::NotModified { etag } => {
-            let headers = Headers::new();
-            headers.set("etag", &etag)?;
-            headers.set("cache-control", PAGE_CACHE_CONTROL)?;
-            Ok(Response::builder()
-                .with_status(304)
-                .with_headers(headers)
-                .empty())
-        }
-        Decision::Redirect { status, location } => {
-            let headers = Headers::new();
-            headers.set("location", &location)?;
-            headers.set("cache-control", redirect_cache_control(status))?;
-            Ok(Response::builder()
-                .with_status(status)
-                .with_headers(headers)
-                .empty())
-        }
+        Decision::NotModified { etag } => reply(
+            304,
+            &[
+                ("etag", etag.as_str()),
+                ("cache-control", PAGE_CACHE_CONTROL),
+            ],
+            None,
+        ),
+        Decision::Redirect { status, location } => reply(
+            status,
+            &[
+                ("location", location.as_str()),
+                ("cache-control", redirect_cache_control(status)),
+            ],
+            None,
+        ),
         Decision::Proxy {
             path_and_query,
             forwarded_host,
@@ -213,11 +223,8 @@ async fn respond(
                 config.platform_origin.trim_end_matches('/'),
                 path_and_query
             );
-            match proxy::forward(req, &target, &forwarded_host, forwarded_proto).await {
-                Ok(response) => Ok(match status {
-                    Some(status) => response.with_status(status),
-                    None => response,
-                }),
+            match proxy::forward(req, &target, &forwarded_host, forwarded_proto, status).await {
+                Ok(response) => Ok(response),
                 Err(err) => {
                     console_error!("origin {target} did not answer: {err}");
                     problem(Problem::OriginUnreachable, config)
@@ -230,40 +237,39 @@ async fn respond(
     }
 }
 
-/// Page HTML: from the Cache API when hot, else from `CONTENT` (and then
-/// cached, after the response is sent).
-async fn content(key: &str, env: &Env, ctx: &Context) -> Result<Option<ResponseBody>> {
-    let cache_url = format!("{CONTENT_CACHE_ORIGIN}{key}");
-    if let Some(hit) = Cache::default().get(cache_url.as_str(), false).await? {
-        return Ok(Some(hit.into_parts().1));
+/// A runtime response with these headers and, unless `None`, this body.
+fn reply(status: u16, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Response> {
+    let map = web_sys::Headers::new()?;
+    for (name, value) in headers {
+        map.set(name, value)?;
     }
-    let Some(stream) = env.kv("CONTENT")?.get(key).stream().await? else {
-        return Ok(None);
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&map);
+    let response = match body {
+        // SAFETY: the view is only read by the `Response` constructor, which
+        // copies the bytes before returning; nothing allocates in between.
+        Some(bytes) => Response::new_with_opt_js_u8_array_and_init(
+            Some(&unsafe { js_sys::Uint8Array::view(bytes) }),
+            &init,
+        )?,
+        None => Response::new_with_opt_str_and_init(None, &init)?,
     };
-    let headers = Headers::new();
-    headers.set("cache-control", CONTENT_CACHE_CONTROL)?;
-    let mut fetched = Response::builder().with_headers(headers).stream(stream);
-    let for_cache = fetched.cloned()?;
-    ctx.wait_until(async move {
-        if let Err(err) = Cache::default().put(cache_url.as_str(), for_cache).await {
-            console_warn!("caching {cache_url} failed: {err}");
-        }
-    });
-    Ok(Some(fetched.into_parts().1))
+    Ok(response)
 }
 
 fn problem(found: Problem, config: &Config) -> Result<Response> {
-    let headers = Headers::new();
-    headers.set("content-type", HTML_CONTENT_TYPE)?;
-    headers.set("cache-control", NO_STORE)?;
+    let retry_after = found.retry_after().map(|seconds| seconds.to_string());
+    let mut headers = vec![
+        ("content-type", HTML_CONTENT_TYPE),
+        ("cache-control", NO_STORE),
+    ];
     if let Some(allow) = found.allow() {
-        headers.set("allow", allow)?;
+        headers.push(("allow", allow));
     }
-    if let Some(seconds) = found.retry_after() {
-        headers.set("retry-after", &seconds.to_string())?;
+    if let Some(seconds) = &retry_after {
+        headers.push(("retry-after", seconds));
     }
-    Ok(Response::builder()
-        .with_status(found.status())
-        .with_headers(headers)
-        .fixed(problem_page(found, &config.platform_name).into_bytes()))
+    let page = problem_page(found, &config.platform_name);
+    reply(found.status(), &headers, Some(page.as_bytes()))
 }

@@ -1,18 +1,20 @@
 //! Origin mounts and certificate validation: the visitor's request, passed
 //! to the platform origin with its method, body and headers, minus the
 //! hop-by-hop ones, plus `X-Forwarded-Host`/`-Proto`. Redirects from the
-//! origin go back to the visitor as they are.
+//! origin go back to the visitor as they are. A status from the route (an
+//! origin page serving as the 404 target) replaces the origin's.
 
 use portico_shared::route::HOP_BY_HOP_HEADERS;
 use wasm_bindgen::JsValue;
-use worker::{Fetch, Request, Response, Result};
+use worker::{Fetch, Request, Result};
 
 pub async fn forward(
     incoming: &web_sys::Request,
     target: &str,
     forwarded_host: &str,
     forwarded_proto: &str,
-) -> Result<Response> {
+    status: Option<u16>,
+) -> Result<web_sys::Response> {
     // A mutable copy in one call: the incoming headers are immutable.
     let headers = web_sys::Headers::new_with_headers(&incoming.headers())?;
     // Headers named by `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
@@ -37,5 +39,15 @@ pub async fn forward(
         init.set_body(&JsValue::from(body));
     }
     let outbound = web_sys::Request::new_with_str_and_init(target, &init)?;
-    Fetch::Request(Request::from(outbound)).send().await
+    let response = web_sys::Response::from(Fetch::Request(Request::from(outbound)).send().await?);
+    let Some(status) = status else {
+        return Ok(response);
+    };
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&response.headers());
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        response.body().as_ref(),
+        &init,
+    )?)
 }

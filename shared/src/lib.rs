@@ -13,6 +13,7 @@ pub mod checks;
 pub mod host;
 pub mod integration;
 pub mod lifecycle;
+pub mod memo;
 pub mod pages;
 pub mod path;
 pub mod record;

@@ -10,7 +10,7 @@
 // a slug, the path key then the host key, record validation (format
 // version, digests, targets), ETag/If-None-Match (weak comparison), HEAD,
 // 405, redirects, origin mounts and certificate-validation pass-through,
-// page HTML from the Cache API in front of CONTENT, the platform's own
+// page HTML from the isolate's memory, then the Cache API, in front of CONTENT, the platform's own
 // problem pages. Left out: the dev-only local KV bulk endpoint
 // (edge/src/local_kv.rs, off unless LOCAL_KV_TOKEN is set).
 
@@ -150,18 +150,42 @@ async function serveTarget(target, status, rest, visit, request, env, ctx, confi
   return problem(PROBLEMS.unavailable, config);
 }
 
-/** Page HTML: from the Cache API when hot, else from CONTENT (then cached). */
+// Page HTML kept in the isolate's memory (shared/src/memo.rs): at most
+// MEMORY_BUDGET bytes, the oldest entry forgotten first. Content keys name a
+// digest of the HTML, so an entry never goes stale.
+const MEMORY_BUDGET = 16 * 1024 * 1024;
+const memory = new Map();
+let memoryBytes = 0;
+
+function remember(key, html) {
+  if (html.byteLength > MEMORY_BUDGET || memory.has(key)) return;
+  for (const [oldest, value] of memory) {
+    if (memoryBytes + html.byteLength <= MEMORY_BUDGET) break;
+    memory.delete(oldest);
+    memoryBytes -= value.byteLength;
+  }
+  memoryBytes += html.byteLength;
+  memory.set(key, html);
+}
+
+/** Page HTML: from the isolate's memory, else the Cache API, else CONTENT (then cached). */
 async function content(key, env, ctx) {
+  const kept = memory.get(key);
+  if (kept !== undefined) return kept;
   const cacheUrl = `${CONTENT_CACHE_ORIGIN}${key}`;
   const cache = caches.default;
   const hit = await cache.match(cacheUrl);
-  if (hit) return hit.body;
-  const stream = await env.CONTENT.get(key, "stream");
-  if (stream === null) return null;
-  const fetched = new Response(stream, { headers: { "cache-control": CONTENT_CACHE_CONTROL } });
-  const forCache = fetched.clone();
-  ctx.waitUntil(cache.put(cacheUrl, forCache).catch((err) => console.warn(`caching ${cacheUrl} failed: ${err}`)));
-  return fetched.body;
+  let html;
+  if (hit) {
+    html = await hit.arrayBuffer();
+  } else {
+    html = await env.CONTENT.get(key, "arrayBuffer");
+    if (html === null) return null;
+    const forCache = new Response(html, { headers: { "cache-control": CONTENT_CACHE_CONTROL } });
+    ctx.waitUntil(cache.put(cacheUrl, forCache).catch((err) => console.warn(`caching ${cacheUrl} failed: ${err}`)));
+  }
+  remember(key, html);
+  return html;
 }
 
 async function proxy(request, pathAndQuery, visit, status, config) {

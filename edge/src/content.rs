@@ -1,0 +1,59 @@
+//! Page HTML by content key, from the nearest of three tiers:
+//!
+//! 1. this isolate's memory (a bounded map, first in first out);
+//! 2. the Workers Cache API (shared by the isolates of a data centre);
+//! 3. the `CONTENT` KV namespace.
+//!
+//! Content keys name a digest of the HTML (`v1/c/<sha256>`), so an entry can
+//! never go stale: a changed page gets a new key, and nothing is ever
+//! invalidated. A hot page therefore costs no read at all here; its routing
+//! record is the request's one KV read.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use portico_shared::memo::Memo;
+use worker::{console_warn, Cache, Context, Env, Headers, Response, Result};
+
+/// Content keys are immutable: the Cache API may keep them for a year.
+const CONTENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// The Cache API is keyed by URL; content gets URLs of its own, never served
+/// to visitors directly.
+const CONTENT_CACHE_ORIGIN: &str = "https://content.portico.invalid/";
+/// Memory the isolate gives to page HTML (an isolate has 128 MB; a page is at
+/// most 1 MiB, so the hottest dozens of pages always fit).
+const MEMORY_BUDGET: usize = 16 * 1024 * 1024;
+
+thread_local! {
+    static MEMORY: RefCell<Memo> = RefCell::new(Memo::new(MEMORY_BUDGET));
+}
+
+/// The HTML under `key`, or `None` when no tier has it (the store is behind:
+/// content is published before the records naming it).
+pub async fn get(key: &str, env: &Env, ctx: &Context) -> Result<Option<Rc<[u8]>>> {
+    if let Some(html) = MEMORY.with(|memory| memory.borrow().get(key)) {
+        return Ok(Some(html));
+    }
+    let cache_url = format!("{CONTENT_CACHE_ORIGIN}{key}");
+    let html: Rc<[u8]> = match Cache::default().get(cache_url.as_str(), false).await? {
+        Some(mut hit) => hit.bytes().await?.into(),
+        None => {
+            let Some(bytes) = env.kv("CONTENT")?.get(key).bytes().await? else {
+                return Ok(None);
+            };
+            let headers = Headers::new();
+            headers.set("cache-control", CONTENT_CACHE_CONTROL)?;
+            let for_cache = Response::builder()
+                .with_headers(headers)
+                .fixed(bytes.clone());
+            ctx.wait_until(async move {
+                if let Err(err) = Cache::default().put(cache_url.as_str(), for_cache).await {
+                    console_warn!("caching {cache_url} failed: {err}");
+                }
+            });
+            bytes.into()
+        }
+    };
+    MEMORY.with(|memory| memory.borrow_mut().insert(key, html.clone()));
+    Ok(Some(html))
+}
