@@ -57,6 +57,7 @@ pub struct RawSettings {
     pub database_url: Option<String>,
     pub admin_token: Option<String>,
     pub dev: Option<bool>,
+    pub dev_clock_offset_secs: Option<i64>,
     pub log_format: Option<String>,
     pub log: Option<String>,
     pub kv: Option<String>,
@@ -135,6 +136,7 @@ impl RawSettings {
         text!(database_url, "PORTICO_DATABASE_URL");
         text!(admin_token, "PORTICO_ADMIN_TOKEN");
         parsed!(dev, "PORTICO_DEV");
+        parsed!(dev_clock_offset_secs, "PORTICO_DEV_CLOCK_OFFSET_SECS");
         text!(log_format, "PORTICO_LOG_FORMAT");
         text!(log, "PORTICO_LOG");
         text!(kv, "PORTICO_KV");
@@ -226,6 +228,9 @@ pub struct Settings {
     /// `None` only in dev mode without a configured token; serve then makes one up.
     pub admin_token: Option<String>,
     pub dev: bool,
+    /// Development and tests only: added to every reading of the clock
+    /// (`store::now_ms`), so the 24 h revert can be seen without waiting.
+    pub dev_clock_offset_ms: i64,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub kv: KvSettings,
@@ -361,6 +366,24 @@ impl Settings {
         if !(1..=10_000).contains(&publish_batch_size) {
             return Err(invalid("publish_batch_size", "expected 1 to 10000"));
         }
+        let dev_clock_offset_ms = match raw.dev_clock_offset_secs.unwrap_or(0) {
+            0 => 0,
+            secs => {
+                let production = !raw.dev.unwrap_or(false)
+                    || !matches!(kv, KvSettings::None | KvSettings::Local { .. })
+                    || certificate_provider != CertificateProvider::None
+                    || !database_url.starts_with("sqlite:");
+                if production {
+                    return Err(invalid(
+                        "dev_clock_offset_secs",
+                        "shifts the clock for development and tests only: it needs dev = true, \
+                         a SQLite database, kv = local or none and certificate_provider = none",
+                    ));
+                }
+                secs.checked_mul(1000)
+                    .ok_or_else(|| invalid("dev_clock_offset_secs", "too large"))?
+            }
+        };
         let admin_token = raw.admin_token.filter(|t| !t.trim().is_empty());
         if let Some(token) = &admin_token {
             if token.len() < 16 {
@@ -381,6 +404,7 @@ impl Settings {
             database_max_connections: raw.database_max_connections.unwrap_or(10).max(1),
             admin_token,
             dev: raw.dev.unwrap_or(false),
+            dev_clock_offset_ms,
             log_format,
             log_filter: raw.log.unwrap_or_else(|| "info".to_string()),
             kv,
@@ -450,6 +474,55 @@ mod tests {
                 token: "t".into()
             }
         );
+    }
+
+    #[test]
+    fn the_dev_clock_offset_is_refused_outside_development() {
+        let raw = RawSettings::default()
+            .overlay_env(&env(&[
+                ("PORTICO_DEV", "true"),
+                ("PORTICO_DEV_CLOCK_OFFSET_SECS", "86400"),
+            ]))
+            .unwrap();
+        assert_eq!(
+            Settings::resolve(raw).unwrap().dev_clock_offset_ms,
+            86_400_000
+        );
+        assert_eq!(
+            Settings::resolve(RawSettings::default())
+                .unwrap()
+                .dev_clock_offset_ms,
+            0
+        );
+        let shifted = || RawSettings {
+            dev: Some(true),
+            dev_clock_offset_secs: Some(86_400),
+            ..Default::default()
+        };
+        for production in [
+            RawSettings {
+                dev: None,
+                ..shifted()
+            },
+            RawSettings {
+                database_url: Some("postgres://db/portico".into()),
+                ..shifted()
+            },
+            RawSettings {
+                certificate_provider: Some("cloudflare".into()),
+                cloudflare_zone_id: Some("023e105f4ecef8ad9ca31a8372d0c353".into()),
+                cloudflare_api_token: Some("t".into()),
+                ..shifted()
+            },
+        ] {
+            assert!(matches!(
+                Settings::resolve(production),
+                Err(ConfigError::Invalid {
+                    name: "dev_clock_offset_secs",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

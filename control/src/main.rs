@@ -67,6 +67,13 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve => {
+                if settings.dev_clock_offset_ms != 0 {
+                    portico_control::store::set_dev_clock_offset_ms(settings.dev_clock_offset_ms);
+                    tracing::warn!(
+                        offset_ms = settings.dev_clock_offset_ms,
+                        "development clock: every time this process reads is shifted"
+                    );
+                }
                 let app = Application::build(&settings).await?;
                 app.run_until_stopped(shutdown_signal()).await
             }
