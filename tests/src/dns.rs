@@ -8,13 +8,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
+use hickory_server::net::runtime::Time;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 use hickory_server::Server;
@@ -98,6 +100,7 @@ pub struct DnsServer {
 
 enum Running {
     Hickory(Box<Server<Catalog>>),
+    Live(Box<Server<LiveCatalog>>),
     Task(JoinHandle<()>, JoinHandle<()>),
 }
 
@@ -105,6 +108,7 @@ impl Drop for DnsServer {
     fn drop(&mut self) {
         match &self.kind {
             Running::Hickory(server) => server.shutdown_token().cancel(),
+            Running::Live(server) => server.shutdown_token().cancel(),
             Running::Task(udp, tcp) => {
                 udp.abort();
                 tcp.abort();
@@ -143,6 +147,19 @@ impl DnsServer {
         Ok(DnsServer {
             addr: bound,
             kind: Running::Hickory(Box::new(server)),
+        })
+    }
+
+    /// Serves whatever `catalog` holds at the moment of each query, so zones
+    /// can change while it runs (the local DNS provider).
+    pub async fn live(addr: SocketAddr, catalog: LiveCatalog) -> Result<DnsServer> {
+        let (udp, tcp, bound) = bind(addr).await?;
+        let mut server = Server::new(catalog);
+        server.register_socket(udp);
+        server.register_listener(tcp, Duration::from_secs(5), 64);
+        Ok(DnsServer {
+            addr: bound,
+            kind: Running::Live(Box::new(server)),
         })
     }
 
@@ -276,6 +293,39 @@ impl DnsServer {
             addr: bound,
             kind: Running::Task(udp_task, tcp_task),
         })
+    }
+}
+
+/// A catalog that can be replaced while a server answers from it: each
+/// query is answered by the catalog current when it arrives.
+#[derive(Clone)]
+pub struct LiveCatalog(Arc<RwLock<Arc<Catalog>>>);
+
+impl LiveCatalog {
+    pub fn new(catalog: Catalog) -> LiveCatalog {
+        LiveCatalog(Arc::new(RwLock::new(Arc::new(catalog))))
+    }
+
+    pub fn replace(&self, catalog: Catalog) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+    }
+
+    fn current(&self) -> Arc<Catalog> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for LiveCatalog {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        let catalog = self.current();
+        catalog
+            .handle_request::<R, T>(request, response_handle)
+            .await
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -33,8 +33,29 @@ pub enum Forward {
     Page,
 }
 
-#[derive(Clone)]
-struct Hosts(Arc<HashMap<String, Forward>>);
+/// What the forwarder answers, host by host; changed while it runs (the
+/// local registrar's forwards), shared with whoever changes it.
+#[derive(Clone, Default)]
+pub struct ForwardTable(Arc<RwLock<HashMap<String, Forward>>>);
+
+impl ForwardTable {
+    /// Replaces every host's forward.
+    pub fn replace(&self, hosts: impl IntoIterator<Item = (String, Forward)>) {
+        let hosts = hosts
+            .into_iter()
+            .map(|(host, forward)| (host.to_ascii_lowercase(), forward))
+            .collect();
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = hosts;
+    }
+
+    fn get(&self, host: &str) -> Option<Forward> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .cloned()
+    }
+}
 
 /// A running forwarder; stops when dropped.
 pub struct Forwarder {
@@ -51,15 +72,20 @@ impl Drop for Forwarder {
 impl Forwarder {
     /// Serves these hosts on `127.0.0.1`, any port; other hosts get 404.
     pub async fn start(hosts: &[(&str, Forward)]) -> Result<Forwarder> {
-        let hosts = Hosts(Arc::new(
+        let table = ForwardTable::default();
+        table.replace(
             hosts
                 .iter()
-                .map(|(host, forward)| (host.to_string(), forward.clone()))
-                .collect(),
-        ));
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+                .map(|(host, forward)| (host.to_string(), forward.clone())),
+        );
+        Forwarder::serve(SocketAddr::from(([127, 0, 0, 1], 0)), table).await
+    }
+
+    /// Serves `table` on `addr` (port 0: any free port), following its changes.
+    pub async fn serve(addr: SocketAddr, table: ForwardTable) -> Result<Forwarder> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = Router::new().fallback(answer).with_state(hosts);
+        let app = Router::new().fallback(answer).with_state(table);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -67,7 +93,7 @@ impl Forwarder {
     }
 }
 
-async fn answer(State(hosts): State<Hosts>, request: Request) -> Response {
+async fn answer(State(hosts): State<ForwardTable>, request: Request) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
@@ -83,15 +109,18 @@ async fn answer(State(hosts): State<Hosts>, request: Request) -> Response {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let mut response = Response::new(Body::empty());
-    match hosts.0.get(&host) {
-        None => *response.status_mut() = StatusCode::NOT_FOUND,
+    match hosts.get(&host) {
+        None => {
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            *response.body_mut() = Body::from(format!("no forwarding is set up for {host}\n"));
+        }
         Some(Forward::Redirect {
             status,
             to,
             keep_path,
         }) => {
-            *response.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::FOUND);
-            let location = if *keep_path {
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+            let location = if keep_path {
                 format!("{}{path_and_query}", to.trim_end_matches('/'))
             } else {
                 to.clone()

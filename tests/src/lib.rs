@@ -1,15 +1,20 @@
 //! Portico's cross-process tests and the harnesses they share. Each harness
 //! runs a real piece of the stack on loopback (the edge worker under
-//! `wrangler dev`, ...) and stops it when dropped.
+//! `wrangler dev`, the local DNS provider, the whole stack in
+//! [`stack::LocalStack`], ...) and stops it when dropped.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod client;
 pub mod cloudflare_kv;
 pub mod cloudflare_saas;
 pub mod dns;
 pub mod forwarder;
+pub mod local_dns;
 pub mod origin;
+pub mod stack;
+pub mod story;
 pub mod wrangler;
 
 /// A harness failure, worded to say what to do about it. Its `Debug` is its
