@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod certificates;
+mod dashboard;
 mod domains;
 mod edge;
 mod errors;
