@@ -249,11 +249,12 @@ function providerBox(domain, report, ctx) {
   const parts = [h('p', {}, name === 'unknown'
     ? 'Your DNS provider was not recognised: create the record wherever your domain’s DNS is managed (often where you bought it).'
     : ['Your DNS is at ', h('strong', { dataset: { provider: name } }, name), ' (', report.provider.nameservers.join(', '), ').'])];
-  if (check.state === 'pass' && name !== 'unknown') {
-    // The advice is what follows the provider and nameservers in `found`.
-    const steps = check.found.replace(/^[^)]*\)\.\s*/, '');
-    if (steps) parts.push(h('p', { class: 'steps' }, rich(steps)));
+  const steps = [];
+  if (report.provider.cname_steps) steps.push(h('li', {}, h('strong', {}, 'The CNAME record. '), rich(report.provider.cname_steps)));
+  if (domain.kind === 'root' && report.provider.forward_steps) {
+    steps.push(h('li', {}, h('strong', {}, `Forwarding ${domain.root}. `), rich(report.provider.forward_steps.replaceAll('<your domain>', domain.root))));
   }
+  if (steps.length) parts.push(h('ol', { class: 'steps', dataset: { providerSteps: name } }, steps));
   if (check.state !== 'pass') {
     parts.push(h('div', { class: 'notice notice-warn' },
       check.cause ? h('p', {}, h('strong', {}, 'Heads up: '), rich(check.cause), '.') : null,

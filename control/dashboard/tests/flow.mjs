@@ -92,6 +92,50 @@ async function unlabelledControls(page) {
     .map((el) => el.outerHTML.slice(0, 120)));
 }
 
+/** The verifier's report for a root domain whose DNS is at GoDaddy (as in doctor's snapshot). */
+function godaddyDiagnostics(domainId, root) {
+  const nameservers = ['ns41.domaincontrol.com', 'ns42.domaincontrol.com'];
+  const target = `${username}.portico.test`;
+  const check = (name, state, found, extra = {}) => ({ name, state, found, ...extra });
+  return {
+    domain_id: domainId,
+    status: 'processing',
+    next_check_at: new Date(Date.now() + 30_000).toISOString(),
+    report: {
+      served_host: `www.${root}`,
+      kind: 'root',
+      expected_target: target,
+      checked_at: new Date().toISOString(),
+      dns: 'pointing',
+      certificate: 'ready',
+      ready: true,
+      provider: {
+        name: 'GoDaddy',
+        nameservers,
+        cname_steps: 'In GoDaddy: Domain Portfolio → your domain → DNS → Add New Record; Type CNAME, Name = the host, Value = the target, TTL 1 hour.',
+      },
+      addresses: [
+        { url: `https://${root}`, works: 'no', why: 'nothing answers https:// on the bare root with a valid certificate: registrar forwarding is usually plain HTTP only' },
+        { url: `http://${root}`, works: 'yes', why: `your registrar forwards it to https://www.${root}` },
+        { url: root, works: 'yes', why: `your registrar forwards it to https://www.${root}` },
+        { url: `https://www.${root}`, works: 'yes', why: 'served by the platform' },
+        { url: `http://www.${root}`, works: 'yes', why: 'the platform redirects it to https://' },
+        { url: `www.${root}`, works: 'yes', why: 'served by the platform' },
+      ],
+      checks: [
+        check('nameservers', 'pass', `${nameservers.join(', ')} (zone ${root}) answer and agree`),
+        check('cname', 'pass', `www.${root} CNAME → ${target}`),
+        check('dns_provider', 'warn', `GoDaddy (${nameservers.join(', ')})`, {
+          cause: `with GoDaddy, the bare ${root} cannot be forwarded to www.${root}: only the www addresses will work`,
+          fix: `GoDaddy cannot forward the bare ${root} to www while www is a CNAME. Reliable path: add \`pages.${root}\` here as a subdomain instead, create CNAME \`pages\` → \`${target}\` in GoDaddy's DNS, and in GoDaddy's Forwarding forward ${root} to https://pages.${root} (Permanent 301, Forward only).`,
+          who: 'customer_dns',
+        }),
+        check('certificate', 'pass', 'certificates are not managed by this deployment'),
+      ],
+    },
+  };
+}
+
 test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) => {
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -335,6 +379,36 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
       await page.getByText('No domains yet').waitFor();
       await eventually('the edge to stop serving the domain', async () => (await edgeGet('/offer')).status === 404);
+    });
+
+    await step('a root domain at GoDaddy: the forward to create, GoDaddy\'s workaround, the six addresses', async () => {
+      // The local DNS provider cannot play GoDaddy's nameservers, so this report
+      // (the verifier's, as `doctor` gives it for a GoDaddy root) is served in place of the real one.
+      const rootDomain = `root${run}.test`;
+      await page.route('**/v1/domains/*/diagnostics', (route) => route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify(godaddyDiagnostics(route.request().url().split('/').at(-2), rootDomain)),
+      }));
+      await page.getByRole('link', { name: 'Add a domain' }).click();
+      await page.getByLabel('Domain', { exact: true }).fill(rootDomain);
+      await page.getByText('Root domain.', { exact: false }).waitFor();
+      await page.getByRole('button', { name: 'Add the domain' }).click();
+      await page.getByRole('heading', { name: `www.${rootDomain}`, level: 1 }).waitFor();
+      await page.getByRole('heading', { name: `Forward ${rootDomain} to www` }).waitFor();
+      await page.getByText('do not redirect www', { exact: false }).waitFor();
+      await page.locator('[data-provider="GoDaddy"]').waitFor();
+      await page.locator('[data-provider-steps="GoDaddy"]').getByText('Domain Portfolio', { exact: false }).waitFor();
+      await page.locator('#setup').getByText(`with GoDaddy, the bare ${rootDomain} cannot be forwarded`, { exact: false }).waitFor();
+      const rows = page.locator('table.addresses tbody tr');
+      assert.equal(await rows.count(), 6);
+      assert.equal(await page.locator('table.addresses tr[data-works="no"]').count(), 1);
+      await shot(page, '17-godaddy-root');
+      await page.getByRole('button', { name: `Add pages.${rootDomain} instead` }).click();
+      await page.getByRole('heading', { name: 'Add a domain' }).waitFor();
+      assert.equal(await page.getByLabel('Domain', { exact: true }).inputValue(), `pages.${rootDomain}`);
+      await page.locator('#hostname-preview').getByText(`https://pages.${rootDomain}`).waitFor();
+      await page.unroute('**/v1/domains/*/diagnostics');
     });
 
     assert.deepEqual(problems, [], 'no script errors in the page');

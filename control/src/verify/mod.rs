@@ -118,11 +118,14 @@ impl Verifier {
         };
         let provider = zone.as_ref().and_then(|zone| {
             let names: Vec<String> = zone.nameservers.iter().map(|n| n.name.clone()).collect();
+            let known = provider::identify(&names);
             provider_view = Some(ProviderView {
-                name: provider::identify(&names)
+                name: known
                     .map(|p| p.name.to_string())
                     .unwrap_or_else(|| "unknown".into()),
                 nameservers: names.clone(),
+                cname_steps: known.map(|p| p.cname_help.to_string()),
+                forward_steps: known.and_then(|p| p.forward_help.map(str::to_string)),
             });
             provider::identify(&names)
         });

@@ -124,6 +124,14 @@ pub struct ProviderView {
     /// `GoDaddy`, `Cloudflare`, … or `unknown`.
     pub name: String,
     pub nameservers: Vec<String>,
+    /// Where and how the CNAME is created, in the provider's own words
+    /// (known providers only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cname_steps: Option<String>,
+    /// How the provider forwards the bare root (known providers that can;
+    /// see the `dns_provider` check for those that cannot).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub forward_steps: Option<String>,
 }
 
 /// A verification of one domain.
