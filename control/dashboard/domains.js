@@ -75,7 +75,7 @@ function statusSummary(domain) {
   } else {
     const problems = problemsList(v.problems);
     parts.push(h('p', { class: 'status-line' },
-      domain.status === 'disconnected' ? 'Your DNS no longer points at us, so this address is not served:'
+      domain.status === 'disconnected' ? 'Your DNS no longer points at us: put it back soon, or this address stops being served. What is wrong:'
         : v.ready || !problems ? 'Everything is in place; connecting…' : 'Still missing:'));
     parts.push(problems);
     if (v.next_check_at) parts.push(h('p', { class: 'muted next-check' }, 'Next check ', timeEl(v.next_check_at), '.'));
@@ -216,7 +216,7 @@ export async function addDomain(main, ctx) {
 // ---------------------------------------------------------------- detail
 
 function recordsTable(domain) {
-  const caption = domain.status === 'connected' ? 'Records in place' : 'Create this record at your DNS provider';
+  const caption = 'The record to create at your DNS provider';
   const rows = domain.dns_records.map((record) => h('tr', { dataset: { record: record.host } },
     h('td', { 'data-label': 'Type' }, h('code', {}, record.type)),
     h('td', { 'data-label': 'Host / Name' }, h('code', { class: 'value' }, record.host), ' ', copyButton(record.host, `${record.type} host ${record.host}`)),

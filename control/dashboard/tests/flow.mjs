@@ -346,10 +346,32 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       const visitor = await context.newPage();
       await visitor.goto(`http://${host}:${edgePort}/offer`);
       await visitor.getByRole('heading', { name: `Spring offer ${run}` }).waitFor();
-      await shot(visitor, '13-page-through-the-edge');
+      await shot(visitor, '12b-page-through-the-edge');
       await visitor.goto(`http://${host}:${edgePort}/lost`);
       await visitor.getByRole('heading', { name: `Lost ${run}` }).waitFor();
       await visitor.close();
+    });
+
+    await step('a CNAME removed shows Disconnected with the cause; put back, Connected again', async () => {
+      const removed = await fetch(`${dnsAdmin}/api/records?name=${encodeURIComponent(host)}&type=CNAME`, { method: 'DELETE' });
+      assert.ok(removed.ok, `the local DNS removed the record: ${removed.status}`);
+      // Connected domains are rechecked hourly: "Check now" finds out at once.
+      const checkUntil = async (status) => eventually(`the domain to be ${status}`, async () => {
+        await page.getByRole('button', { name: 'Check now' }).click();
+        await page.getByText(/Checked just now|Connected\.|A check is running right now/).waitFor({ timeout: STEP_MS });
+        return page.locator(`#status-badge [data-status="${status}"]`).isVisible();
+      }, CONNECT_MS);
+      await checkUntil('disconnected');
+      await page.locator('#status').getByText('no longer points at us', { exact: false }).waitFor();
+      await page.locator('#status').getByText('CNAME record').waitFor();
+      await shot(page, '13-domain-disconnected');
+      const restored = await fetch(`${dnsAdmin}/api/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: host, type: 'CNAME', value: `${recordValue}.`, ttl: 60 }),
+      });
+      assert.equal(restored.status, 201, await restored.text());
+      await checkUntil('connected');
     });
 
     await step('reads well at phone width', async () => {
