@@ -85,17 +85,36 @@ function statusSummary(domain) {
 
 // ---------------------------------------------------------------- list
 
+const EVENT_LABELS = {
+  domain_added: 'Added',
+  domain_connected: 'Connected',
+  domain_disconnected: 'Disconnected',
+  domain_expired: 'Removed: not connected within 24 hours',
+  domain_removed: 'Removed',
+};
+
+function activity(events) {
+  if (!events.length) return h('p', { class: 'muted' }, 'Nothing yet.');
+  return h('ul', { class: 'activity' }, events.map((event) => h('li', { dataset: { event: event.kind } },
+    h('span', { class: 'muted' }, timeEl(event.occurred_at)), ' ',
+    h('strong', {}, EVENT_LABELS[event.kind] || event.kind), ' · ', rich(event.message))));
+}
+
 export async function domainList(main) {
   const list = h('ul', { class: 'domains', 'aria-live': 'polite', 'aria-busy': 'true' });
+  const recent = h('div', {});
   fill(main,
     h('div', { class: 'title-row' },
       h('h1', {}, 'Custom domains'),
       h('a', { class: 'button primary', href: '#/domains/new' }, 'Add a domain')),
     h('p', { class: 'lead' }, 'Serve your pages, checkouts and portals at your own address. Adding one takes five minutes; the check that it works runs on its own, within minutes of your DNS change.'),
-    list);
+    list,
+    h('section', { class: 'section', 'aria-labelledby': 'activity-heading' },
+      h('h2', { id: 'activity-heading' }, 'Recent activity'), recent));
   const items = new Map();
   return poller(async () => {
-    const { domains } = await get('/v1/domains');
+    const [{ domains }, { events }] = await Promise.all([get('/v1/domains'), get('/v1/events?limit=8')]);
+    fill(recent, activity(events));
     // The short report is on each domain (what is still missing, next check).
     const detailed = await Promise.all(domains.map((d) => (d.status === 'connected' ? d : get(`/v1/domains/${encodeURIComponent(d.id)}`).catch(() => d))));
     list.removeAttribute('aria-busy');

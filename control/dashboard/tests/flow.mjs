@@ -258,6 +258,7 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await shot(page, '06-domain-connected');
       await page.getByRole('link', { name: '← Domains' }).click();
       await page.locator(`[data-domain="${host}"] [data-status="connected"]`).waitFor();
+      await page.locator('[data-event="domain_connected"]').first().waitFor();
       await shot(page, '07-domains');
     });
 
@@ -400,6 +401,7 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await page.getByRole('dialog').getByRole('button', { name: 'Remove the domain' }).click();
       await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
       await page.getByText('No domains yet').waitFor();
+      await page.locator('[data-event="domain_removed"]').getByText(host).waitFor();
       await eventually('the edge to stop serving the domain', async () => (await edgeGet('/offer')).status === 404);
     });
 
