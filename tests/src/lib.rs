@@ -12,6 +12,7 @@ pub mod cloudflare_saas;
 pub mod dns;
 pub mod forwarder;
 pub mod local_dns;
+pub mod measure;
 pub mod origin;
 pub mod stack;
 pub mod story;

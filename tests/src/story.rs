@@ -114,20 +114,46 @@ where
     }
 }
 
-/// The story, from an empty account to a removed domain.
-pub async fn run(client: &StackClient, cast: &Cast, out: &mut Narrator) -> Result<Timings> {
-    let mut timings = Timings::default();
-    let platform_host = format!("{}.{}", cast.username, client.endpoints.platform_domain);
-
-    out.step(&format!(
-        "The platform creates the account `{}`",
-        cast.username
-    ));
-    let account = client.create_account(&cast.username).await?;
+/// Step 1: the platform creates the account (or `existing`, the emptied
+/// account of an earlier walkthrough, is reused).
+pub async fn open_account(
+    client: &StackClient,
+    cast: &Cast,
+    existing: Option<Account>,
+    out: &mut Narrator,
+) -> Result<Account> {
+    let account = match existing {
+        Some(account) => {
+            out.step(&format!(
+                "The account `{}` exists from an earlier walkthrough: reused, emptied",
+                cast.username
+            ));
+            account
+        }
+        None => {
+            out.step(&format!(
+                "The platform creates the account `{}`",
+                cast.username
+            ));
+            client.create_account(&cast.username).await?
+        }
+    };
     out.say(format!(
-        "account {} with an API token; its platform host is {platform_host}",
-        account.id
+        "account {} with an API token; its platform host is {}.{}",
+        account.id, cast.username, client.endpoints.platform_domain
     ));
+    Ok(account)
+}
+
+/// The rest of the story, from an empty account to a removed domain.
+pub async fn run(
+    client: &StackClient,
+    cast: &Cast,
+    account: &Account,
+    out: &mut Narrator,
+) -> Result<Timings> {
+    let account = account.clone();
+    let mut timings = Timings::default();
 
     out.step("The customer makes a few pages");
     let pages = make_pages(client, &account, out).await?;

@@ -20,7 +20,12 @@ use serde_json::json;
 async fn the_customer_story_end_to_end() {
     let stack = LocalStack::start().await.expect("the local stack starts");
     let client = stack.client().unwrap();
-    let timings = story::run(&client, &Cast::default(), &mut Narrator::new(false))
+    let cast = Cast::default();
+    let mut out = Narrator::new(false);
+    let account = story::open_account(&client, &cast, None, &mut out)
+        .await
+        .unwrap();
+    let timings = story::run(&client, &cast, &account, &mut out)
         .await
         .unwrap_or_else(|err| {
             panic!(

@@ -211,13 +211,19 @@ impl Provider {
                         .collect(),
                     other => other.to_string(),
                 };
-                zone.push(DnsRecord {
+                let record = DnsRecord {
                     name: text_of(&record.name),
                     kind,
                     value,
                     ttl: record.ttl,
-                });
-                loaded += 1;
+                };
+                // A built-in zone's record repeated by a file is kept once.
+                if !zone.iter().any(|r| {
+                    (&r.name, r.kind, &r.value) == (&record.name, record.kind, &record.value)
+                }) {
+                    zone.push(record);
+                    loaded += 1;
+                }
             }
         }
         self.serial += 1;

@@ -1,0 +1,181 @@
+//! `scripts/walkthrough --measure`: the three timings the local stack
+//! promises, each over several rounds, against a running stack:
+//!
+//! - record created → `connected` when the customer clicks "Check now"
+//!   (`POST …/verify` until it says connected);
+//! - record created → `connected` by the background schedule alone, for
+//!   domains `age` seconds old when their record appears (the schedule
+//!   backs off with a domain's age, up to 30 s between checks);
+//! - a page changed in the control plane → the edge serves the new HTML.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::client::{text, Account, StackClient};
+use crate::story::{edge_until, verify, verify_until_connected, wait_connected, Narrator};
+use crate::{Error, Result};
+
+/// Where the measured domains live (one zone at the local DNS provider).
+pub const MEASURE_ZONE: &str = "measure.test";
+
+#[derive(Debug, Clone)]
+pub struct MeasureOptions {
+    pub rounds: usize,
+    /// How old background-measured domains are when their record is created.
+    pub age: Duration,
+}
+
+/// min / median / max of some durations.
+pub fn summary(samples: &[Duration]) -> String {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    match sorted.len() {
+        0 => "no samples".into(),
+        n => format!(
+            "min {:.0} ms, median {:.0} ms, max {:.0} ms ({n} rounds)",
+            ms(sorted[0]),
+            ms(sorted[n / 2]),
+            ms(sorted[n - 1])
+        ),
+    }
+}
+
+pub async fn run(
+    client: &StackClient,
+    account: &Account,
+    options: &MeasureOptions,
+    out: &mut Narrator,
+) -> Result<()> {
+    let rounds = options.rounds.max(1);
+    let target = format!("{}.{}", account.username, client.endpoints.platform_domain);
+
+    out.step("On demand: record created → connected, clicking \"Check now\"");
+    let mut on_demand = Vec::new();
+    for round in 0..rounds {
+        let host = format!("now{round}.{MEASURE_ZONE}");
+        let id = add(client, account, &host).await?;
+        // Checked once without the record, as a customer's first look would.
+        verify(client, account, &id).await?;
+        client.create_record(&host, "CNAME", &target).await?;
+        let took = verify_until_connected(client, account, &id, Instant::now()).await?;
+        out.say(format!("{host}: {:.0} ms", took.as_secs_f64() * 1000.0));
+        on_demand.push(took);
+    }
+
+    out.step(&format!(
+        "Background: record created → connected, domains {} s old, nobody clicking",
+        options.age.as_secs()
+    ));
+    let mut domains = Vec::new();
+    for round in 0..rounds {
+        let host = format!("bg{round}.{MEASURE_ZONE}");
+        domains.push((host.clone(), add(client, account, &host).await?));
+    }
+    if !options.age.is_zero() {
+        out.say(format!(
+            "waiting {} s for the domains to age…",
+            options.age.as_secs()
+        ));
+        tokio::time::sleep(options.age).await;
+    }
+    // Records appear at different moments of the schedule: spread over 30 s
+    // (the longest wait between checks), one round each.
+    let spread = Duration::from_secs(30) / rounds as u32;
+    let mut background = Vec::new();
+    for (host, id) in &domains {
+        client.create_record(host, "CNAME", &target).await?;
+        let took = wait_connected(client, account, id, Instant::now()).await?;
+        out.say(format!("{host}: {:.1} s", took.as_secs_f64()));
+        background.push(took);
+        tokio::time::sleep(spread.saturating_sub(took)).await;
+    }
+
+    out.step("Change → edge: a page's HTML changed, until the edge serves it");
+    let page = client
+        .api(
+            Method::POST,
+            "/v1/pages",
+            &account.token,
+            Some(json!({ "kind": "page", "title": "Measure", "content": "<p>round none</p>" })),
+        )
+        .await?
+        .expect(201, "creating the measured page")?;
+    let page_id = text(&page, "id")?;
+    client
+        .api(
+            Method::POST,
+            "/v1/links",
+            &account.token,
+            Some(json!({ "page_id": page_id, "path": "measure" })),
+        )
+        .await?
+        .expect(201, "linking the measured page")?;
+    edge_until(client, &target, "/measure", |p| {
+        p.body.contains("round none")
+    })
+    .await?;
+    let mut to_edge = Vec::new();
+    for round in 0..rounds.max(5) {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let marker = format!("round {round} at {stamp}");
+        let changed = Instant::now();
+        client
+            .api(
+                Method::PATCH,
+                &format!("/v1/pages/{page_id}"),
+                &account.token,
+                Some(json!({ "content": format!("<p>{marker}</p>") })),
+            )
+            .await?
+            .expect(200, "changing the measured page")?;
+        edge_until(client, &target, "/measure", |p| p.body.contains(&marker)).await?;
+        let took = changed.elapsed();
+        out.say(format!(
+            "round {round}: {:.0} ms",
+            took.as_secs_f64() * 1000.0
+        ));
+        to_edge.push(took);
+    }
+
+    out.step("Results");
+    out.say(format!(
+        "on demand (goal < 10 s):     {}",
+        summary(&on_demand)
+    ));
+    out.say(format!(
+        "background, {} s old (goal < 60 s): {}",
+        options.age.as_secs(),
+        summary(&background)
+    ));
+    out.say(format!(
+        "change → edge (goal < 1 s):  {}",
+        summary(&to_edge)
+    ));
+    let worst = |samples: &[Duration]| samples.iter().max().copied().unwrap_or_default();
+    if worst(&on_demand) >= Duration::from_secs(10)
+        || worst(&background) >= Duration::from_secs(60)
+        || worst(&to_edge) >= Duration::from_secs(1)
+    {
+        out.say("some goal was missed: see above");
+    }
+    Ok(())
+}
+
+async fn add(client: &StackClient, account: &Account, host: &str) -> Result<String> {
+    let domain = client
+        .api(
+            Method::POST,
+            "/v1/domains",
+            &account.token,
+            Some(json!({ "hostname": host })),
+        )
+        .await?
+        .expect(201, &format!("adding {host}"))?;
+    text(&domain, "id").map_err(|e| Error::msg(format!("{host}: {e}")))
+}
