@@ -71,14 +71,17 @@ function statusSummary(domain) {
   }
   const parts = [];
   if (!v) {
-    parts.push(h('p', { class: 'status-line' }, 'Waiting for the first check (due now).'));
+    parts.push(h('p', { class: 'status-line' }, 'Waiting for the first check (due any moment now).'));
   } else {
     const problems = problemsList(v.problems);
     parts.push(h('p', { class: 'status-line' },
       domain.status === 'disconnected' ? 'Your DNS no longer points at us: put it back soon, or this address stops being served. What is wrong:'
         : v.ready || !problems ? 'Everything is in place; connecting…' : 'Still missing:'));
     parts.push(problems);
-    if (v.next_check_at) parts.push(h('p', { class: 'muted next-check' }, 'Next check ', timeEl(v.next_check_at), '.'));
+    if (v.next_check_at) {
+      const due = Date.parse(v.next_check_at) <= Date.now() + 1000;
+      parts.push(h('p', { class: 'muted next-check' }, 'Next check ', due ? 'any moment now' : timeEl(v.next_check_at), '.'));
+    }
   }
   return parts;
 }

@@ -97,14 +97,14 @@ export function copyButton(value, what) {
   return button;
 }
 
-/** "in 12 s", "in 3 min", "now". */
+/** "in 12 s", "3 min ago", "just now". */
 export function relativeTime(iso, now = Date.now()) {
   const at = Date.parse(iso);
   if (Number.isNaN(at)) return '';
   const seconds = Math.round((at - now) / 1000);
   const abs = Math.abs(seconds);
   let text;
-  if (abs < 2) return 'now';
+  if (abs < 2) return 'just now';
   if (abs < 90) text = `${abs} s`;
   else if (abs < 90 * 60) text = `${Math.round(abs / 60)} min`;
   else if (abs < 36 * 3600) text = `${Math.round(abs / 3600)} h`;
