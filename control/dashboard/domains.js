@@ -421,7 +421,7 @@ export async function domainDetail(main, ctx, id) {
   const checksArea = h('div', {});
   const addressesArea = h('div', {});
   const checkNow = h('button', { type: 'button', class: 'secondary', id: 'check-now' }, 'Check now');
-  const checkResult = h('span', { class: 'muted', role: 'status' });
+  const checkResult = h('span', { class: 'muted', role: 'status', id: 'check-result' });
 
   const render = () => {
     fill(badge, statusBadge(domain.status));

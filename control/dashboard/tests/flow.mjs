@@ -241,7 +241,7 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await shot(page, '05-domain-processing');
       // "Check now" runs a check on demand (or says one is running).
       await page.getByRole('button', { name: 'Check now' }).click();
-      await page.getByText(/Checked just now|A check is running right now/).waitFor({ timeout: STEP_MS });
+      await page.locator('#check-result').getByText(/Checked just now|Connected\.|A check is running right now/).waitFor({ timeout: STEP_MS });
     });
 
     await step('the CNAME created in the local DNS turns it Connected without a reload', async () => {
@@ -359,7 +359,7 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       // Connected domains are rechecked hourly: "Check now" finds out at once.
       const checkUntil = async (status) => eventually(`the domain to be ${status}`, async () => {
         await page.getByRole('button', { name: 'Check now' }).click();
-        await page.getByText(/Checked just now|Connected\.|A check is running right now/).waitFor({ timeout: STEP_MS });
+        await page.locator('#check-result').getByText(/Checked just now|Connected\.|A check is running right now/).waitFor({ timeout: STEP_MS });
         return page.locator(`#status-badge [data-status="${status}"]`).isVisible();
       }, CONNECT_MS);
       await checkUntil('disconnected');
@@ -433,6 +433,23 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       assert.equal(await page.getByLabel('Domain', { exact: true }).inputValue(), `pages.${rootDomain}`);
       await page.locator('#hostname-preview').getByText(`https://pages.${rootDomain}`).waitFor();
       await page.unroute('**/v1/domains/*/diagnostics');
+    });
+
+    await step('without the wasm package the API\'s checks are shown instead', async () => {
+      const secret = await page.evaluate(() => sessionStorage.getItem('portico.token'));
+      const bare = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      bare.setDefaultTimeout(STEP_MS);
+      await bare.route('**/dashboard/wasm/**', (route) => route.fulfill({ status: 404, body: 'not found' }));
+      await bare.addInitScript((token) => sessionStorage.setItem('portico.token', token), secret);
+      const tab = await bare.newPage();
+      await tab.goto(`${api}/#/domains/new`);
+      await tab.getByRole('heading', { name: 'Add a domain' }).waitFor();
+      assert.equal(await tab.evaluate(() => document.documentElement.dataset.wasmChecks), 'off');
+      await tab.getByLabel('Domain', { exact: true }).fill('co.uk');
+      assert.equal(await tab.locator('#hostname-error').isVisible(), false, 'nothing is checked in the browser');
+      await tab.getByRole('button', { name: 'Add the domain' }).click();
+      await tab.locator('#hostname-error').getByText('is a public suffix', { exact: false }).waitFor();
+      await bare.close();
     });
 
     assert.deepEqual(problems, [], 'no script errors in the page');
