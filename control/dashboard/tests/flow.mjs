@@ -227,8 +227,11 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await row.waitFor();
       recordValue = await row.locator('[data-record-value]').getAttribute('data-record-value');
       assert.equal(recordValue, `${username}.portico.test`);
-      assert.equal(await row.getByRole('button', { name: `Copy CNAME value ${recordValue}` }).count(), 1);
       assert.equal(await row.getByRole('button', { name: 'Copy CNAME host sales' }).count(), 1);
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: api });
+      await row.getByRole('button', { name: `Copy CNAME value ${recordValue}` }).click();
+      await row.getByRole('button', { name: 'Copied' }).or(row.getByText('Copied')).first().waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), recordValue);
     });
 
     await step('Processing says what is missing and when the next check runs', async () => {
@@ -278,6 +281,9 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       const path = page.getByLabel('Path');
       await path.fill('Offer');
       await page.locator('#final-url').getByText(`https://${host}/offer`).waitFor();
+      await domainSelect.selectOption({ index: 0 });
+      await page.locator('#final-url').getByText(`https://${username}.portico.test/offer`).waitFor();
+      await domainSelect.selectOption({ label: host });
       await path.fill('my offer');
       await page.locator('#link-path-error').getByText('holds only', { exact: false }).waitFor();
       await path.fill('offer');
@@ -394,8 +400,10 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       const dialog = page.getByRole('dialog', { name: `Remove ${host}?` });
       await dialog.waitFor();
       await shot(page, '16-remove-confirm');
-      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      // Escape cancels, and the keyboard is back on the button.
+      await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'detached' });
+      assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'remove');
       await page.getByRole('heading', { name: host, level: 1 }).waitFor();
       await page.getByRole('button', { name: `Remove ${host}` }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Remove the domain' }).click();
