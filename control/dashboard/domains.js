@@ -437,7 +437,17 @@ export async function domainDetail(main, ctx, id) {
   };
 
   const refresh = async () => {
-    const [fresh, diag] = await Promise.all([get(path), get(`${path}/diagnostics`)]);
+    let fresh;
+    let diag;
+    try {
+      [fresh, diag] = await Promise.all([get(path), get(`${path}/diagnostics`)]);
+    } catch (err) {
+      if (err.status !== 404) throw err;
+      // Removed meanwhile (in another tab, or reverted after 24 hours): the list says why.
+      announce(`${domain.served_host_unicode} is no longer one of your domains`);
+      location.hash = '#/domains';
+      return SLOW_POLL_MS;
+    }
     if (fresh.status !== domain.status) announce(`${fresh.served_host_unicode} is now ${fresh.status}`);
     Object.assign(domain, fresh);
     report = diag.report;

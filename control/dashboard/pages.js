@@ -4,7 +4,7 @@
 
 import { get, post, del } from './api.js';
 import { loadChecks, checkSlug } from './checks.js';
-import { h, fill, announce, copyButton, fieldError, confirmDialog } from './ui.js';
+import { h, fill, announce, copyButton, fieldError, confirmDialog, errorBox } from './ui.js';
 
 const KINDS = {
   page: 'Page', checkout: 'Checkout', membership: 'Membership portal', video: 'Video page', calendar: 'Calendar', helpdesk: 'Help desk',
@@ -135,7 +135,11 @@ export async function pageLinks(main, ctx, pageId) {
           type: 'button', class: 'link danger-text', 'aria-label': `Remove ${link.url}`,
           onclick: async () => {
             if (!await confirmDialog({ title: 'Remove this link?', body: `${link.url} stops showing ${page.title}. The page itself stays.`, confirm: 'Remove the link' })) return;
-            await del(`/v1/links/${encodeURIComponent(link.id)}`);
+            try {
+              await del(`/v1/links/${encodeURIComponent(link.id)}`);
+            } catch (err) {
+              if (err.status !== 404) { linkList.after(errorBox(err.message)); return; }
+            }
             links = links.filter((l) => l.id !== link.id);
             announce('Link removed');
             renderLinks();
