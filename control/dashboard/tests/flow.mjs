@@ -242,6 +242,16 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await page.locator('[data-check="cname"][data-state="fail"]').waitFor();
       assert.deepEqual(await unlabelledControls(page), []);
       await shot(page, '05-domain-processing');
+      // The list says the same for each domain.
+      await page.getByRole('link', { name: 'Domains', exact: true }).click();
+      const item = page.locator(`[data-domain="${host}"]`);
+      await item.locator('[data-status="processing"]').waitFor();
+      await item.getByText('Still missing:').waitFor();
+      await item.getByText('CNAME record').waitFor();
+      await item.getByText('Next check').waitFor();
+      await shot(page, '05b-domains-processing');
+      await item.getByRole('link', { name: host }).click();
+      await page.getByRole('heading', { name: host, level: 1 }).waitFor();
       // "Check now" runs a check on demand (or says one is running).
       await page.getByRole('button', { name: 'Check now' }).click();
       await page.locator('#check-result').getByText(/Checked just now|Connected\.|A check is running right now/).waitFor({ timeout: STEP_MS });

@@ -30,15 +30,30 @@ pub(crate) async fn summary(
     state: &AppState,
     domain_id: &str,
 ) -> Result<Option<CheckSummary>, ApiError> {
-    let Some(row) = checks::get(state.store.pool(), domain_id).await? else {
-        return Ok(None);
-    };
+    Ok(checks::get(state.store.pool(), domain_id)
+        .await?
+        .and_then(|row| summary_of(&row)))
+}
+
+/// The summaries of all of an account's domains, by domain id (`GET /v1/domains`).
+pub(crate) async fn summaries(
+    state: &AppState,
+    account_id: &str,
+) -> Result<std::collections::HashMap<String, CheckSummary>, ApiError> {
+    Ok(checks::for_account(state.store.pool(), account_id)
+        .await?
+        .iter()
+        .filter_map(|row| Some((row.domain_id.clone(), summary_of(row)?)))
+        .collect())
+}
+
+/// `None` until the first check has stored a report.
+fn summary_of(row: &checks::CheckRow) -> Option<CheckSummary> {
     let next = Some(rfc3339(row.next_check_at));
-    Ok(row
-        .report
+    row.report
         .as_deref()
         .and_then(|json| serde_json::from_str::<Report>(json).ok())
-        .map(|report| report.summary(next)))
+        .map(|report| report.summary(next))
 }
 
 /// The last verification report of a domain: every check with its state,

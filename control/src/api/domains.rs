@@ -111,8 +111,9 @@ pub struct Domain {
     /// Root domains only: the forward to create at the registrar.
     pub root_forward: Option<RootForwardView>,
     pub settings: DomainSettings,
-    /// The last verification, in short (`GET /v1/domains/{id}` only; the
-    /// full report is at `…/diagnostics`).
+    /// The last verification, in short (what is still missing, when the
+    /// next check runs); absent until the first check. The full report is at
+    /// `…/diagnostics`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub verification: Option<crate::verify::report::CheckSummary>,
 }
@@ -318,7 +319,7 @@ pub async fn add_domain(
     Ok((StatusCode::CREATED, ApiJson(view(&state, &username, &row)?)))
 }
 
-/// The caller's domains, oldest first.
+/// The caller's domains, oldest first, each with its last verification in short.
 #[utoipa::path(
     get,
     path = "/v1/domains",
@@ -332,10 +333,15 @@ pub async fn list_domains(
 ) -> Result<ApiJson<DomainList>, ApiError> {
     let username = username(&state, &auth.account_id).await?;
     let rows = domains::list(state.store.pool(), &auth.account_id).await?;
+    let mut summaries = super::diagnostics::summaries(&state, &auth.account_id).await?;
     let domains = rows
         .iter()
-        .map(|row| view(&state, &username, row))
-        .collect::<Result<_, _>>()?;
+        .map(|row| {
+            let mut domain = view(&state, &username, row)?;
+            domain.verification = summaries.remove(&row.id);
+            Ok(domain)
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(ApiJson(DomainList { domains }))
 }
 

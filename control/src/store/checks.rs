@@ -146,6 +146,17 @@ pub async fn get(pool: &AnyPool, domain_id: &str) -> Result<Option<CheckRow>, sq
     .await
 }
 
+/// The check rows of an account's domains (one query for the domain list).
+pub async fn for_account(pool: &AnyPool, account_id: &str) -> Result<Vec<CheckRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.domain_id, c.next_check_at, c.checked_at, c.outcome, c.report \
+         FROM domain_checks c JOIN domains d ON d.id = c.domain_id WHERE d.account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await
+}
+
 /// How many routing-record writes for these keys (or under these prefixes)
 /// still wait in the outbox: the verifier reports `connected` only at zero.
 pub async fn pending_routes(

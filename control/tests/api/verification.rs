@@ -157,6 +157,19 @@ async fn a_wrong_record_stays_processing_with_the_diagnosis(db: Db) {
         .unwrap()
         .iter()
         .any(|p| p["name"] == "cname"));
+    // The list carries the same summary (dashboards show what is missing without a request per domain).
+    let (_, list) = app.get("/v1/domains", &token).await;
+    assert_eq!(list["domains"][0]["verification"], domain["verification"]);
+    // A domain not checked yet has none.
+    let unchecked = app.domain(&token, "shop.example.test").await;
+    let (_, list) = app.get("/v1/domains", &token).await;
+    let listed = list["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == unchecked["id"])
+        .unwrap();
+    assert!(listed.get("verification").is_none(), "{listed}");
     app.stop().await;
 }
 
