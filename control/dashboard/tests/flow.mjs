@@ -173,6 +173,7 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await page.goto(`${api}/`);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await shot(page, '01-sign-in');
+      assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false, 'no navigation before signing in');
       assert.deepEqual(await unlabelledControls(page), []);
       await page.getByText('No account yet?').click();
       await page.getByLabel('Username').fill('Dash!');
