@@ -144,6 +144,8 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       // The customer's domain, as a visitor's browser would resolve it, reaches the local edge.
       `--host-resolver-rules=MAP ${host} 127.0.0.1`,
       `--explicitly-allowed-ports=${edgePort},${new URL(api).port}`,
+      // Straight to loopback, whatever proxy the environment names.
+      '--no-proxy-server',
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
