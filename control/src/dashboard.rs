@@ -173,3 +173,57 @@ async fn wasm_file(State(dashboard): State<Dashboard>, Path(file): Path<String>)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Collects what the tracing subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_wasm_package_is_a_404_and_one_warning() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let dir = tempfile::tempdir().unwrap();
+        let dashboard = Dashboard::new(dir.path().join("absent"));
+        for file in [
+            "portico_shared.js",
+            "portico_shared_bg.wasm",
+            "portico_shared.js",
+        ] {
+            let response = wasm_file(State(dashboard.clone()), Path(file.to_string())).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{file}");
+        }
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            log.matches("the dashboard's wasm package is missing")
+                .count(),
+            1,
+            "{log}"
+        );
+        assert!(
+            log.contains("absent"),
+            "the warning names the directory: {log}"
+        );
+    }
+}
