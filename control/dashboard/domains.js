@@ -104,7 +104,8 @@ function activity(events) {
 }
 
 export async function domainList(main) {
-  const list = h('ul', { class: 'domains', 'aria-live': 'polite', 'aria-busy': 'true' });
+  // Not a live region: it is refilled every few seconds; status changes are announced instead.
+  const list = h('ul', { class: 'domains', 'aria-busy': 'true' });
   const recent = h('div', {});
   fill(main,
     h('div', { class: 'title-row' },
@@ -416,7 +417,8 @@ export async function domainDetail(main, ctx, id) {
   let report = diagnostics.report;
 
   const badge = h('span', { id: 'status-badge' }, statusBadge(domain.status));
-  const statusBox = h('div', { class: 'status-box', id: 'status', role: 'status', 'aria-live': 'polite' });
+  // Refilled on every poll (the times move), so not a live region: changes of status are announced.
+  const statusBox = h('div', { class: 'status-box', id: 'status' });
   const providerArea = h('div', {});
   const checksArea = h('div', {});
   const addressesArea = h('div', {});
@@ -448,7 +450,12 @@ export async function domainDetail(main, ctx, id) {
       location.hash = '#/domains';
       return SLOW_POLL_MS;
     }
-    if (fresh.status !== domain.status) announce(`${fresh.served_host_unicode} is now ${fresh.status}`);
+    const missing = (d) => (d.verification ? d.verification.problems.filter((p) => p.state !== 'pass').map((p) => checkName(p.name)).join(', ') : null);
+    if (fresh.status !== domain.status) {
+      announce(`${fresh.served_host_unicode} is now ${fresh.status}`);
+    } else if (fresh.status === 'processing' && missing(fresh) !== null && missing(fresh) !== missing(domain)) {
+      announce(missing(fresh) ? `Still missing: ${missing(fresh)}` : 'Everything is in place; connecting');
+    }
     Object.assign(domain, fresh);
     report = diag.report;
     render();

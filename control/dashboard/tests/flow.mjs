@@ -270,6 +270,8 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       assert.equal(created.status, 201, await created.text());
       await page.locator('#status-badge [data-status="connected"]').waitFor({ timeout: CONNECT_MS });
       assert.equal(await page.evaluate(() => window.portico_same_page), true, 'the page was not reloaded');
+      // Said to screen readers too (the status box itself is not a live region: its times move).
+      await page.locator('#announce').getByText(`${host} is now connected`).waitFor();
       await page.locator('[data-check="cname"][data-state="pass"]').waitFor({ timeout: STEP_MS });
       await shot(page, '06-domain-connected');
       await page.getByRole('link', { name: '← Domains' }).click();
