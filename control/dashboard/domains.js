@@ -4,7 +4,7 @@
 import { get, post, put, del } from './api.js';
 import { loadChecks, classifyDomain, checkExternalUrl } from './checks.js';
 import {
-  h, fill, rich, uid, announce, statusBadge, stateBadge, copyButton, relativeTime, timeEl,
+  h, fill, refill, rich, uid, announce, statusBadge, stateBadge, copyButton, relativeTime, timeEl, refreshTimes,
   fieldError, confirmDialog, errorBox,
 } from './ui.js';
 
@@ -425,6 +425,7 @@ export async function domainDetail(main, ctx, id) {
   const checkNow = h('button', { type: 'button', class: 'secondary', id: 'check-now' }, 'Check now');
   const checkResult = h('span', { class: 'muted', role: 'status', id: 'check-result' });
 
+  let renderedReport = null;
   const render = () => {
     fill(badge, statusBadge(domain.status));
     const lines = [statusSummary(domain)];
@@ -433,9 +434,15 @@ export async function domainDetail(main, ctx, id) {
         ' (', relativeTime(domain.connect_deadline), ') → it is removed, and you can add it again.'));
     }
     fill(statusBox, lines);
-    fill(providerArea, providerBox(domain, report, ctx));
-    fill(checksArea, checksList(report));
-    fill(addressesArea, addressesTable(report) || h('p', { class: 'muted' }, 'Once checked, this says which of http://, https://, with and without www will work.'));
+    // Rebuilt only after a new check: a button in them keeps the keyboard's focus between polls.
+    const reportKey = `${domain.status} ${report ? report.checked_at : ''}`;
+    if (reportKey !== renderedReport) {
+      renderedReport = reportKey;
+      refill(providerArea, providerBox(domain, report, ctx));
+      refill(checksArea, checksList(report));
+      refill(addressesArea, addressesTable(report) || h('p', { class: 'muted' }, 'Once checked, this says which of http://, https://, with and without www will work.'));
+    }
+    refreshTimes(main);
   };
 
   const refresh = async () => {

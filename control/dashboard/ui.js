@@ -33,6 +33,20 @@ export function rich(text) {
   return String(text ?? '').split('`').map((part, i) => (i % 2 ? h('code', {}, part) : part));
 }
 
+const focusKey = (el) => `${el.tagName}|${el.id}|${el.getAttribute('aria-label') || ''}|${el.textContent}`;
+
+/** As `fill`, keeping the keyboard's focus on the same control when it is rebuilt. */
+export function refill(el, ...children) {
+  const active = document.activeElement;
+  const key = active && active !== el && el.contains(active) ? focusKey(active) : null;
+  fill(el, ...children);
+  if (key) {
+    const again = [...el.querySelectorAll('a, button, input, select, textarea')].find((c) => focusKey(c) === key);
+    if (again) again.focus();
+  }
+  return el;
+}
+
 /** Replaces an element's children. */
 export function fill(el, ...children) {
   el.replaceChildren();
@@ -120,7 +134,15 @@ export function clockTime(iso) {
 
 /** A <time> element showing a relative time, with the exact one on hover. */
 export function timeEl(iso, relative = true) {
-  return h('time', { datetime: iso, title: clockTime(iso) }, relative ? relativeTime(iso) : clockTime(iso));
+  return h('time', { datetime: iso, title: clockTime(iso), dataset: relative ? { relative: '1' } : undefined },
+    relative ? relativeTime(iso) : clockTime(iso));
+}
+
+/** Moves every relative time under `root` on ("in 5 s" → "in 3 s") without rebuilding anything. */
+export function refreshTimes(root) {
+  for (const el of root.querySelectorAll('time[data-relative]')) {
+    el.textContent = relativeTime(el.getAttribute('datetime'));
+  }
 }
 
 /** A field's error line, tied to its input with aria-describedby. */
