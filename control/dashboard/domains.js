@@ -65,9 +65,13 @@ function problemsList(problems) {
 function statusSummary(domain) {
   const v = domain.verification;
   if (domain.status === 'connected') {
-    return h('p', { class: 'status-line' }, 'Connected',
-      domain.connected_at ? [' ', timeEl(domain.connected_at)] : '', '. Your pages are served at ',
-      h('strong', {}, domain.served_host_unicode), '.');
+    const worth = v ? problemsList(v.problems.filter((p) => p.state === 'warn' || p.state === 'fail')) : null;
+    return [
+      h('p', { class: 'status-line' }, 'Connected',
+        domain.connected_at ? [' ', timeEl(domain.connected_at)] : '', '. Your pages are served at ',
+        h('strong', {}, domain.served_host_unicode), '.'),
+      worth ? [h('p', { class: 'status-line' }, 'It works; worth a look:'), worth] : null,
+    ];
   }
   const parts = [];
   if (!v) {
