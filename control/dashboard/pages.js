@@ -84,10 +84,12 @@ export async function pageLinks(main, ctx, pageId) {
   const pathError = fieldError(pathInput);
   const finalUrl = h('output', { id: 'final-url', for: 'link-domain link-path', class: 'final-url' });
   const save = h('button', { type: 'submit', class: 'primary' }, 'Save the link');
+  const result = h('p', { class: 'form-result', role: 'status', id: 'link-result' });
   let editing = null; // the link being changed: created anew, then the old one removed
 
   const update = () => {
     const host = hostOf(domainSelect.value);
+    if (document.activeElement === pathInput || document.activeElement === domainSelect) result.textContent = '';
     const raw = pathInput.value.trim();
     const outcome = raw ? checkSlug(raw) : null;
     let slug = raw.replace(/^\/+|\/+$/g, '').toLowerCase();
@@ -159,7 +161,8 @@ export async function pageLinks(main, ctx, pageId) {
     h('p', { class: 'help', id: 'link-path-help' }, 'Letters, digits, “-”, “_” and “.”; one segment, such as ', h('code', {}, 'offer'), '.'),
     pathError.el,
     h('p', {}, 'Final address: ', finalUrl),
-    save);
+    save,
+    result);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!pathInput.value.trim()) { pathError.show('Type a path, such as offer.'); pathInput.focus(); return; }
@@ -176,7 +179,8 @@ export async function pageLinks(main, ctx, pageId) {
         editing = null;
         save.textContent = 'Save the link';
       }
-      announce(`Saved: ${link.url}`);
+      result.textContent = `Saved: ${link.url}`;
+      pathInput.value = '';
       renderLinks();
       update();
     } catch (err) {

@@ -324,8 +324,29 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       assert.equal(await path.getAttribute('aria-invalid'), null);
       await page.getByRole('button', { name: 'Save the link' }).click();
       await page.locator(`[data-url="https://${host}/offer"]`).waitFor();
+      await page.locator('#link-result').getByText(`Saved: https://${host}/offer`).waitFor();
+      assert.equal(await path.inputValue(), '', 'the editor is ready for another link');
       assert.deepEqual(await unlabelledControls(page), []);
       await shot(page, '09-get-link');
+      // A path taken meanwhile (another tab, another person): the API's 409 is said inline too.
+      const token = await page.evaluate(() => sessionStorage.getItem('portico.token'));
+      const call = async (method, url, body) => {
+        const response = await fetch(`${api}${url}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body && JSON.stringify(body),
+        });
+        assert.ok(response.ok, `${method} ${url}: ${response.status}`);
+        return response.json();
+      };
+      const { pages: all } = await call('GET', '/v1/pages');
+      const { domains: mine } = await call('GET', '/v1/domains');
+      await call('POST', '/v1/links', { page_id: all.find((p) => p.title === 'Not found here').id, domain_id: mine[0].id, path: 'taken' });
+      await path.fill('taken');
+      assert.equal(await path.getAttribute('aria-invalid'), null, 'this tab does not know yet');
+      await page.getByRole('button', { name: 'Save the link' }).click();
+      await page.locator('#link-path-error').getByText('already', { exact: false }).waitFor();
+      assert.equal(await path.getAttribute('aria-invalid'), 'true');
       await page.getByRole('link', { name: 'Pages', exact: true }).click();
       await page.locator('.page[data-page="Spring offer"] .link-url').getByText(`https://${host}/offer`).waitFor();
       await shot(page, '10-pages');
