@@ -89,7 +89,6 @@ export async function pageLinks(main, ctx, pageId) {
 
   const update = () => {
     const host = hostOf(domainSelect.value);
-    if (document.activeElement === pathInput || document.activeElement === domainSelect) result.textContent = '';
     const raw = pathInput.value.trim();
     const outcome = raw ? checkSlug(raw) : null;
     let slug = raw.replace(/^\/+|\/+$/g, '').toLowerCase();
@@ -108,8 +107,10 @@ export async function pageLinks(main, ctx, pageId) {
     fill(finalUrl, `https://${host}/${slug}`);
     return !message;
   };
-  domainSelect.addEventListener('change', update);
-  pathInput.addEventListener('input', update);
+  // A new edit replaces the last "Saved" line.
+  const edited = () => { result.textContent = ''; update(); };
+  domainSelect.addEventListener('change', edited);
+  pathInput.addEventListener('input', edited);
 
   const linkList = h('ul', { class: 'links' });
   const renderLinks = () => {
@@ -167,6 +168,16 @@ export async function pageLinks(main, ctx, pageId) {
     event.preventDefault();
     if (!pathInput.value.trim()) { pathError.show('Type a path, such as offer.'); pathInput.focus(); return; }
     if (!update()) { pathInput.focus(); return; }
+    if (editing && (editing.domain_id || '') === domainSelect.value
+      && finalUrl.textContent === `https://${editing.host}${editing.path}`) {
+      // Unchanged: creating it anew would collide with itself.
+      editing = null;
+      save.textContent = 'Save the link';
+      pathInput.value = '';
+      result.textContent = 'Nothing changed.';
+      update();
+      return;
+    }
     save.disabled = true;
     try {
       const body = { page_id: page.id, path: pathInput.value.trim() };

@@ -307,8 +307,10 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       // …then move it to /lost with "Change".
       await page.getByRole('button', { name: `Change https://${host}/offer` }).click();
       await path.fill('lost');
-      await page.getByRole('button', { name: 'Save the change' }).click();
+      await page.getByRole('button', { name: 'Save the change' }).waitFor();
+      await page.keyboard.press('Enter');
       await page.locator(`[data-url="https://${host}/lost"]`).waitFor();
+      await page.locator('#link-result').getByText(`Saved: https://${host}/lost`).waitFor();
       assert.equal(await page.locator(`[data-url="https://${host}/offer"]`).count(), 0);
       // The Spring offer: /lost is taken on this host, said inline before saving.
       await page.getByRole('link', { name: 'Pages', exact: true }).click();
