@@ -296,10 +296,27 @@ function providerBox(domain, report, ctx) {
   return parts;
 }
 
-function checksList(report) {
+/** The report as plain text, for a support request: everything support would ask screenshots for. */
+function reportText(domain, report) {
+  const lines = [
+    `${report.served_host} (${report.kind}), status ${domain.status}, checked ${report.checked_at}`,
+    `CNAME must point at: ${report.expected_target || domain.dns_records[0].value}`,
+  ];
+  if (report.provider) lines.push(`DNS provider: ${report.provider.name} (${report.provider.nameservers.join(', ')})`);
+  for (const check of report.checks) {
+    lines.push(`[${check.state.toUpperCase()}] ${check.name}: ${check.found}`);
+    if (check.cause) lines.push(`    cause: ${check.cause}`);
+    if (check.fix) lines.push(`    fix: ${check.fix}`);
+  }
+  for (const form of report.addresses || []) lines.push(`${form.works === 'yes' ? 'works' : form.works === 'soon' ? 'soon' : 'won’t work'}: ${form.url} (${form.why})`);
+  return lines.join('\n');
+}
+
+function checksList(report, domain) {
   if (!report) return h('p', { class: 'muted' }, 'The first check runs seconds after adding; its results appear here.');
   return [
-    h('p', { class: 'muted' }, 'Checked ', timeEl(report.checked_at), '.'),
+    h('p', { class: 'muted' }, 'Checked ', timeEl(report.checked_at), '. Asking for help? Send this report instead of screenshots: ',
+      copyButton(reportText(domain, report), 'the report for support')),
     h('ul', { class: 'checks' }, report.checks.map((check) => h('li', { class: `check check-${check.state}`, dataset: { check: check.name, state: check.state } },
       h('div', { class: 'check-head' }, stateBadge(check.state), ' ', h('strong', {}, checkName(check.name))),
       h('p', {}, rich(check.found)),
@@ -443,7 +460,7 @@ export async function domainDetail(main, ctx, id) {
     if (reportKey !== renderedReport) {
       renderedReport = reportKey;
       refill(providerArea, providerBox(domain, report, ctx));
-      refill(checksArea, checksList(report));
+      refill(checksArea, checksList(report, domain));
       refill(addressesArea, addressesTable(report) || h('p', { class: 'muted' }, 'Once checked, this says which of http://, https://, with and without www will work.'));
     }
     refreshTimes(main);

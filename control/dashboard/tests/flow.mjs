@@ -243,6 +243,12 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await status.getByText('CNAME record').waitFor();
       await status.getByText('Next check').waitFor();
       await page.locator('[data-check="cname"][data-state="fail"]').waitFor();
+      // Instead of "send us screenshots": the whole report, copied as text.
+      await page.getByRole('button', { name: 'Copy the report for support' }).click();
+      const report = await page.evaluate(() => navigator.clipboard.readText());
+      assert.match(report, new RegExp(`^${host.replaceAll('.', '\\.')} \\(subdomain\\), status processing`));
+      assert.match(report, /\[FAIL\] cname: /);
+      assert.match(report, /fix: /);
       assert.deepEqual(await unlabelledControls(page), []);
       await shot(page, '05-domain-processing');
       // The list says the same for each domain.
