@@ -81,16 +81,29 @@ pub async fn run(
         ));
         tokio::time::sleep(options.age).await;
     }
-    // Records appear at different moments of the schedule: spread over 30 s
-    // (the longest wait between checks), one round each.
-    let spread = Duration::from_secs(30) / rounds as u32;
+    // Records appear at moments spread evenly over one wait between checks
+    // (a tenth of the domains' age, 5 to 30 s), each measured on its own.
+    let period = (options.age / 10).clamp(Duration::from_secs(5), Duration::from_secs(30));
+    let spread = period / rounds as u32;
+    let mut tasks = Vec::new();
+    for (round, (host, id)) in domains.into_iter().enumerate() {
+        let client = client.clone();
+        let account = account.clone();
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(spread * round as u32).await;
+            client.create_record(&host, "CNAME", &target).await?;
+            let took = wait_connected(&client, &account, &id, Instant::now()).await?;
+            Ok::<_, Error>((host, took))
+        }));
+    }
     let mut background = Vec::new();
-    for (host, id) in &domains {
-        client.create_record(host, "CNAME", &target).await?;
-        let took = wait_connected(client, account, id, Instant::now()).await?;
+    for task in tasks {
+        let (host, took) = task
+            .await
+            .map_err(|e| Error::msg(format!("a measurement stopped: {e}")))??;
         out.say(format!("{host}: {:.1} s", took.as_secs_f64()));
         background.push(took);
-        tokio::time::sleep(spread.saturating_sub(took)).await;
     }
 
     out.step("Change → edge: a page's HTML changed, until the edge serves it");
