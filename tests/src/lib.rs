@@ -16,6 +16,7 @@ pub mod measure;
 pub mod origin;
 pub mod stack;
 pub mod story;
+pub mod wait;
 pub mod wrangler;
 
 /// A harness failure, worded to say what to do about it. Its `Debug` is its

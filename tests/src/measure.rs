@@ -14,7 +14,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::client::{text, Account, StackClient};
-use crate::story::{edge_until, verify, verify_until_connected, wait_connected, Narrator};
+use crate::story::Narrator;
+use crate::wait::{edge_until, verify, verify_until_connected, wait_connected};
 use crate::{Error, Result};
 
 /// Where the measured domains live (one zone at the local DNS provider).

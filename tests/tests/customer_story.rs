@@ -12,7 +12,8 @@
 use std::time::{Duration, Instant};
 
 use portico_tests::stack::LocalStack;
-use portico_tests::story::{self, check, edge_until, poll, Cast, Narrator};
+use portico_tests::story::{self, Cast, Narrator};
+use portico_tests::wait::{self, check, edge_until, poll};
 use reqwest::Method;
 use serde_json::json;
 
@@ -68,7 +69,7 @@ async fn a_cname_naming_another_accounts_username_is_refused() {
         .create_record("promo.shop.test", "CNAME", "demo.portico.test")
         .await
         .unwrap();
-    let checked = story::verify(&client, &rival, &id).await.unwrap();
+    let checked = wait::verify(&client, &rival, &id).await.unwrap();
     assert_eq!(checked["status"], "processing", "{checked}");
     let cname = check(&checked["report"], "cname").unwrap();
     assert_eq!(cname["state"], "fail", "{cname}");
@@ -145,7 +146,7 @@ async fn not_connected_in_24_hours_is_reverted() {
         .expect(201, "adding late.shop.test")
         .unwrap();
     let id = added["id"].as_str().unwrap().to_string();
-    let checked = story::verify(&client, &demo, &id).await.unwrap();
+    let checked = wait::verify(&client, &demo, &id).await.unwrap();
     assert_eq!(checked["status"], "processing", "{checked}");
 
     // A day later (plus a minute), the record was still never created.

@@ -18,6 +18,7 @@
 mod admin;
 mod page;
 pub mod records;
+mod zones;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

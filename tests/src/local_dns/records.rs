@@ -8,12 +8,9 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
-use std::sync::Arc;
 
-use hickory_proto::rr::rdata::{CNAME, NS, SOA, TXT};
-use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
-use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use hickory_proto::rr::rdata::{CNAME, TXT};
+use hickory_proto::rr::{Name, RData, RecordType};
 use serde::{Deserialize, Serialize};
 
 use crate::forwarder::Forward;
@@ -25,9 +22,6 @@ pub const FORWARDING_ADDRESS: Ipv4Addr = Ipv4Addr::LOCALHOST;
 pub const DEFAULT_TTL: u32 = 60;
 const MAX_TTL: u32 = 86_400;
 const MAX_TXT: usize = 2048;
-/// The top-level domain the provider plays the registry of: unregistered
-/// names under it answer NXDOMAIN, as they would under `.com`.
-const REGISTRY_TLD: &str = "test";
 
 /// The record types the provider lets customers create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -420,68 +414,17 @@ impl Provider {
         })
     }
 
-    /// Builds the zones as hickory serves them: each with an SOA and the
-    /// provider's NS, plus the registry zone of `.test`.
-    pub fn catalog(&self) -> Catalog {
-        let mut catalog = Catalog::new();
-        let serial = self.serial;
-        let mut origins: Vec<&str> = self.zones.keys().map(String::as_str).collect();
-        if !self.zones.contains_key(REGISTRY_TLD) {
-            origins.push(REGISTRY_TLD);
-        }
-        for origin in origins {
-            let records = self.zones.get(origin).map(Vec::as_slice).unwrap_or(&[]);
-            match zone_handler(origin, records, serial) {
-                Ok((name, handler)) => catalog.upsert(name, vec![handler]),
-                // Records are validated on the way in; a zone that still
-                // fails to build is left out rather than taking the server down.
-                Err(err) => eprintln!("local DNS: zone {origin} left out: {err}"),
-            }
-        }
-        catalog
+    /// Each zone's origin and records.
+    pub(super) fn zones(&self) -> impl Iterator<Item = (&str, &[DnsRecord])> {
+        self.zones
+            .iter()
+            .map(|(origin, records)| (origin.as_str(), records.as_slice()))
     }
-}
 
-fn zone_handler(
-    origin: &str,
-    records: &[DnsRecord],
-    serial: u32,
-) -> Result<(LowerName, Arc<dyn ZoneHandler>), String> {
-    let origin_name = Name::from_str(&format!("{origin}.")).map_err(|e| e.to_string())?;
-    let mut handler =
-        InMemoryZoneHandler::<hickory_server::net::runtime::TokioRuntimeProvider>::empty(
-            origin_name.clone(),
-            ZoneType::Primary,
-            AxfrPolicy::Deny,
-        );
-    let nameserver = Name::from_str(NAMESERVER).map_err(|e| e.to_string())?;
-    let hostmaster = Name::from_str(&format!("hostmaster.{origin}.")).map_err(|e| e.to_string())?;
-    handler.upsert_mut(
-        Record::from_rdata(
-            origin_name.clone(),
-            300,
-            RData::SOA(SOA::new(
-                nameserver.clone(),
-                hostmaster,
-                serial,
-                3600,
-                600,
-                86_400,
-                60,
-            )),
-        ),
-        serial,
-    );
-    handler.upsert_mut(
-        Record::from_rdata(origin_name.clone(), 300, RData::NS(NS(nameserver))),
-        serial,
-    );
-    for record in records {
-        let name = Name::from_str(&format!("{}.", record.name)).map_err(|e| e.to_string())?;
-        let data = rdata(record.kind, &record.value).map_err(|e| e.message)?;
-        handler.upsert_mut(Record::from_rdata(name, record.ttl, data), serial);
+    /// Grows with every change: the zones' SOA serial.
+    pub(super) fn serial(&self) -> u32 {
+        self.serial
     }
-    Ok((LowerName::new(&origin_name), Arc::new(handler)))
 }
 
 /// Lower case, one trailing dot dropped, then: labels of letters, digits,
@@ -583,7 +526,7 @@ fn parse_value(kind: RecordKind, text: &str) -> Result<String, ProviderError> {
     Ok(canonical)
 }
 
-fn rdata(kind: RecordKind, value: &str) -> Result<RData, ProviderError> {
+pub(super) fn rdata(kind: RecordKind, value: &str) -> Result<RData, ProviderError> {
     let bad = |why: String| ProviderError::invalid("invalid_value", why);
     Ok(match kind {
         RecordKind::A => RData::A(
