@@ -494,6 +494,19 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await page.unroute('**/v1/domains/*/diagnostics');
     });
 
+    await step('a domain removed elsewhere (another tab, or the 24 h revert) takes its screen back to the list', async () => {
+      await page.getByRole('link', { name: 'Domains', exact: true }).click();
+      await page.getByRole('link', { name: `www.root${run}.test` }).click();
+      await page.getByRole('heading', { name: `www.root${run}.test`, level: 1 }).waitFor();
+      const id = decodeURIComponent(new URL(page.url()).hash.split('/').at(-1));
+      const token = await page.evaluate(() => sessionStorage.getItem('portico.token'));
+      const removed = await fetch(`${api}/v1/domains/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(removed.status, 204);
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
+      await page.locator('#announce').getByText(`www.root${run}.test is no longer one of your domains`).waitFor();
+      await page.locator('[data-event="domain_removed"]').getByText(`www.root${run}.test`).waitFor();
+    });
+
     await step('without the wasm package the API\'s checks are shown instead', async () => {
       const secret = await page.evaluate(() => sessionStorage.getItem('portico.token'));
       const bare = await browser.newContext({ viewport: { width: 1280, height: 900 } });
