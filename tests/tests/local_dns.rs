@@ -15,7 +15,11 @@ use serde_json::{json, Value};
 use tokio::net::UdpSocket;
 
 async fn start() -> (LocalDns, StackClient) {
-    let dns = LocalDns::start(LocalDnsOptions::default()).await.unwrap();
+    start_with(LocalDnsOptions::default()).await
+}
+
+async fn start_with(options: LocalDnsOptions) -> (LocalDns, StackClient) {
+    let dns = LocalDns::start(options).await.unwrap();
     let client = StackClient::new(Endpoints {
         api: String::new(),
         edge: String::new(),
@@ -310,4 +314,63 @@ async fn the_page_lists_records_and_takes_form_posts() {
     let html = refused.text().await.unwrap();
     assert!(html.contains("role=\"alert\"") && html.contains("&lt;b&gt;.shop.test"));
     assert!(!html.contains("<b>.shop.test"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_state_file_records_and_forwards_outlive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("dns.json");
+    let options = || LocalDnsOptions {
+        state: Some(state.clone()),
+        zones: vec![(
+            "example.test".into(),
+            "www CNAME katie.portico.test.\n".into(),
+        )],
+        ..LocalDnsOptions::default()
+    };
+
+    let (dns, client) = start_with(options()).await;
+    client
+        .create_record("sales.shop.test", "CNAME", "demo.portico.test")
+        .await
+        .unwrap();
+    client
+        .create_record("www.shop.test", "CNAME", "demo.portico.test")
+        .await
+        .unwrap();
+    client
+        .forward("shop.test", "https://www.shop.test")
+        .await
+        .unwrap();
+    client
+        .delete_records("www.shop.test", "CNAME")
+        .await
+        .unwrap();
+    let before = client.dns(Method::GET, "/api/records", None).await.unwrap();
+    drop(dns);
+
+    // A new process on the same file: the same records (the zone file's
+    // included, once), the removed one still removed, the forward answered.
+    let (dns, client) = start_with(options()).await;
+    let after = client.dns(Method::GET, "/api/records", None).await.unwrap();
+    assert_eq!(after.body, before.body);
+    let (_, cname) = ask(dns.dns_addr, "sales.shop.test.", RecordType::CNAME).await;
+    assert_eq!(cname, vec!["demo.portico.test.".to_string()]);
+    let (_, gone) = ask(dns.dns_addr, "www.shop.test.", RecordType::CNAME).await;
+    assert!(gone.is_empty());
+    let (_, a) = ask(dns.dns_addr, "shop.test.", RecordType::A).await;
+    assert_eq!(a, vec!["127.0.0.1".to_string()]);
+    let forwarded = client.forwarder_get("shop.test", "/x").await.unwrap();
+    assert_eq!(forwarded.status, 301);
+    assert_eq!(
+        forwarded.location.as_deref(),
+        Some("https://www.shop.test/x")
+    );
+    drop(dns);
+
+    // A file that is not a state file is refused, not overwritten.
+    std::fs::write(&state, "not json").unwrap();
+    let err = LocalDns::start(options()).await.err().expect("refused");
+    assert!(err.to_string().contains("not a state file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "not json");
 }

@@ -12,7 +12,9 @@
 //! (`http://127.0.0.1:8053/`), the registrar's URL forwards are answered on
 //! `--forward`; zone files given are loaded first.
 //! `--platform-domain` (default `portico.test`) names the zone whose every
-//! host resolves to 127.0.0.1.
+//! host resolves to 127.0.0.1. `--state FILE` keeps the records and forwards
+//! made through the API or the page in FILE (JSON), so they outlive a
+//! restart (`scripts/dev`: `.portico/dns.json`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,7 +23,7 @@ use portico_tests::dns::{DnsServer, Zone};
 use portico_tests::local_dns::{LocalDns, LocalDnsOptions};
 
 const USAGE: &str = "usage: portico-local-dns [--admin <ip:port>] [--forward <ip:port>] \
-                     [--platform-domain <domain>] <ip:port> [zone files…]";
+                     [--platform-domain <domain>] [--state <file>] <ip:port> [zone files…]";
 
 fn fail(message: &str) -> ! {
     eprintln!("{message}\n{USAGE}");
@@ -41,12 +43,20 @@ async fn main() {
     let mut admin = None;
     let mut forward = None;
     let mut platform_domain = "portico.test".to_string();
+    let mut state = None;
     let mut positional = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--admin" => admin = Some(address(args.next(), "--admin")),
             "--forward" => forward = Some(address(args.next(), "--forward")),
+            "--state" => {
+                state = Some(
+                    args.next()
+                        .map(std::path::PathBuf::from)
+                        .unwrap_or_else(|| fail("--state: expected a file")),
+                )
+            }
             "--platform-domain" => {
                 platform_domain = args
                     .next()
@@ -106,6 +116,7 @@ async fn main() {
         forward,
         platform_domain,
         zones,
+        state,
     })
     .await
     .unwrap_or_else(|err| {

@@ -14,6 +14,11 @@
 //! - `PUT /api/forwards/{host}` `{to,status?,keep_path?}` → 200 with the forward
 //! - `DELETE /api/forwards/{host}` → 204, 404 if none
 //! - `GET /` → the HTML page
+//!
+//! With a state file (`--state`, `LocalDnsOptions::state`), what was created
+//! through the API or the page outlives a restart, as a real provider's
+//! records do: the file is rewritten after every change and replayed at
+//! start, after the zone files.
 
 mod admin;
 mod page;
@@ -21,7 +26,10 @@ pub mod records;
 mod zones;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -41,6 +49,8 @@ pub struct LocalDnsOptions {
     pub platform_domain: String,
     /// Zone files to load first: `(origin, text relative to the origin)`.
     pub zones: Vec<(String, String)>,
+    /// Where records and forwards are kept between runs; `None`: in memory only.
+    pub state: Option<PathBuf>,
 }
 
 impl Default for LocalDnsOptions {
@@ -52,6 +62,7 @@ impl Default for LocalDnsOptions {
             forward: Some(any),
             platform_domain: "portico.test".into(),
             zones: Vec::new(),
+            state: None,
         }
     }
 }
@@ -64,14 +75,83 @@ pub struct ProviderHandle {
     provider: Arc<Mutex<Provider>>,
     catalog: LiveCatalog,
     forwards: ForwardTable,
+    state: Option<Arc<PathBuf>>,
+}
+
+/// The state file: what the provider's API lists.
+#[derive(Serialize, Deserialize, Default)]
+struct SavedState {
+    records: Vec<DnsRecord>,
+    forwards: Vec<ForwardRule>,
+}
+
+impl SavedState {
+    /// What `path` holds; nothing when it does not exist yet.
+    fn load(path: &Path) -> Result<SavedState> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                crate::Error::msg(format!(
+                    "{}: not a state file of portico-local-dns ({err}); move it away to start afresh",
+                    path.display()
+                ))
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(SavedState::default()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Forwards first (they make their A records), then the records; one
+    /// already there (from a zone file, or made by its forward) is skipped,
+    /// and one that no longer applies (say, the platform domain changed) is
+    /// left out with a warning rather than keeping the provider from starting.
+    fn replay(self, provider: &mut Provider) {
+        for forward in self.forwards {
+            let new = NewForward {
+                to: forward.to,
+                status: Some(forward.status),
+                keep_path: Some(forward.keep_path),
+            };
+            if let Err(err) = provider.set_forward(&forward.host, &new) {
+                eprintln!(
+                    "portico-local-dns: kept forward of {} left out: {err:?}",
+                    forward.host
+                );
+            }
+        }
+        for record in self.records {
+            if provider.records().contains(&record) {
+                continue;
+            }
+            let new = NewRecord {
+                name: record.name.clone(),
+                kind: format!("{:?}", record.kind),
+                value: record.value.clone(),
+                ttl: Some(record.ttl),
+            };
+            if let Err(err) = provider.add(&new) {
+                eprintln!(
+                    "portico-local-dns: kept record {} {:?} left out: {err:?}",
+                    record.name, record.kind
+                );
+            }
+        }
+    }
+
+    /// Written whole to a temporary file, then renamed over the old one.
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(&tmp, path)
+    }
 }
 
 impl ProviderHandle {
-    fn new(provider: Provider) -> ProviderHandle {
+    fn new(provider: Provider, state: Option<PathBuf>) -> ProviderHandle {
         let handle = ProviderHandle {
             catalog: LiveCatalog::new(provider.catalog()),
             forwards: ForwardTable::default(),
             provider: Arc::new(Mutex::new(provider)),
+            state: state.map(Arc::new),
         };
         handle.forwards.replace(handle.read(|p| p.forward_table()));
         handle
@@ -90,6 +170,19 @@ impl ProviderHandle {
         let result = f(&mut draft)?;
         self.catalog.replace(draft.catalog());
         self.forwards.replace(draft.forward_table());
+        if let Some(path) = &self.state {
+            let saved = SavedState {
+                records: draft.records(),
+                forwards: draft.forwards(),
+            };
+            if let Err(err) = saved.save(path) {
+                // The change stands (it is served); only its keeping failed.
+                eprintln!(
+                    "portico-local-dns: cannot keep the state in {}: {err}",
+                    path.display()
+                );
+            }
+        }
         *current = draft;
         Ok(result)
     }
@@ -157,7 +250,10 @@ impl LocalDns {
                 .load_zone_text(origin, text)
                 .map_err(|e| crate::Error::msg(format!("zone {origin}: {e}")))?;
         }
-        let provider = ProviderHandle::new(provider);
+        if let Some(path) = &options.state {
+            SavedState::load(path)?.replay(&mut provider);
+        }
+        let provider = ProviderHandle::new(provider, options.state.clone());
         let dns = DnsServer::live(options.dns, provider.catalog.clone()).await?;
         let forwarder = match options.forward {
             Some(addr) => Some(Forwarder::serve(addr, provider.forwards.clone()).await?),
