@@ -38,6 +38,7 @@ use tempfile::TempDir;
 
 use crate::client::{Endpoints, StackClient};
 use crate::local_dns::{LocalDns, LocalDnsOptions};
+use crate::process::{free_loopback_port, stop_group};
 use crate::wrangler::WranglerDev;
 use crate::{repo_root, Error, Result};
 
@@ -88,7 +89,7 @@ impl LocalStack {
             .forward_addr
             .map(|a| a.port())
             .ok_or_else(|| Error::msg("the local DNS has no forwarder"))?;
-        let control_port = free_port()?;
+        let control_port = free_loopback_port()?;
         let edge = edge_worker.url("");
         let control_env: Vec<(String, String)> = [
             ("PORTICO_LISTEN", format!("127.0.0.1:{control_port}")),
@@ -238,8 +239,8 @@ impl LocalStack {
     }
 
     fn stop_control(&mut self) {
-        if let Some(child) = self.control.take() {
-            stop_group(child);
+        if let Some(mut child) = self.control.take() {
+            stop_group(&mut child, STOP_GRACE);
         }
     }
 }
@@ -252,20 +253,6 @@ impl Drop for LocalStack {
         }
         // The edge (WranglerDev) and the local DNS stop on their own drop.
     }
-}
-
-/// SIGTERM to the process group, SIGKILL to whatever outlives the grace period.
-fn stop_group(mut child: Child) {
-    let group = -(child.id() as libc::pid_t);
-    // SAFETY: kill(2) only sends a signal, to the process group made for this child.
-    unsafe { libc::kill(group, libc::SIGTERM) };
-    let deadline = Instant::now() + STOP_GRACE;
-    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(50));
-    }
-    // SAFETY: as above.
-    unsafe { libc::kill(group, libc::SIGKILL) };
-    let _ = child.wait();
 }
 
 /// `target/debug/portico-control`, built first (cargo does nothing when it
@@ -306,12 +293,6 @@ async fn control_binary() -> Result<PathBuf> {
         )));
     }
     Ok(binary)
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
 }
 
 /// A token nobody can guess: 24 bytes from the OS.

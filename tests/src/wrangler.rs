@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +17,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::HOST;
 use tempfile::TempDir;
 
+use crate::process::{free_loopback_port, stop_group};
 use crate::{repo_root, Error, Result};
 
 /// workerd usually answers within a few seconds; a cold machine may be slow.
@@ -193,17 +193,7 @@ impl WranglerDev {
 
 impl Drop for WranglerDev {
     fn drop(&mut self) {
-        let group = -(self.child.id() as libc::pid_t);
-        // SAFETY: kill(2) only sends a signal, to the process group created for it.
-        unsafe { libc::kill(group, libc::SIGTERM) };
-        let deadline = Instant::now() + STOP_GRACE;
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(50));
-        }
-        // Whatever outlived the grace period (or its parent) goes now.
-        // SAFETY: as above.
-        unsafe { libc::kill(group, libc::SIGKILL) };
-        let _ = self.child.wait();
+        stop_group(&mut self.child, STOP_GRACE);
         if thread::panicking() {
             eprintln!("--- wrangler dev log ---\n{}", self.log());
         }
@@ -299,9 +289,4 @@ fn write_config(
     let path = dir.join("wrangler.toml");
     fs::write(&path, toml::to_string(&config)?)?;
     Ok(path)
-}
-
-/// A port nothing listens on now (the OS picks it; wrangler binds it right after).
-fn free_loopback_port() -> Result<u16> {
-    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
