@@ -113,25 +113,24 @@ impl SavedState {
             };
             if let Err(err) = provider.set_forward(&forward.host, &new) {
                 eprintln!(
-                    "portico-local-dns: kept forward of {} left out: {err:?}",
+                    "portico-local-dns: kept forward of {} left out: {err}",
                     forward.host
                 );
             }
         }
-        for record in self.records {
-            if provider.records().contains(&record) {
-                continue;
-            }
+        let present = provider.records();
+        for record in self.records.into_iter().filter(|r| !present.contains(r)) {
             let new = NewRecord {
                 name: record.name.clone(),
-                kind: format!("{:?}", record.kind),
+                kind: record.kind.as_str().to_string(),
                 value: record.value.clone(),
                 ttl: Some(record.ttl),
             };
             if let Err(err) = provider.add(&new) {
                 eprintln!(
-                    "portico-local-dns: kept record {} {:?} left out: {err:?}",
-                    record.name, record.kind
+                    "portico-local-dns: kept record {} {} left out: {err}",
+                    record.name,
+                    record.kind.as_str()
                 );
             }
         }
