@@ -12,8 +12,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use js_sys::Promise;
 use portico_shared::memo::Memo;
+use wasm_bindgen::prelude::*;
 use worker::{console_warn, Cache, Context, Env, Headers, Response, Result};
+
+use crate::kv::KvNamespace;
+use crate::task::settle;
 
 /// Content keys are immutable: the Cache API may keep them for a year.
 const CONTENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -28,6 +33,23 @@ thread_local! {
     static MEMORY: RefCell<Memo> = RefCell::new(Memo::new(MEMORY_BUDGET));
 }
 
+// The reads, awaited through `task` (`worker::Cache` awaits through
+// `wasm-bindgen-futures`); writes happen after the response, through
+// `worker::Cache` in `ctx.wait_until`.
+#[wasm_bindgen]
+extern "C" {
+    type CacheStorage;
+    #[wasm_bindgen(thread_local_v2, js_name = caches)]
+    static CACHES: CacheStorage;
+    #[wasm_bindgen(method, getter, js_name = default)]
+    fn default_cache(this: &CacheStorage) -> DefaultCache;
+
+    type DefaultCache;
+    /// `match(url)`: the cached response, or `undefined`.
+    #[wasm_bindgen(method, catch, js_name = match)]
+    fn match_url(this: &DefaultCache, url: &str) -> std::result::Result<Promise, JsValue>;
+}
+
 /// The HTML under `key`, or `None` when no tier has it (the store is behind:
 /// content is published before the records naming it).
 pub async fn get(key: &str, env: &Env, ctx: &Context) -> Result<Option<Rc<[u8]>>> {
@@ -35,10 +57,20 @@ pub async fn get(key: &str, env: &Env, ctx: &Context) -> Result<Option<Rc<[u8]>>
         return Ok(Some(html));
     }
     let cache_url = format!("{CONTENT_CACHE_ORIGIN}{key}");
-    let html: Rc<[u8]> = match Cache::default().get(cache_url.as_str(), false).await? {
-        Some(mut hit) => hit.bytes().await?.into(),
-        None => {
-            let Some(bytes) = env.kv("CONTENT")?.get(key).bytes().await? else {
+    let cached = settle(
+        CACHES
+            .with(CacheStorage::default_cache)
+            .match_url(&cache_url)?,
+    )
+    .await?;
+    let html: Rc<[u8]> = match cached.dyn_into::<web_sys::Response>() {
+        Ok(hit) => {
+            let body = settle(hit.array_buffer()?).await?;
+            js_sys::Uint8Array::new(&body).to_vec().into()
+        }
+        Err(_) => {
+            let content = KvNamespace::binding(env, "CONTENT")?;
+            let Some(bytes) = content.get_bytes(key).await? else {
                 return Ok(None);
             };
             let headers = Headers::new();

@@ -1,10 +1,12 @@
-//! The routing reads: a KV namespace binding called directly. The `worker`
+//! KV reads: a namespace binding called directly, awaited through `task`. The `worker`
 //! crate's `KvStore` looks up five methods of the binding and builds an
 //! options object on every read; a read here is one call and one string.
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Result};
+
+use crate::reply::{fixed, text};
+use crate::task::settle;
 
 #[wasm_bindgen]
 extern "C" {
@@ -13,13 +15,21 @@ extern "C" {
 
     /// `get(key)`: the value as text, or `null`.
     #[wasm_bindgen(method, catch, js_name = get)]
-    fn get(this: &KvNamespace, key: &str) -> std::result::Result<js_sys::Promise, JsValue>;
+    fn get(this: &KvNamespace, key: &JsValue) -> std::result::Result<js_sys::Promise, JsValue>;
+
+    /// `get(key, type)`: the value as `type` ("arrayBuffer", …), or `null`.
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn get_as(
+        this: &KvNamespace,
+        key: &JsValue,
+        kind: &JsValue,
+    ) -> std::result::Result<js_sys::Promise, JsValue>;
 }
 
 impl KvNamespace {
     /// The namespace bound as `name` in `wrangler.toml`.
-    pub fn binding(env: &Env, name: &str) -> Result<KvNamespace> {
-        let binding = js_sys::Reflect::get(env, &JsValue::from_str(name))?;
+    pub fn binding(env: &Env, name: &'static str) -> Result<KvNamespace> {
+        let binding = js_sys::Reflect::get(env, &fixed(name))?;
         if binding.is_undefined() {
             return Err(format!("no KV binding `{name}` (see wrangler.toml)").into());
         }
@@ -28,7 +38,16 @@ impl KvNamespace {
 
     /// The value under `key` as text, `None` when there is none.
     pub async fn get_text(&self, key: &str) -> Result<Option<String>> {
-        let value = JsFuture::from(self.get(key)?).await?;
+        let value = settle(self.get(&text(key))?).await?;
         Ok(value.as_string())
+    }
+
+    /// The value under `key` as bytes, `None` when there is none.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let value = settle(self.get_as(&text(key), &fixed("arrayBuffer"))?).await?;
+        if value.is_null() || value.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(js_sys::Uint8Array::new(&value).to_vec()))
     }
 }

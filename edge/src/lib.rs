@@ -15,6 +15,8 @@ mod content;
 mod kv;
 mod local_kv;
 mod proxy;
+mod reply;
+mod task;
 
 use std::rc::Rc;
 
@@ -26,10 +28,12 @@ use portico_shared::{
     route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
     Request as Visitor, Visit,
 };
+use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Context, Env, Result};
 
 use crate::kv::KvNamespace;
+use crate::reply::{reply, request_header, Value::Fixed, Value::Text};
 
 /// The deployment's settings, from `wrangler.toml` vars: read once per
 /// isolate (vars are fixed for an isolate's life; a new deployment or a
@@ -58,14 +62,32 @@ impl Config {
     }
 
     fn get(env: &Env) -> Rc<Config> {
-        thread_local! {
-            static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
-        }
         CONFIG.with(|config| {
             config
                 .get_or_init(|| Rc::new(Config::from_env(env)))
                 .clone()
         })
+    }
+
+    /// The isolate's config, once a request has read it.
+    fn cached() -> Option<Rc<Config>> {
+        CONFIG.with(|config| config.get().cloned())
+    }
+}
+
+thread_local! {
+    static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            settings: EdgeSettings {
+                https_redirect: false,
+            },
+            platform_name: "Portico".to_string(),
+            platform_origin: String::new(),
+        }
     }
 }
 
@@ -82,31 +104,64 @@ fn start() {
     }));
 }
 
-/// Takes the runtime's request and answers with a runtime response as they
-/// are: `worker::Request` would read `request.cf` (an object workerd builds
-/// on first access; the largest piece of JS glue in a CPU profile of a page
-/// hit under `wrangler dev`), the URL and the method up front on every
-/// request, and `worker::Response` is converted once more on the way out.
-/// Nothing here needs either.
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let config = Config::get(&env);
+/// The worker's `fetch` handler, exported under that name as
+/// `#[event(fetch)]` would export it (worker-build's shim calls it with the
+/// request, `env` and `ctx`), but driven by [`task::run`] instead of
+/// `wasm-bindgen-futures`: see `task.rs` for what that saves per request.
+///
+/// It takes the runtime's request and answers with a runtime response as
+/// they are: `worker::Request` would read `request.cf` (an object workerd
+/// builds on first access; the largest piece of JS glue in a CPU profile of
+/// a page hit under `wrangler dev`), the URL and the method up front on
+/// every request, and `worker::Response` is converted once more on the way
+/// out. Nothing here needs either.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_handler(req: Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    task::run(
+        async move {
+            let config = Config::get(&env);
+            let answered = answer(&req, &env, &Context::new(ctx), &config).await;
+            match answered.or_else(|err| {
+                console_error!("answering failed: {err}");
+                problem(Problem::Unavailable, &config)
+            }) {
+                Ok(response) => response.into(),
+                // Even the problem page could not be built: the runtime
+                // answers with its own 500.
+                Err(err) => JsValue::from_str(&err.to_string()),
+            }
+        },
+        abandoned,
+    )
+}
+
+/// The answer to a request whose future was dropped after waiting too long
+/// (see `task.rs`) and whose promise settled after all.
+fn abandoned() -> JsValue {
+    let config = Config::cached().unwrap_or_default();
+    match problem(Problem::Unavailable, &config) {
+        Ok(response) => response.into(),
+        Err(err) => JsValue::from_str(&err.to_string()),
+    }
+}
+
+async fn answer(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
     // The runtime's URL string, read once.
     let url = req.url();
-    if let Some(response) = local_kv::handle(&req, &url, &env).await {
+    if let Some(response) = local_kv::handle(req, &url, env).await {
         return match response {
             Ok(response) => Ok(Response::from(response)),
             Err(err) => {
                 console_error!("local kv endpoint: {err}");
-                problem(Problem::Unavailable, &config)
+                problem(Problem::Unavailable, config)
             }
         };
     }
-    match serve(&req, &url, &env, &ctx, &config).await {
+    match serve(req, &url, env, ctx, config).await {
         Ok(response) => Ok(response),
         Err(err) => {
             console_error!("serving failed: {err}");
-            problem(Problem::Unavailable, &config)
+            problem(Problem::Unavailable, config)
         }
     }
 }
@@ -122,9 +177,8 @@ async fn serve(
     let Some((scheme, path, query)) = split_request_url(url) else {
         return problem(Problem::BadHost, config);
     };
-    let headers = req.headers();
-    let host = headers.get("host")?;
-    let if_none_match = headers.get("if-none-match")?;
+    let host = request_header(req, "host")?;
+    let if_none_match = request_header(req, "if-none-match")?;
     // The raw method: `worker::Method` maps methods it does not know to GET.
     let method = req.method();
     let visit = Visit {
@@ -178,10 +232,10 @@ async fn respond(
             body,
         } => {
             let headers = [
-                ("content-type", HTML_CONTENT_TYPE),
-                ("etag", etag.as_str()),
-                ("cache-control", PAGE_CACHE_CONTROL),
-                ("x-content-type-options", "nosniff"),
+                ("content-type", Fixed(HTML_CONTENT_TYPE)),
+                ("etag", Text(&etag)),
+                ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
+                ("x-content-type-options", Fixed("nosniff")),
             ];
             if !body {
                 return reply(status, &headers, None);
@@ -199,16 +253,16 @@ async fn respond(
         Decision::NotModified { etag } => reply(
             304,
             &[
-                ("etag", etag.as_str()),
-                ("cache-control", PAGE_CACHE_CONTROL),
+                ("etag", Text(&etag)),
+                ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
             ],
             None,
         ),
         Decision::Redirect { status, location } => reply(
             status,
             &[
-                ("location", location.as_str()),
-                ("cache-control", redirect_cache_control(status)),
+                ("location", Text(&location)),
+                ("cache-control", Fixed(redirect_cache_control(status))),
             ],
             None,
         ),
@@ -237,38 +291,17 @@ async fn respond(
     }
 }
 
-/// A runtime response with these headers and, unless `None`, this body.
-fn reply(status: u16, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Response> {
-    let map = web_sys::Headers::new()?;
-    for (name, value) in headers {
-        map.set(name, value)?;
-    }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(&map);
-    let response = match body {
-        // SAFETY: the view is only read by the `Response` constructor, which
-        // copies the bytes before returning; nothing allocates in between.
-        Some(bytes) => Response::new_with_opt_js_u8_array_and_init(
-            Some(&unsafe { js_sys::Uint8Array::view(bytes) }),
-            &init,
-        )?,
-        None => Response::new_with_opt_str_and_init(None, &init)?,
-    };
-    Ok(response)
-}
-
 fn problem(found: Problem, config: &Config) -> Result<Response> {
     let retry_after = found.retry_after().map(|seconds| seconds.to_string());
     let mut headers = vec![
-        ("content-type", HTML_CONTENT_TYPE),
-        ("cache-control", NO_STORE),
+        ("content-type", Fixed(HTML_CONTENT_TYPE)),
+        ("cache-control", Fixed(NO_STORE)),
     ];
     if let Some(allow) = found.allow() {
-        headers.push(("allow", allow));
+        headers.push(("allow", Fixed(allow)));
     }
     if let Some(seconds) = &retry_after {
-        headers.push(("retry-after", seconds));
+        headers.push(("retry-after", Text(seconds)));
     }
     let page = problem_page(found, &config.platform_name);
     reply(found.status(), &headers, Some(page.as_bytes()))

@@ -5,8 +5,18 @@
 //! origin page serving as the 404 target) replaces the origin's.
 
 use portico_shared::route::HOP_BY_HOP_HEADERS;
-use wasm_bindgen::JsValue;
-use worker::{Fetch, Request, Result};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::Result;
+
+use crate::task::settle;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's global `fetch`.
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(request: &web_sys::Request) -> std::result::Result<js_sys::Promise, JsValue>;
+}
 
 pub async fn forward(
     incoming: &web_sys::Request,
@@ -39,7 +49,7 @@ pub async fn forward(
         init.set_body(&JsValue::from(body));
     }
     let outbound = web_sys::Request::new_with_str_and_init(target, &init)?;
-    let response = web_sys::Response::from(Fetch::Request(Request::from(outbound)).send().await?);
+    let response: web_sys::Response = settle(global_fetch(&outbound)?).await?.dyn_into()?;
     let Some(status) = status else {
         return Ok(response);
     };

@@ -56,8 +56,11 @@ impl WranglerDevBuilder {
                 wrangler.display()
             )));
         }
-        let worker = root.join("build/index.js");
-        if !worker.is_file() || !root.join("build/index_bg.wasm").is_file() {
+        let worker = root.join("build/entry.mjs");
+        if !worker.is_file()
+            || !root.join("build/index.js").is_file()
+            || !root.join("build/index_bg.wasm").is_file()
+        {
             return Err(Error::msg(format!(
                 "the edge worker is not built ({} is missing): run scripts/build-edge \
                  (scripts/test does it before the tests)",
