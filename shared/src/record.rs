@@ -27,14 +27,17 @@ pub const MAX_KEY_LEN: usize = 512;
 /// Workers KV refuses values over 25 MiB.
 pub const MAX_VALUE_LEN: usize = 25 * 1024 * 1024;
 
+// Keys and ETags are built on every request at the edge: concatenated, not
+// `format!`ted (the formatting machinery showed in the worker's profiles).
+
 /// `v1/h/<host>`
 pub fn host_key(host: &Hostname) -> String {
-    format!("v1/h/{host}")
+    ["v1/h/", host.as_str()].concat()
 }
 
 /// `v1/p/<host>/<slug>`
 pub fn path_key(host: &Hostname, slug: &Slug) -> String {
-    format!("v1/p/{host}/{slug}")
+    ["v1/p/", host.as_str(), "/", slug.as_str()].concat()
 }
 
 /// `v1/p/<host>/`: every path key of a host starts with this.
@@ -44,7 +47,7 @@ pub fn path_key_prefix(host: &Hostname) -> String {
 
 /// `v1/c/<digest>` where `digest` is the hex SHA-256 of the HTML.
 pub fn content_key(digest: &ContentDigest) -> String {
-    format!("v1/c/{}", digest.as_str())
+    ["v1/c/", digest.as_str()].concat()
 }
 
 /// The hex SHA-256 of a page revision's HTML: names its content key and is
@@ -75,7 +78,7 @@ impl ContentDigest {
 
     /// The strong ETag of this revision.
     pub fn etag(&self) -> String {
-        format!("\"{}\"", self.0)
+        ["\"", self.0.as_str(), "\""].concat()
     }
 }
 
@@ -87,7 +90,7 @@ impl<'de> Deserialize<'de> for ContentDigest {
 }
 
 /// What a host or path answers with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Target {
     /// A platform page: HTML under [`content_key`].
@@ -129,7 +132,7 @@ impl Target {
 }
 
 /// `v1/h/<host>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HostRecord {
     /// A connected, served host.
@@ -204,6 +207,83 @@ impl PathRecord {
 
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+// Records are read on every request at the edge. serde's derive for an
+// internally tagged enum (`{"type": "page", …}`) first copies the whole object
+// into an owned tree, because the tag may come after the fields; a host
+// record holds two such targets. These read the fields straight into a flat
+// struct and pick the variant afterwards: the same JSON accepted, with one
+// difference: a field of another variant, if present, must still have its
+// own type (`"url": 5` on a page is corrupt rather than ignored).
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Kind {
+            Page,
+            External,
+            Origin,
+        }
+        #[derive(Deserialize)]
+        struct Flat {
+            #[serde(rename = "type")]
+            kind: Kind,
+            digest: Option<ContentDigest>,
+            url: Option<String>,
+            path: Option<String>,
+        }
+        use serde::de::Error;
+        let flat = Flat::deserialize(deserializer)?;
+        Ok(match flat.kind {
+            Kind::Page => Target::Page {
+                digest: flat
+                    .digest
+                    .ok_or_else(|| D::Error::missing_field("digest"))?,
+            },
+            Kind::External => Target::External {
+                url: flat.url.ok_or_else(|| D::Error::missing_field("url"))?,
+            },
+            Kind::Origin => Target::Origin {
+                path: flat.path.ok_or_else(|| D::Error::missing_field("path"))?,
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for HostRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Kind {
+            Site,
+            Redirect,
+        }
+        #[derive(Deserialize)]
+        struct Flat {
+            kind: Kind,
+            v: u32,
+            index: Option<Target>,
+            not_found: Option<Target>,
+            to: Option<Hostname>,
+        }
+        use serde::de::Error;
+        let flat = Flat::deserialize(deserializer)?;
+        Ok(match flat.kind {
+            Kind::Site => HostRecord::Site {
+                v: flat.v,
+                index: flat.index.ok_or_else(|| D::Error::missing_field("index"))?,
+                not_found: flat
+                    .not_found
+                    .ok_or_else(|| D::Error::missing_field("not_found"))?,
+            },
+            Kind::Redirect => HostRecord::Redirect {
+                v: flat.v,
+                to: flat.to.ok_or_else(|| D::Error::missing_field("to"))?,
+            },
+        })
     }
 }
 
@@ -287,6 +367,40 @@ mod tests {
             String::from_utf8(path.encode()).unwrap(),
             r#"{"v":1,"target":{"type":"origin","path":"/m/42"}}"#
         );
+    }
+
+    #[test]
+    fn tags_may_come_anywhere_and_fields_of_other_variants_are_ignored() {
+        let site = br#"{"index":{"digest":"0123456789abcdef0123456789abcdef","type":"page"},
+            "not_found":{"url":"https://other.org/","type":"external","digest":"00000000000000000"},
+            "v":1,"to":"www.example.com","kind":"site","added_later":[1,2]}"#;
+        assert_eq!(
+            HostRecord::decode(site).unwrap(),
+            HostRecord::site(
+                Target::Page { digest: digest() },
+                Target::External {
+                    url: "https://other.org/".into()
+                },
+            )
+        );
+        for corrupt in [
+            // Each variant's own fields are required.
+            &br#"{"v":1,"kind":"redirect","index":{"type":"origin","path":"/"}}"#[..],
+            br#"{"v":1,"kind":"site","index":{"type":"page"},"not_found":{"type":"origin","path":"/"}}"#,
+            // Another variant's field of the wrong type.
+            br#"{"v":1,"target":{"type":"origin","path":"/x","url":5}}"#,
+        ] {
+            let refused = if corrupt.starts_with(br#"{"v":1,"target""#) {
+                PathRecord::decode(corrupt).map(|_| ())
+            } else {
+                HostRecord::decode(corrupt).map(|_| ())
+            };
+            assert!(
+                matches!(refused, Err(RecordError::Corrupt(_))),
+                "{}",
+                String::from_utf8_lossy(corrupt)
+            );
+        }
     }
 
     #[test]
