@@ -33,7 +33,7 @@ use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Context, Env, Result};
 
 use crate::kv::KvNamespace;
-use crate::reply::{reply, request_header, Value::Fixed, Value::Text};
+use crate::reply::{reply, RequestHeaders, Value::Fixed, Value::Text};
 
 /// The deployment's settings, from `wrangler.toml` vars: read once per
 /// isolate (vars are fixed for an isolate's life; a new deployment or a
@@ -120,15 +120,15 @@ pub fn fetch_handler(req: Request, env: Env, ctx: worker::worker_sys::Context) -
     task::run(
         async move {
             let config = Config::get(&env);
-            let answered = answer(&req, &env, &Context::new(ctx), &config).await;
-            match answered.or_else(|err| {
-                console_error!("answering failed: {err}");
-                problem(Problem::Unavailable, &config)
-            }) {
+            // `answer` turns every failure into a problem page already; an
+            // error here means even that page could not be built, and the
+            // runtime answers with its own 500.
+            match answer(&req, &env, &Context::new(ctx), &config).await {
                 Ok(response) => response.into(),
-                // Even the problem page could not be built: the runtime
-                // answers with its own 500.
-                Err(err) => JsValue::from_str(&err.to_string()),
+                Err(err) => {
+                    console_error!("answering failed: {err}");
+                    JsValue::from_str(&err.to_string())
+                }
             }
         },
         abandoned,
@@ -177,8 +177,9 @@ async fn serve(
     let Some((scheme, path, query)) = split_request_url(url) else {
         return problem(Problem::BadHost, config);
     };
-    let host = request_header(req, "host")?;
-    let if_none_match = request_header(req, "if-none-match")?;
+    let headers = RequestHeaders::of(req);
+    let host = headers.get("host")?;
+    let if_none_match = headers.get("if-none-match")?;
     // The raw method: `worker::Method` maps methods it does not know to GET.
     let method = req.method();
     let visit = Visit {

@@ -91,10 +91,18 @@ pub fn reply(
     Ok(respond(status, &map, body)?)
 }
 
-/// The request header `name`, if present.
-pub fn request_header(request: &Request, name: &'static str) -> Result<Option<String>> {
-    let headers: HeaderMap = request.headers().unchecked_into();
-    Ok(headers.get_js(&fixed(name))?)
+/// The request's headers, fetched from JS once.
+pub struct RequestHeaders(HeaderMap);
+
+impl RequestHeaders {
+    pub fn of(request: &Request) -> RequestHeaders {
+        RequestHeaders(request.headers().unchecked_into())
+    }
+
+    /// The header `name`, if present.
+    pub fn get(&self, name: &'static str) -> Result<Option<String>> {
+        Ok(self.0.get_js(&fixed(name))?)
+    }
 }
 
 /// `text` as a JS string. ASCII (a key, an ETag, a URL: nearly everything

@@ -32,10 +32,10 @@ type Task = Pin<Box<dyn Future<Output = JsValue>>>;
 /// `resume(id, value, fulfilled)`, called by the chained promise.
 type Resume = Closure<dyn FnMut(u32, JsValue, bool) -> JsValue>;
 
-/// A request in flight: its future and when it started waiting (ms).
+/// A request in flight: its future and the sweep epoch it was parked in.
 struct Parked {
     future: Task,
-    since: f64,
+    epoch: u32,
 }
 
 /// Parked requests are dropped after this long: a promise of a cancelled
@@ -44,7 +44,10 @@ struct Parked {
 /// answer behind Cloudflare.
 const ABANDONED_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
 /// Parked requests are checked for abandoned ones when there are this many
-/// (then twice as many as remain, and so on).
+/// (then twice as many as remain, and so on). The clock is read only then,
+/// not per await: a sweep drops what was parked before the current epoch
+/// began, once that epoch is older than [`ABANDONED_AFTER_MS`], and starts
+/// the next one.
 const SWEEP_FROM: usize = 256;
 
 #[derive(Default)]
@@ -54,6 +57,9 @@ struct Executor {
     free: Vec<u32>,
     live: usize,
     sweep_at: usize,
+    epoch: u32,
+    /// When the current epoch began (ms); `None` before the first sweep.
+    epoch_began: Option<f64>,
 }
 
 thread_local! {
@@ -199,14 +205,16 @@ fn step(mut future: Task) -> JsValue {
 }
 
 fn park(future: Task) -> u32 {
-    let since = js_sys::Date::now();
     EXECUTOR.with(|executor| {
         let mut executor = executor.borrow_mut();
         if executor.live >= executor.sweep_at {
-            executor.sweep(since);
+            executor.sweep(js_sys::Date::now());
         }
         executor.live += 1;
-        let parked = Some(Parked { future, since });
+        let parked = Some(Parked {
+            future,
+            epoch: executor.epoch,
+        });
         match executor.free.pop() {
             Some(id) => {
                 executor.parked[id as usize] = parked;
@@ -232,17 +240,29 @@ fn unpark(id: u32) -> Option<Task> {
 
 impl Executor {
     fn sweep(&mut self, now: f64) {
-        for (id, slot) in self.parked.iter_mut().enumerate() {
-            if slot
-                .as_ref()
-                .is_some_and(|parked| now - parked.since > ABANDONED_AFTER_MS)
-            {
-                *slot = None;
-                self.live -= 1;
-                self.free.push(id as u32);
+        match self.epoch_began {
+            // Whatever was parked before this epoch began has waited at
+            // least as long as the epoch is old.
+            Some(began) if now - began >= ABANDONED_AFTER_MS => {
+                let current = self.epoch;
+                for (id, slot) in self.parked.iter_mut().enumerate() {
+                    if slot.as_ref().is_some_and(|parked| parked.epoch < current) {
+                        *slot = None;
+                        self.live -= 1;
+                        self.free.push(id as u32);
+                    }
+                }
+                self.next_epoch(now);
             }
+            Some(_) => {}
+            None => self.next_epoch(now),
         }
         self.sweep_at = (self.live * 2).max(SWEEP_FROM);
+    }
+
+    fn next_epoch(&mut self, now: f64) {
+        self.epoch += 1;
+        self.epoch_began = Some(now);
     }
 }
 
