@@ -10,14 +10,14 @@
 //! record is the request's one KV read.
 
 use std::cell::RefCell;
-use std::rc::Rc;
 
-use js_sys::Promise;
+use js_sys::{ArrayBuffer, Promise};
 use portico_shared::memo::Memo;
 use wasm_bindgen::prelude::*;
-use worker::{console_warn, Cache, Context, Env, Headers, Response, Result};
+use worker::{console_warn, Cache, Context, Env, Result};
 
 use crate::kv::KvNamespace;
+use crate::reply::{reply, Body, Value::Fixed};
 use crate::task::settle;
 
 /// Content keys are immutable: the Cache API may keep them for a year.
@@ -30,7 +30,9 @@ const CONTENT_CACHE_ORIGIN: &str = "https://content.portico.invalid/";
 const MEMORY_BUDGET: usize = 16 * 1024 * 1024;
 
 thread_local! {
-    static MEMORY: RefCell<Memo> = RefCell::new(Memo::new(MEMORY_BUDGET));
+    /// The runtime's own buffers: a response is made from one as it is,
+    /// never copied into wasm memory and out again.
+    static MEMORY: RefCell<Memo<ArrayBuffer>> = RefCell::new(Memo::new(MEMORY_BUDGET));
 }
 
 // The reads, awaited through `task` (`worker::Cache` awaits through
@@ -52,7 +54,7 @@ extern "C" {
 
 /// The HTML under `key`, or `None` when no tier has it (the store is behind:
 /// content is published before the records naming it).
-pub async fn get(key: &str, env: &Env, ctx: &Context) -> Result<Option<Rc<[u8]>>> {
+pub async fn get(key: &str, env: &Env, ctx: &Context) -> Result<Option<ArrayBuffer>> {
     if let Some(html) = MEMORY.with(|memory| memory.borrow().get(key)) {
         return Ok(Some(html));
     }
@@ -63,29 +65,31 @@ pub async fn get(key: &str, env: &Env, ctx: &Context) -> Result<Option<Rc<[u8]>>
             .match_url(&cache_url)?,
     )
     .await?;
-    let html: Rc<[u8]> = match cached.dyn_into::<web_sys::Response>() {
-        Ok(hit) => {
-            let body = settle(hit.array_buffer()?).await?;
-            js_sys::Uint8Array::new(&body).to_vec().into()
-        }
+    let html: ArrayBuffer = match cached.dyn_into::<web_sys::Response>() {
+        Ok(hit) => settle(hit.array_buffer()?).await?.unchecked_into(),
         Err(_) => {
             let content = KvNamespace::binding(env, "CONTENT")?;
-            let Some(bytes) = content.get_bytes(key).await? else {
+            let Some(html) = content.get_buffer(key).await? else {
                 return Ok(None);
             };
-            let headers = Headers::new();
-            headers.set("cache-control", CONTENT_CACHE_CONTROL)?;
-            let for_cache = Response::builder()
-                .with_headers(headers)
-                .fixed(bytes.clone());
+            // The runtime copies the buffer into the response it caches.
+            let for_cache = reply(
+                200,
+                &[("cache-control", Fixed(CONTENT_CACHE_CONTROL))],
+                Body::Buffer(&html),
+            )?;
             ctx.wait_until(async move {
-                if let Err(err) = Cache::default().put(cache_url.as_str(), for_cache).await {
+                if let Err(err) = Cache::default()
+                    .put(cache_url.as_str(), for_cache.into())
+                    .await
+                {
                     console_warn!("caching {cache_url} failed: {err}");
                 }
             });
-            bytes.into()
+            html
         }
     };
-    MEMORY.with(|memory| memory.borrow_mut().insert(key, html.clone()));
+    let size = html.byte_length() as usize;
+    MEMORY.with(|memory| memory.borrow_mut().insert(key, html.clone(), size));
     Ok(Some(html))
 }

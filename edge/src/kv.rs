@@ -42,12 +42,13 @@ impl KvNamespace {
         Ok(value.as_string())
     }
 
-    /// The value under `key` as bytes, `None` when there is none.
-    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    /// The value under `key` as the runtime's `ArrayBuffer`, `None` when
+    /// there is none.
+    pub async fn get_buffer(&self, key: &str) -> Result<Option<js_sys::ArrayBuffer>> {
         let value = settle(self.get_as(&text(key), &fixed("arrayBuffer"))?).await?;
         if value.is_null() || value.is_undefined() {
             return Ok(None);
         }
-        Ok(Some(js_sys::Uint8Array::new(&value).to_vec()))
+        Ok(Some(value.unchecked_into()))
     }
 }

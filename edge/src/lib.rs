@@ -33,7 +33,7 @@ use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Context, Env, Result};
 
 use crate::kv::KvNamespace;
-use crate::reply::{reply, RequestHeaders, Value::Fixed, Value::Text};
+use crate::reply::{reply, Body, Method, RequestHeaders, Value::Fixed, Value::Text};
 
 /// The deployment's settings, from `wrangler.toml` vars: read once per
 /// isolate (vars are fixed for an isolate's life; a new deployment or a
@@ -180,11 +180,20 @@ async fn serve(
     let headers = RequestHeaders::of(req);
     let host = headers.get("host")?;
     let if_none_match = headers.get("if-none-match")?;
-    // The raw method: `worker::Method` maps methods it does not know to GET.
-    let method = req.method();
+    // The raw method (`worker::Method` maps methods it does not know to
+    // GET), its name passed into wasm only when it is neither GET nor HEAD.
+    let other;
+    let method = match Method::of(req) {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Other => {
+            other = req.method();
+            other.as_str()
+        }
+    };
     let visit = Visit {
         scheme,
-        method: &method,
+        method,
         host: host.as_deref(),
         path,
         query,
@@ -239,10 +248,10 @@ async fn respond(
                 ("x-content-type-options", Fixed("nosniff")),
             ];
             if !body {
-                return reply(status, &headers, None);
+                return reply(status, &headers, Body::Empty);
             }
             match content::get(&content_key, env, ctx).await? {
-                Some(html) => reply(status, &headers, Some(&html)),
+                Some(html) => reply(status, &headers, Body::Buffer(&html)),
                 None => {
                     // Content is published before the records naming it; a
                     // miss means the store is behind, not that the page is gone.
@@ -257,7 +266,7 @@ async fn respond(
                 ("etag", Text(&etag)),
                 ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
             ],
-            None,
+            Body::Empty,
         ),
         Decision::Redirect { status, location } => reply(
             status,
@@ -265,7 +274,7 @@ async fn respond(
                 ("location", Text(&location)),
                 ("cache-control", Fixed(redirect_cache_control(status))),
             ],
-            None,
+            Body::Empty,
         ),
         Decision::Proxy {
             path_and_query,
@@ -305,5 +314,5 @@ fn problem(found: Problem, config: &Config) -> Result<Response> {
         headers.push(("retry-after", Text(seconds)));
     }
     let page = problem_page(found, &config.platform_name);
-    reply(found.status(), &headers, Some(page.as_bytes()))
+    reply(found.status(), &headers, Body::Bytes(page.as_bytes()))
 }
