@@ -26,44 +26,18 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::parking::{Id, Parking};
+
 /// A request's future: its output is the response (or what the runtime
 /// should make of an error).
 type Task = Pin<Box<dyn Future<Output = JsValue>>>;
 /// `resume(id, value, fulfilled)`, called by the chained promise.
-type Resume = Closure<dyn FnMut(u32, JsValue, bool) -> JsValue>;
-
-/// A request in flight: its future and the sweep epoch it was parked in.
-struct Parked {
-    future: Task,
-    epoch: u32,
-}
-
-/// Parked requests are dropped after this long: a promise of a cancelled
-/// request may never settle, and its future would otherwise be kept forever.
-/// Far above any KV or Cache API read, and above the 100 s an origin gets to
-/// answer behind Cloudflare.
-const ABANDONED_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
-/// Parked requests are checked for abandoned ones when there are this many
-/// (then twice as many as remain, and so on). The clock is read only then,
-/// not per await: a sweep drops what was parked before the current epoch
-/// began, once that epoch is older than [`ABANDONED_AFTER_MS`], and starts
-/// the next one.
-const SWEEP_FROM: usize = 256;
-
-#[derive(Default)]
-struct Executor {
-    /// Parked requests by id (an id is a slot; free slots are reused).
-    parked: Vec<Option<Parked>>,
-    free: Vec<u32>,
-    live: usize,
-    sweep_at: usize,
-    epoch: u32,
-    /// When the current epoch began (ms); `None` before the first sweep.
-    epoch_began: Option<f64>,
-}
+type Resume = Closure<dyn FnMut(Id, JsValue, bool) -> JsValue>;
 
 thread_local! {
-    static EXECUTOR: RefCell<Executor> = RefCell::new(Executor { sweep_at: SWEEP_FROM, ..Default::default() });
+    /// Requests waiting on a promise (a cancelled request's may never
+    /// settle: see `parking.rs` for how those are dropped).
+    static PARKED: RefCell<Parking<Task>> = RefCell::new(Parking::default());
     /// Set while a request's future is polled here.
     static POLLING: Cell<bool> = const { Cell::new(false) };
     /// The promise the polled future is waiting for, left by [`Settle`].
@@ -87,13 +61,12 @@ export function chain(promise, id) {
 ")]
 extern "C" {
     fn set_resume(callback: &Resume);
-    fn chain(promise: &Promise, id: u32) -> Promise;
+    fn chain(promise: &Promise, id: Id) -> Promise;
 }
 
 /// Runs `future` for the runtime: its output when it finishes without
 /// waiting, else a promise of it. `abandoned` answers a request whose
-/// future was dropped (see [`ABANDONED_AFTER_MS`]) if its promise settles
-/// after all.
+/// future was dropped (see `parking.rs`) if its promise settles after all.
 pub fn run(future: impl Future<Output = JsValue> + 'static, abandoned: fn() -> JsValue) -> JsValue {
     install(abandoned);
     step(Box::pin(future))
@@ -160,8 +133,8 @@ fn install(abandoned: fn() -> JsValue) {
     RESUME.with(|resume| {
         let mut resume = resume.borrow_mut();
         if resume.is_none() {
-            let callback = Resume::new(move |id: u32, value: JsValue, ok: bool| {
-                let Some(future) = unpark(id) else {
+            let callback = Resume::new(move |id: Id, value: JsValue, ok: bool| {
+                let Some(future) = PARKED.with(|parked| parked.borrow_mut().unpark(id)) else {
                     return abandoned();
                 };
                 OUTCOME.with(|outcome| {
@@ -188,7 +161,10 @@ fn step(mut future: Task) -> JsValue {
     match poll {
         Poll::Ready(output) => output,
         Poll::Pending => match waiting {
-            Some(promise) if !WAKER_KEPT.get() => chain(&promise, park(future)).into(),
+            Some(promise) if !WAKER_KEPT.get() => {
+                let id = PARKED.with(|parked| parked.borrow_mut().park(future, js_sys::Date::now));
+                chain(&promise, id).into()
+            }
             // Something else is waiting (alone, or beside a `Settle`: then
             // the settle's promise is awaited here and fed to it as `resume`
             // would). `wasm-bindgen-futures` drives the rest.
@@ -201,68 +177,6 @@ fn step(mut future: Task) -> JsValue {
             })
             .into(),
         },
-    }
-}
-
-fn park(future: Task) -> u32 {
-    EXECUTOR.with(|executor| {
-        let mut executor = executor.borrow_mut();
-        if executor.live >= executor.sweep_at {
-            executor.sweep(js_sys::Date::now());
-        }
-        executor.live += 1;
-        let parked = Some(Parked {
-            future,
-            epoch: executor.epoch,
-        });
-        match executor.free.pop() {
-            Some(id) => {
-                executor.parked[id as usize] = parked;
-                id
-            }
-            None => {
-                executor.parked.push(parked);
-                (executor.parked.len() - 1) as u32
-            }
-        }
-    })
-}
-
-fn unpark(id: u32) -> Option<Task> {
-    EXECUTOR.with(|executor| {
-        let mut executor = executor.borrow_mut();
-        let parked = executor.parked.get_mut(id as usize)?.take()?;
-        executor.live -= 1;
-        executor.free.push(id);
-        Some(parked.future)
-    })
-}
-
-impl Executor {
-    fn sweep(&mut self, now: f64) {
-        match self.epoch_began {
-            // Whatever was parked before this epoch began has waited at
-            // least as long as the epoch is old.
-            Some(began) if now - began >= ABANDONED_AFTER_MS => {
-                let current = self.epoch;
-                for (id, slot) in self.parked.iter_mut().enumerate() {
-                    if slot.as_ref().is_some_and(|parked| parked.epoch < current) {
-                        *slot = None;
-                        self.live -= 1;
-                        self.free.push(id as u32);
-                    }
-                }
-                self.next_epoch(now);
-            }
-            Some(_) => {}
-            None => self.next_epoch(now),
-        }
-        self.sweep_at = (self.live * 2).max(SWEEP_FROM);
-    }
-
-    fn next_epoch(&mut self, now: f64) {
-        self.epoch += 1;
-        self.epoch_began = Some(now);
     }
 }
 

@@ -1,0 +1,301 @@
+//! The worker's handlers: `fetch` for visitors, `start` once per isolate.
+
+use std::rc::Rc;
+
+use portico_shared::pages::problem_page;
+use portico_shared::route::{
+    redirect_cache_control, split_request_url, HTML_CONTENT_TYPE, NO_STORE, PAGE_CACHE_CONTROL,
+};
+use portico_shared::{
+    route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
+    Request as Visitor, Visit,
+};
+use wasm_bindgen::prelude::*;
+use web_sys::{Request, Response};
+use worker::{console_error, console_warn, event, Context, Env, Result};
+
+use crate::kv::KvNamespace;
+use crate::reply::{reply, Body, Method, RequestHeaders, Value::Fixed, Value::Text};
+use crate::{content, local_kv, proxy, task};
+
+/// The deployment's settings, from `wrangler.toml` vars: read once per
+/// isolate (vars are fixed for an isolate's life; a new deployment or a
+/// changed `.dev.vars` starts new isolates).
+struct Config {
+    settings: EdgeSettings,
+    platform_name: String,
+    platform_origin: String,
+}
+
+impl Config {
+    fn from_env(env: &Env) -> Config {
+        let var = |name: &str| env.var(name).map(|v| v.to_string()).unwrap_or_default();
+        let platform_name = var("PLATFORM_NAME");
+        Config {
+            settings: EdgeSettings {
+                https_redirect: var("HTTPS_REDIRECT") == "true",
+            },
+            platform_name: if platform_name.is_empty() {
+                "Portico".to_string()
+            } else {
+                platform_name
+            },
+            platform_origin: var("PLATFORM_ORIGIN"),
+        }
+    }
+
+    fn get(env: &Env) -> Rc<Config> {
+        CONFIG.with(|config| {
+            config
+                .get_or_init(|| Rc::new(Config::from_env(env)))
+                .clone()
+        })
+    }
+
+    /// The isolate's config, once a request has read it.
+    fn cached() -> Option<Rc<Config>> {
+        CONFIG.with(|config| config.get().cloned())
+    }
+}
+
+thread_local! {
+    static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            settings: EdgeSettings {
+                https_redirect: false,
+            },
+            platform_name: "Portico".to_string(),
+            platform_origin: String::new(),
+        }
+    }
+}
+
+/// Runs once per isolate (again after a panic reset it). The `worker` crate
+/// installs its own panic hook; this one logs the panic with our context
+/// first, then hands over to it. No path is meant to panic: the hook is for
+/// finding the one that does.
+#[event(start)]
+fn start() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error!("portico-edge panicked (the isolate will be reset): {info}");
+        previous(info);
+    }));
+}
+
+/// The worker's `fetch` handler, exported under that name as
+/// `#[event(fetch)]` would export it (worker-build's shim calls it with the
+/// request, `env` and `ctx`), but driven by [`task::run`] instead of
+/// `wasm-bindgen-futures`: see `task.rs` for what that saves per request.
+///
+/// It takes the runtime's request and answers with a runtime response as
+/// they are: `worker::Request` would read `request.cf` (an object workerd
+/// builds on first access; the largest piece of JS glue in a CPU profile of
+/// a page hit under `wrangler dev`), the URL and the method up front on
+/// every request, and `worker::Response` is converted once more on the way
+/// out. Nothing here needs either.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch_handler(req: Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+    task::run(
+        async move {
+            let config = Config::get(&env);
+            // `answer` turns every failure into a problem page already; an
+            // error here means even that page could not be built, and the
+            // runtime answers with its own 500.
+            match answer(&req, &env, &Context::new(ctx), &config).await {
+                Ok(response) => response.into(),
+                Err(err) => {
+                    console_error!("answering failed: {err}");
+                    JsValue::from_str(&err.to_string())
+                }
+            }
+        },
+        abandoned,
+    )
+}
+
+/// The answer to a request whose future was dropped after waiting too long
+/// (see `task.rs`) and whose promise settled after all.
+fn abandoned() -> JsValue {
+    let config = Config::cached().unwrap_or_default();
+    match problem(Problem::Unavailable, &config) {
+        Ok(response) => response.into(),
+        Err(err) => JsValue::from_str(&err.to_string()),
+    }
+}
+
+async fn answer(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
+    // The runtime's URL string, read once.
+    let url = req.url();
+    if let Some(response) = local_kv::handle(req, &url, env).await {
+        return match response {
+            Ok(response) => Ok(Response::from(response)),
+            Err(err) => {
+                console_error!("local kv endpoint: {err}");
+                problem(Problem::Unavailable, config)
+            }
+        };
+    }
+    match serve(req, &url, env, ctx, config).await {
+        Ok(response) => Ok(response),
+        Err(err) => {
+            console_error!("serving failed: {err}");
+            problem(Problem::Unavailable, config)
+        }
+    }
+}
+
+async fn serve(
+    req: &Request,
+    url: &str,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+) -> Result<Response> {
+    // Split without a URL parser (see shared).
+    let Some((scheme, path, query)) = split_request_url(url) else {
+        return problem(Problem::BadHost, config);
+    };
+    let headers = RequestHeaders::of(req);
+    let host = headers.get("host")?;
+    let if_none_match = headers.get("if-none-match")?;
+    // The raw method (`worker::Method` maps methods it does not know to
+    // GET), its name passed into wasm only when it is neither GET nor HEAD.
+    let other;
+    let method = match Method::of(req) {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Other => {
+            other = req.method();
+            other.as_str()
+        }
+    };
+    let visit = Visit {
+        scheme,
+        method,
+        host: host.as_deref(),
+        path,
+        query,
+        if_none_match: if_none_match.as_deref(),
+    };
+    let request = match Visitor::parse(&visit) {
+        Ok(request) => request,
+        Err(decision) => return respond(decision, req, env, ctx, config).await,
+    };
+    let routes = KvNamespace::binding(env, "ROUTES")?;
+    let mut facts = Facts::default();
+    loop {
+        match route(&request, &facts, &config.settings) {
+            Decision::ReadHost(key) => facts.host = read(&routes, &key, HostRecord::decode).await?,
+            Decision::ReadPath(key) => facts.path = read(&routes, &key, PathRecord::decode).await?,
+            decision => return respond(decision, req, env, ctx, config).await,
+        }
+    }
+}
+
+async fn read<T>(
+    routes: &KvNamespace,
+    key: &str,
+    decode: fn(&[u8]) -> std::result::Result<T, portico_shared::RecordError>,
+) -> Result<Lookup<T>> {
+    let value = routes.get_text(key).await?;
+    let lookup = Lookup::from_kv(value.as_deref().map(str::as_bytes), decode);
+    if let Lookup::Unusable(err) = &lookup {
+        console_warn!("ignoring routing record {key}: {err}");
+    }
+    Ok(lookup)
+}
+
+async fn respond(
+    decision: Decision,
+    req: &Request,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+) -> Result<Response> {
+    match decision {
+        Decision::Page {
+            status,
+            content_key,
+            etag,
+            body,
+        } => {
+            let headers = [
+                ("content-type", Fixed(HTML_CONTENT_TYPE)),
+                ("etag", Text(&etag)),
+                ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
+                ("x-content-type-options", Fixed("nosniff")),
+            ];
+            if !body {
+                return reply(status, &headers, Body::Empty);
+            }
+            match content::get(&content_key, env, ctx).await? {
+                Some(html) => reply(status, &headers, Body::Buffer(&html)),
+                None => {
+                    // Content is published before the records naming it; a
+                    // miss means the store is behind, not that the page is gone.
+                    console_error!("content {content_key} is missing");
+                    problem(Problem::Unavailable, config)
+                }
+            }
+        }
+        Decision::NotModified { etag } => reply(
+            304,
+            &[
+                ("etag", Text(&etag)),
+                ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
+            ],
+            Body::Empty,
+        ),
+        Decision::Redirect { status, location } => reply(
+            status,
+            &[
+                ("location", Text(&location)),
+                ("cache-control", Fixed(redirect_cache_control(status))),
+            ],
+            Body::Empty,
+        ),
+        Decision::Proxy {
+            path_and_query,
+            forwarded_host,
+            forwarded_proto,
+            status,
+        } => {
+            let target = format!(
+                "{}{}",
+                config.platform_origin.trim_end_matches('/'),
+                path_and_query
+            );
+            match proxy::forward(req, &target, &forwarded_host, forwarded_proto, status).await {
+                Ok(response) => Ok(response),
+                Err(err) => {
+                    console_error!("origin {target} did not answer: {err}");
+                    problem(Problem::OriginUnreachable, config)
+                }
+            }
+        }
+        Decision::Problem(found) => problem(found, config),
+        // `serve` loops on reads; a read reaching here is a bug, not a visitor's fault.
+        Decision::ReadHost(_) | Decision::ReadPath(_) => problem(Problem::Unavailable, config),
+    }
+}
+
+fn problem(found: Problem, config: &Config) -> Result<Response> {
+    let retry_after = found.retry_after().map(|seconds| seconds.to_string());
+    let mut headers = vec![
+        ("content-type", Fixed(HTML_CONTENT_TYPE)),
+        ("cache-control", Fixed(NO_STORE)),
+    ];
+    if let Some(allow) = found.allow() {
+        headers.push(("allow", Fixed(allow)));
+    }
+    if let Some(seconds) = &retry_after {
+        headers.push(("retry-after", Text(seconds)));
+    }
+    let page = problem_page(found, &config.platform_name);
+    reply(found.status(), &headers, Body::Bytes(page.as_bytes()))
+}
