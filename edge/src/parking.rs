@@ -225,14 +225,20 @@ mod tests {
         }
     }
 
+    /// Requests parked and abandoned (their promises never settle): enough
+    /// that the next park calls for the first sweep.
+    fn park_abandoned(parking: &mut Parking<usize>, clock: &Clock) -> Vec<Id> {
+        (0..SWEEP_FROM)
+            .map(|n| parking.park(n, || clock.read()))
+            .collect()
+    }
+
     #[test]
     fn a_sweep_drops_what_waited_too_long_and_keeps_the_rest() {
         let mut parking = Parking::default();
         let clock = Clock::default();
-        // Parked at 0 min, and abandoned: their promises never settle.
-        let abandoned: Vec<Id> = (0..SWEEP_FROM)
-            .map(|n| parking.park(n, || clock.read()))
-            .collect();
+        // Parked at 0 min, and abandoned.
+        let abandoned = park_abandoned(&mut parking, &clock);
         assert_eq!(clock.reads.get(), 0);
         // 1 min: the first sweep starts an epoch, and drops nothing.
         clock.now.set(MINUTE);
@@ -273,9 +279,7 @@ mod tests {
     fn swept_slots_are_reused_without_handing_out_the_new_values() {
         let mut parking = Parking::default();
         let clock = Clock::default();
-        let abandoned: Vec<Id> = (0..SWEEP_FROM)
-            .map(|n| parking.park(n, || clock.read()))
-            .collect();
+        let abandoned = park_abandoned(&mut parking, &clock);
         parking.park(0, || clock.read()); // the first sweep starts the epoch at 0
         clock.now.set(ABANDONED_AFTER_MS);
         while clock.reads.get() < 2 {
