@@ -23,6 +23,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || 'http_' + status;
     this.field = error.field;
+    /** `hostname_taken`: the TXT record that proves the hostname is yours. */
+    this.proof = error.proof;
   }
 }
 

@@ -179,6 +179,7 @@ export async function addDomain(main, ctx) {
   sessionStorage.removeItem(PREFILL_KEY);
   const error = fieldError(input);
   const preview = h('div', { class: 'preview', id: 'hostname-preview', 'aria-live': 'polite' });
+  const proofArea = h('div', { id: 'ownership-proof', 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Add the domain');
   const platform = ctx.account.platformDomain;
 
@@ -205,6 +206,7 @@ export async function addDomain(main, ctx) {
     h('p', { class: 'help', id: 'hostname-help' }, 'Type it as visitors will, e.g. ', h('code', {}, 'sales.example.com'), ' or ', h('code', {}, 'example.com'), '. A pasted link works too.'),
     error.el,
     preview,
+    proofArea,
     submit);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -216,8 +218,15 @@ export async function addDomain(main, ctx) {
       const domain = await post('/v1/domains', { hostname: input.value.trim() });
       announce(`${domain.served_host_unicode} added`);
       location.hash = `#/domains/${encodeURIComponent(domain.id)}`;
+      fill(proofArea);
     } catch (err) {
-      error.show(err.message);
+      if (err.code === 'hostname_taken' && err.proof) {
+        error.show('Another account on this platform has this domain.');
+        fill(proofArea, proofCard(err.proof, 'If the domain is yours, prove it: create this TXT record at your DNS provider, then add the domain again. The other account is told the domain was released, never by whom. (A CNAME pointing at your account proves it too.)'));
+      } else {
+        error.show(err.message);
+        fill(proofArea);
+      }
       input.focus();
     } finally {
       submit.disabled = false;
@@ -253,6 +262,24 @@ function recordsTable(domain) {
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Host / Name'), h('th', { scope: 'col' }, 'Points to / Value'), h('th', { scope: 'col' }, 'TTL'))),
     h('tbody', {}, rows));
+}
+
+/** The TXT record that proves a hostname is the customer's, and what was last found there. */
+function proofCard(proof, intro) {
+  const check = proof.check;
+  return h('div', { class: 'card proof', dataset: { proof: proof.name } },
+    h('h3', {}, 'Prove the domain is yours'),
+    h('p', {}, intro),
+    h('table', { class: 'records' },
+      h('caption', {}, 'The TXT record to create'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Host / Name'), h('th', { scope: 'col' }, 'Value'))),
+      h('tbody', {}, h('tr', {},
+        h('td', { 'data-label': 'Type' }, h('code', {}, proof.type)),
+        h('td', { 'data-label': 'Host / Name' }, h('code', { class: 'value' }, proof.host), ' ', copyButton(proof.host, `TXT host ${proof.host}`)),
+        h('td', { 'data-label': 'Value' }, h('code', { class: 'value', dataset: { proofValue: proof.value } }, proof.value), ' ', copyButton(proof.value, `TXT value ${proof.value}`))))),
+    check && check.state !== 'pass'
+      ? h('p', { class: 'help' }, h('strong', {}, 'Found: '), check.found, check.fix ? ` ${check.fix}` : '')
+      : null);
 }
 
 function forwardCard(forward, root) {
@@ -535,6 +562,11 @@ export async function domainDetail(main, ctx, id) {
         '. If it adds your domain itself and shows ', h('code', {}, `${domain.dns_records[0].name}.${domain.root}`), ', type just ', h('code', {}, domain.dns_records[0].host),
         '. An existing CNAME, A or AAAA record with this name must be deleted first.'),
       domain.root_forward ? forwardCard(domain.root_forward, domain.root) : null,
+      domain.ownership_proof && domain.status === 'processing'
+        ? h('details', { class: 'proof-details' },
+          h('summary', {}, 'Moving a site that is live elsewhere? Prove ownership first'),
+          proofCard(domain.ownership_proof, 'With this TXT record, the platform knows the domain is yours before the CNAME changes, so nothing that needs proof waits for the switch. You can delete it once the domain is connected.'))
+        : null,
       h('h3', {}, 'Your DNS provider'),
       providerArea),
     section('checks', 'Checks', checksArea),

@@ -113,6 +113,7 @@ async fn main() {
         .map(|i| Subject {
             integration: Integration::classify(&format!("d{i}.example.test"), &platform).unwrap(),
             username: Some(Username::parse(&format!("u{i}")).unwrap()),
+            ownership_token: None,
         })
         .collect();
     let permits = Arc::new(Semaphore::new(options.concurrency));
@@ -263,12 +264,13 @@ async fn sweep(server: &DnsServer, options: &Options, platform: PlatformDomain) 
         Certificates::None,
     )
     .unwrap();
-    let scheduler = Arc::new(Scheduler::new(
-        store.clone(),
+    let units = portico_control::unit::Units {
+        store: store.clone(),
         platform,
         wake,
-        Arc::new(verifier),
-    ));
+        clock: portico_control::clock::Clock::system(),
+    };
+    let scheduler = Arc::new(Scheduler::new(units, Arc::new(verifier)));
     let started = Instant::now();
     let mut checked = 0;
     loop {

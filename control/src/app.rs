@@ -14,11 +14,13 @@ use tokio::sync::{watch, Notify};
 
 use crate::api::{self, AppState};
 use crate::certs::Certificates;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::dashboard::Dashboard;
 use crate::publish::kv_cloudflare::CloudflareKv;
 use crate::publish::{KvBackend, NoKv, Publisher};
 use crate::store::Store;
+use crate::unit::Units;
 
 /// How long shutdown waits for the publisher to finish its batch in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -92,13 +94,17 @@ impl Application {
         )
         .map_err(anyhow::Error::msg)
         .context("cannot set up the DNS verifier")?;
+        let units = Units {
+            store,
+            platform: settings.platform_domain.clone(),
+            wake,
+            clock: Clock::shifted(settings.dev_clock_offset_ms),
+        };
         let scheduler = Arc::new(crate::verify::scheduler::Scheduler::new(
-            store.clone(),
-            settings.platform_domain.clone(),
-            wake.clone(),
+            units.clone(),
             Arc::new(verifier),
         ));
-        let state = AppState::new(store, settings.platform_domain.clone(), &admin_token, wake)
+        let state = AppState::new(units, &admin_token)
             .with_certificates(certificates)
             .with_verifier(scheduler);
         let listener = TcpListener::bind(settings.listen)

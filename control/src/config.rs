@@ -84,6 +84,7 @@ pub struct RawSettings {
     pub forward_timeout_ms: Option<u64>,
     pub verify_allow_private_addresses: Option<bool>,
     pub caa_issuers: Option<String>,
+    pub challenge_label: Option<String>,
     pub verify_concurrency: Option<usize>,
     pub verify_poll_ms: Option<u64>,
     pub verify_recheck_secs: Option<u64>,
@@ -171,6 +172,7 @@ impl RawSettings {
             "PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES"
         );
         text!(caa_issuers, "PORTICO_CAA_ISSUERS");
+        text!(challenge_label, "PORTICO_CHALLENGE_LABEL");
         parsed!(verify_concurrency, "PORTICO_VERIFY_CONCURRENCY");
         parsed!(verify_poll_ms, "PORTICO_VERIFY_POLL_MS");
         parsed!(verify_recheck_secs, "PORTICO_VERIFY_RECHECK_SECS");

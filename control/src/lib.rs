@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod certs;
+pub mod clock;
 pub mod cloudflare_api;
 pub mod config;
 pub mod dashboard;
@@ -15,4 +16,5 @@ pub mod publish;
 pub mod retry;
 pub mod store;
 pub mod telemetry;
+pub mod unit;
 pub mod verify;

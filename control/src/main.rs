@@ -68,10 +68,9 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve => {
                 if settings.dev_clock_offset_ms != 0 {
-                    portico_control::store::set_dev_clock_offset_ms(settings.dev_clock_offset_ms);
                     tracing::warn!(
                         offset_ms = settings.dev_clock_offset_ms,
-                        "development clock: every time this process reads is shifted"
+                        "development clock: the lifecycle's time (deadlines, grace periods, events) is shifted"
                     );
                 }
                 let app = Application::build(&settings).await?;
@@ -179,6 +178,7 @@ async fn doctor(
             &Subject {
                 integration,
                 username,
+                ownership_token: None,
             },
             false,
             portico_control::store::now_ms(),

@@ -14,6 +14,7 @@ pub mod host;
 pub mod integration;
 pub mod lifecycle;
 pub mod memo;
+pub mod ownership;
 pub mod pages;
 pub mod path;
 pub mod record;
@@ -27,6 +28,6 @@ pub use integration::{
     DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward,
 };
 pub use path::{RequestPath, Slug, SlugError};
-pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, Target};
+pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, RoutingKeys, Target};
 pub use route::{route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Visit};
 pub use url::{ExternalUrl, UrlError};

@@ -5,13 +5,43 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A domain not connected this long after it was added is reverted.
+pub const CONNECT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// When a domain added at `added_at` is reverted if not connected by then.
+pub fn connect_deadline(added_at: i64) -> i64 {
+    added_at.saturating_add(CONNECT_WINDOW_MS)
+}
+
 /// A domain's status, as the customer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Added; waiting for DNS and a certificate (until `connect_deadline`).
     Processing,
+    /// Published: the edge serves it.
     Connected,
+    /// Was connected; its DNS no longer points at the platform. Served
+    /// through a grace period, then unpublished.
     Disconnected,
+}
+
+impl Status {
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Processing => "processing",
+            Status::Connected => "connected",
+            Status::Disconnected => "disconnected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        [Status::Processing, Status::Connected, Status::Disconnected]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
 }
 
 /// What the DNS checks concluded about the served host.

@@ -45,6 +45,39 @@ pub fn path_key_prefix(host: &Hostname) -> String {
     format!("v1/p/{host}/")
 }
 
+/// The routing keys one domain publishes: a host record for each host it
+/// answers (the served host; for a root, the bare root's redirect too) and
+/// the path records under the served host. The publisher builds exactly
+/// these, and the verifier waits for exactly these before saying Connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingKeys {
+    /// `v1/h/<host>` of each host.
+    pub hosts: Vec<String>,
+    /// `v1/p/<host>/` of each host: every path key of the domain starts
+    /// with one of these.
+    pub path_prefixes: Vec<String>,
+}
+
+impl RoutingKeys {
+    /// The keys of `integration`.
+    pub fn of(integration: &crate::Integration) -> RoutingKeys {
+        let hosts = integration.hosts();
+        RoutingKeys {
+            hosts: hosts.iter().map(|host| host_key(host)).collect(),
+            path_prefixes: hosts.iter().map(|host| path_key_prefix(host)).collect(),
+        }
+    }
+
+    /// True when `key` is one of these, or under one of the prefixes.
+    pub fn contains(&self, key: &str) -> bool {
+        self.hosts.iter().any(|host| host == key)
+            || self
+                .path_prefixes
+                .iter()
+                .any(|prefix| key.starts_with(prefix.as_str()))
+    }
+}
+
 /// `v1/c/<digest>` where `digest` is the hex SHA-256 of the HTML.
 pub fn content_key(digest: &ContentDigest) -> String {
     ["v1/c/", digest.as_str()].concat()

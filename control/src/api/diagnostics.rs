@@ -7,10 +7,11 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
-use crate::store::domains::{self, DomainStatus};
-use crate::store::{checks, now_ms, rfc3339};
+use crate::store::domains;
+use crate::store::{checks, rfc3339};
 use crate::verify::report::{CheckSummary, Report};
 use crate::verify::scheduler::ScheduleError;
+use portico_shared::lifecycle::Status;
 
 /// The verification of one domain.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -18,7 +19,7 @@ pub struct Diagnostics {
     pub domain_id: String,
     /// The status now; `null` when the check reverted the domain (not
     /// connected within 24 hours, so removed).
-    pub status: Option<DomainStatus>,
+    pub status: Option<Status>,
     /// When the verifier looks next (RFC 3339).
     pub next_check_at: Option<String>,
     /// The last report; `null` until the first check (due seconds after adding).
@@ -78,7 +79,7 @@ pub async fn get_diagnostics(
     let check = checks::get(state.store.pool(), &row.id).await?;
     Ok(ApiJson(Diagnostics {
         domain_id: row.id.clone(),
-        status: Some(row.status()),
+        status: Some(row.status),
         next_check_at: check.as_ref().map(|c| rfc3339(c.next_check_at)),
         report: check
             .and_then(|c| c.report)
@@ -114,7 +115,7 @@ pub async fn verify_domain(
         .verifier
         .clone()
         .ok_or_else(|| ApiError::Internal("no verifier configured".into()))?;
-    let outcome = match scheduler.check_now(&row.id, now_ms()).await {
+    let outcome = match scheduler.check_now(&row.id, state.clock.now_ms()).await {
         Ok(Some(outcome)) => outcome,
         Ok(None) => return Err(ApiError::NotFound("domain")),
         Err(ScheduleError::Busy) => {

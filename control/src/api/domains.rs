@@ -4,21 +4,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use portico_shared::lifecycle::{connect_deadline, Status};
+use portico_shared::ownership::{self, txt_value, Claim};
 use portico_shared::{ExternalUrl, Hostname, Integration, IntegrationKind, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
-use crate::publish::sync::sync_account;
-use crate::store::domains::{self, DomainRow, DomainStatus, TargetColumns};
-use crate::store::events::{self, EventKind};
-use crate::store::{
-    accounts, checks, is_unique_violation, lock_account, new_id, now_ms, pages, rfc3339,
-};
-
-/// A domain not connected this long after it was added is reverted.
-pub const CONNECT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+use crate::lifecycle::release;
+use crate::store::domains::{self, Domain, TargetColumns};
+use crate::store::events::EventKind;
+use crate::store::{accounts, checks, is_unique_violation, new_id, pages, rfc3339};
+use crate::unit::Unit;
+use crate::verify::report::Check;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewDomain {
@@ -64,6 +63,26 @@ pub struct RootForwardView {
     pub redirect_www: bool,
 }
 
+/// How to prove a hostname is yours without its CNAME: a TXT record
+/// carrying a token of your account's. Needed to take a hostname another
+/// account holds, and to get the certificate ready before moving a site
+/// that is live elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OwnershipProof {
+    /// `TXT`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// "Host"/"Name" relative to the root (`_portico-challenge.sales`).
+    pub host: String,
+    /// The same name in full.
+    pub name: String,
+    /// The exact value: `portico-verification=<token>`.
+    pub value: String,
+    /// What the last look at it found (in a `hostname_taken` answer).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub check: Option<Check>,
+}
+
 /// What `/` or a missing page serves.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -89,7 +108,8 @@ pub struct DomainSettings {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Domain {
+#[schema(as = Domain)]
+pub struct DomainView {
     #[schema(example = "dom_5f2a9c0e1b7d3a4f6e8c2b1a")]
     pub id: String,
     /// As added, normalized (punycode for internationalized names).
@@ -101,7 +121,7 @@ pub struct Domain {
     pub served_host: String,
     /// `served_host` for people (Unicode where internationalized).
     pub served_host_unicode: String,
-    pub status: DomainStatus,
+    pub status: Status,
     pub added_at: String,
     /// Not connected by then → the integration is reverted.
     pub connect_deadline: String,
@@ -110,6 +130,9 @@ pub struct Domain {
     pub dns_records: Vec<DnsRecordView>,
     /// Root domains only: the forward to create at the registrar.
     pub root_forward: Option<RootForwardView>,
+    /// The TXT record that proves the domain is yours while its CNAME
+    /// points elsewhere (optional: the CNAME proves it too).
+    pub ownership_proof: Option<OwnershipProof>,
     pub settings: DomainSettings,
     /// The last verification, in short (what is still missing, when the
     /// next check runs); absent until the first check. The full report is at
@@ -120,24 +143,7 @@ pub struct Domain {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DomainList {
-    pub domains: Vec<Domain>,
-}
-
-/// The integration a stored domain was classified as.
-pub(crate) fn integration(row: &DomainRow) -> Result<Integration, ApiError> {
-    let parse = |name: &str| {
-        Hostname::parse(name)
-            .map_err(|err| ApiError::Internal(format!("stored host `{name}`: {err}")))
-    };
-    Ok(Integration {
-        kind: if row.kind == "root" {
-            IntegrationKind::Root
-        } else {
-            IntegrationKind::Subdomain
-        },
-        root: parse(&row.root)?,
-        served_host: parse(&row.served_host)?,
-    })
+    pub domains: Vec<DomainView>,
 }
 
 fn target_setting(page_id: &Option<String>, url: &Option<String>) -> TargetSetting {
@@ -150,27 +156,49 @@ fn target_setting(page_id: &Option<String>, url: &Option<String>) -> TargetSetti
     }
 }
 
-pub(crate) fn settings_view(row: &DomainRow) -> DomainSettings {
+pub(crate) fn settings_view(domain: &Domain) -> DomainSettings {
     DomainSettings {
-        index: target_setting(&row.index_page_id, &row.index_url),
-        not_found: target_setting(&row.not_found_page_id, &row.not_found_url),
+        index: target_setting(&domain.index.page_id, &domain.index.url),
+        not_found: target_setting(&domain.not_found.page_id, &domain.not_found.url),
     }
 }
 
-fn view(state: &AppState, username: &Username, row: &DomainRow) -> Result<Domain, ApiError> {
-    let integration = integration(row)?;
+/// The TXT proof of `integration`'s host for `token`.
+fn proof_view(
+    state: &AppState,
+    integration: &Integration,
+    token: &str,
+    check: Option<Check>,
+) -> OwnershipProof {
+    let label = state.challenge_label();
+    let name = label.name_for(&integration.served_host);
+    let host = match integration.relative_name().as_str() {
+        "" | "@" => label.as_str().to_string(),
+        relative => format!("{}.{relative}", label.as_str()),
+    };
+    OwnershipProof {
+        record_type: "TXT".into(),
+        host,
+        name,
+        value: txt_value(token),
+        check,
+    }
+}
+
+fn view(state: &AppState, username: &Username, row: &Domain) -> DomainView {
+    let integration = &row.integration;
     let cname = integration.cname_record(username, &state.platform);
-    Ok(Domain {
+    DomainView {
         id: row.id.clone(),
         hostname: row.hostname.clone(),
         kind: match integration.kind {
             IntegrationKind::Root => DomainKind::Root,
             IntegrationKind::Subdomain => DomainKind::Subdomain,
         },
-        root: row.root.clone(),
-        served_host: row.served_host.clone(),
+        root: integration.root.to_string(),
+        served_host: integration.served_host.to_string(),
         served_host_unicode: integration.served_host.to_unicode(),
-        status: row.status(),
+        status: row.status,
         added_at: rfc3339(row.added_at),
         connect_deadline: rfc3339(row.connect_deadline),
         connected_at: row.connected_at.map(rfc3339),
@@ -187,9 +215,13 @@ fn view(state: &AppState, username: &Username, row: &DomainRow) -> Result<Domain
             forward_path: forward.forward_path,
             redirect_www: forward.redirect_www,
         }),
+        ownership_proof: row
+            .ownership_token
+            .as_deref()
+            .map(|token| proof_view(state, integration, token, None)),
         settings: settings_view(row),
         verification: None,
-    })
+    }
 }
 
 async fn username(state: &AppState, account_id: &str) -> Result<Username, ApiError> {
@@ -200,18 +232,51 @@ async fn username(state: &AppState, account_id: &str) -> Result<Username, ApiErr
         .map_err(|err| ApiError::Internal(format!("stored username: {err}")))
 }
 
-fn taken(host: &str) -> ApiError {
+/// A random token for an account's TXT proof: 128 bits, hex.
+fn fresh_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+fn taken(
+    state: &AppState,
+    integration: &Integration,
+    token: &str,
+    check: Option<Check>,
+) -> ApiError {
+    let proof = proof_view(state, integration, token, check);
+    ApiError::HostnameTaken {
+        message: format!(
+            "`{}` is already being connected, or is connected, on this platform by another account. \
+             If the domain is yours, prove it: create TXT `{}` = `{}` (or point its CNAME at your account's host), then add it again.",
+            integration.served_host.to_unicode(),
+            proof.name,
+            proof.value
+        ),
+        proof: Box::new(proof),
+    }
+}
+
+fn already_added(integration: &Integration) -> ApiError {
     ApiError::conflict(
-        "hostname_taken",
+        "domain_already_added",
         format!(
-            "`{host}` is already being connected or connected on this platform by another account; \
-             if the domain is yours, remove it from that account first, or contact support"
+            "you have already added `{}`: see your domains",
+            integration.served_host.to_unicode()
         ),
     )
 }
 
 /// Adds a domain. It starts `processing`, with a deadline 24 h away; the
 /// answer carries the DNS records (and, for roots, the forward) to create.
+/// A hostname another account holds is refused (409 `hostname_taken`, with
+/// the TXT record that proves ownership) unless this account proves, now,
+/// that it controls the hostname's DNS: then the other account's domain is
+/// released (its records unpublished before this one's can be published,
+/// and it is told, never by whom) and the hostname moves here. Nothing that
+/// costs (a custom hostname, a certificate) is requested here: the verifier
+/// asks once the DNS proves ownership.
 #[utoipa::path(
     post,
     path = "/v1/domains",
@@ -219,9 +284,9 @@ fn taken(host: &str) -> ApiError {
     request_body = NewDomain,
     security(("account_token" = [])),
     responses(
-        (status = 201, body = Domain),
+        (status = 201, body = DomainView),
         (status = 401, body = ErrorBody),
-        (status = 409, description = "`domain_already_added` (this account) or `hostname_taken` (another account)", body = ErrorBody),
+        (status = 409, description = "`domain_already_added` (this account) or `hostname_taken` (another account holds it and this one has not proven it controls its DNS; `error.proof` says how)", body = ErrorBody),
         (status = 422, description = "`host_*`, `domain_public_suffix`, `domain_platform`", body = ErrorBody),
     )
 )]
@@ -229,7 +294,7 @@ pub async fn add_domain(
     auth: AccountAuth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<NewDomain>,
-) -> Result<(StatusCode, ApiJson<Domain>), ApiError> {
+) -> Result<(StatusCode, ApiJson<DomainView>), ApiError> {
     let integration = Integration::classify(&input.hostname, &state.platform)
         .map_err(|err| ApiError::invalid("hostname", err.code(), &err))?;
     let username = username(&state, &auth.account_id).await?;
@@ -237,86 +302,107 @@ pub async fn add_domain(
     let hostname = Hostname::parse(&input.hostname)
         .map(|h| h.to_string())
         .unwrap_or_else(|_| integration.served_host.to_string());
-    let served = integration.served_host.to_string();
-    let now = now_ms();
-    let row = DomainRow {
-        id: new_id("dom"),
-        account_id: auth.account_id.clone(),
-        hostname,
-        kind: match integration.kind {
-            IntegrationKind::Root => "root".into(),
-            IntegrationKind::Subdomain => "subdomain".into(),
-        },
-        root: integration.root.to_string(),
-        served_host: served.clone(),
-        status: DomainStatus::Processing.as_str().into(),
-        added_at: now,
-        connect_deadline: now + CONNECT_WINDOW_MS,
-        connected_at: None,
-        index_page_id: None,
-        index_url: None,
-        not_found_page_id: None,
-        not_found_url: None,
-        updated_at: now,
-        published_at: None,
-        disconnected_at: None,
-    };
-
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    if domains::list(&mut *tx, &auth.account_id)
+    let served = integration.served_host.clone();
+    let me = auth.account_id.as_str();
+    if domains::list(state.store.pool(), me)
         .await?
         .iter()
-        .any(|d| d.served_host == served)
+        .any(|d| d.served_host() == &served)
     {
-        return Err(ApiError::conflict(
-            "domain_already_added",
-            format!(
-                "you have already added `{}`: see your domains",
-                integration.served_host.to_unicode()
-            ),
-        ));
+        return Err(already_added(&integration));
     }
-    if domains::active_by_served_host(&mut tx, &served)
-        .await?
-        .is_some()
-    {
-        return Err(taken(&integration.served_host.to_unicode()));
-    }
-    match domains::insert(&mut tx, &row).await {
-        Err(err) if is_unique_violation(&err) => {
-            return Err(taken(&integration.served_host.to_unicode()))
+    let (token, holder) = {
+        let mut conn = state.store.pool().acquire().await?;
+        let token =
+            domains::challenge_token(&mut conn, me, &served, &fresh_token(), state.clock.now_ms())
+                .await?;
+        let holder = domains::holder_of(&mut conn, &served)
+            .await?
+            .filter(|d| d.account_id != me);
+        (token, holder)
+    };
+    // DNS is asked only when another account holds the hostname.
+    let (proof, proof_check) = match (&holder, &state.verifier) {
+        (Some(_), Some(scheduler)) => {
+            let (proof, check) = scheduler
+                .verifier
+                .prove(&integration, &username, &token)
+                .await;
+            (proof, Some(check))
         }
-        other => other?,
+        _ => (None, None),
+    };
+    let moved = match ownership::claim(holder.is_some(), proof) {
+        Claim::Taken => return Err(taken(&state, &integration, &token, proof_check)),
+        Claim::Free => None,
+        Claim::Move(_) => holder,
+    };
+    let mut accounts: Vec<&str> = Vec::new();
+    if let Some(old) = &moved {
+        // The old owner's resync runs first: its deletes are queued before ours.
+        accounts.push(old.account_id.as_str());
     }
-    // The verifier's first check: due at once.
-    checks::schedule(&mut tx, &row.id, now).await?;
-    let message = format!(
-        "{} added; waiting for its DNS records",
-        integration.served_host.to_unicode()
-    );
-    events::record(
-        &mut tx,
-        &auth.account_id,
-        EventKind::DomainAdded,
-        Some(&row.id),
-        Some(&served),
-        &message,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    // Best effort: an outage must not fail the add; the verifier's `ensure`
-    // creates whatever this could not.
-    match state.certificates.request(&integration.served_host).await {
-        Ok(report) => {
-            tracing::debug!(host = %served, state = ?report.state, found = %report.found, "certificate requested")
-        }
-        Err(err) => {
-            tracing::warn!(host = %served, error = %err, "could not request the certificate yet; the verifier retries")
-        }
-    }
-    Ok((StatusCode::CREATED, ApiJson(view(&state, &username, &row)?)))
+    accounts.push(me);
+    let domain = state
+        .units
+        .run(&accounts, async |unit: &mut Unit| {
+            let now = unit.now;
+            if domains::list(&mut *unit.conn(), me)
+                .await?
+                .iter()
+                .any(|d| d.served_host() == &served)
+            {
+                return Err(already_added(&integration));
+            }
+            // Whoever holds it now, under the locks: the proof covers only
+            // the holder it was checked against.
+            match (domains::holder_of(unit.conn(), &served).await?, &moved) {
+                (None, _) => {}
+                (Some(current), Some(old)) if current.id == old.id => {
+                    release(unit, &current).await?;
+                }
+                (Some(_), _) => return Err(taken(&state, &integration, &token, None)),
+            }
+            let domain = Domain {
+                id: new_id("dom"),
+                account_id: me.to_string(),
+                hostname: hostname.clone(),
+                integration: integration.clone(),
+                status: Status::Processing,
+                added_at: now,
+                connect_deadline: connect_deadline(now),
+                connected_at: None,
+                index: TargetColumns::default(),
+                not_found: TargetColumns::default(),
+                updated_at: now,
+                published_at: None,
+                disconnected_at: None,
+                ownership_token: Some(token.clone()),
+            };
+            match domains::insert(unit.conn(), &domain).await {
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(taken(&state, &integration, &token, None))
+                }
+                other => other?,
+            }
+            // The verifier's first check: due at once.
+            checks::schedule(unit.conn(), &domain.id, now).await?;
+            let message = if moved.is_some() {
+                format!(
+                    "{} added: its DNS proved it is yours, so it was released from the account that held it; waiting for its DNS records",
+                    served.to_unicode()
+                )
+            } else {
+                format!("{} added; waiting for its DNS records", served.to_unicode())
+            };
+            unit.event(&domain, EventKind::DomainAdded, &message).await?;
+            Ok::<_, ApiError>(domain)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(view(&state, &username, &domain)),
+    ))
 }
 
 /// The caller's domains, oldest first, each with its last verification in short.
@@ -337,11 +423,11 @@ pub async fn list_domains(
     let domains = rows
         .iter()
         .map(|row| {
-            let mut domain = view(&state, &username, row)?;
+            let mut domain = view(&state, &username, row);
             domain.verification = summaries.remove(&row.id);
-            Ok(domain)
+            domain
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok(ApiJson(DomainList { domains }))
 }
 
@@ -349,7 +435,7 @@ async fn own_domain(
     state: &AppState,
     account_id: &str,
     domain_id: &str,
-) -> Result<DomainRow, ApiError> {
+) -> Result<Domain, ApiError> {
     domains::get(state.store.pool(), account_id, domain_id)
         .await?
         .ok_or(ApiError::NotFound("domain"))
@@ -362,16 +448,16 @@ async fn own_domain(
     tag = "domains",
     params(("domain_id" = String, Path)),
     security(("account_token" = [])),
-    responses((status = 200, body = Domain), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, body = DomainView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 pub async fn get_domain(
     auth: AccountAuth,
     State(state): State<AppState>,
     ApiPath(domain_id): ApiPath<String>,
-) -> Result<ApiJson<Domain>, ApiError> {
+) -> Result<ApiJson<DomainView>, ApiError> {
     let username = username(&state, &auth.account_id).await?;
     let row = own_domain(&state, &auth.account_id, &domain_id).await?;
-    let mut domain = view(&state, &username, &row)?;
+    let mut domain = view(&state, &username, &row);
     domain.verification = super::diagnostics::summary(&state, &row.id).await?;
     Ok(ApiJson(domain))
 }
@@ -391,29 +477,21 @@ pub async fn remove_domain(
     State(state): State<AppState>,
     ApiPath(domain_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    let row = domains::get_in(&mut tx, &auth.account_id, &domain_id)
-        .await?
-        .ok_or(ApiError::NotFound("domain"))?;
-    let served_host = integration(&row)?.served_host;
-    domains::delete(&mut tx, &row.id).await?;
-    let message = format!("{} removed", row.served_host);
-    events::record(
-        &mut tx,
-        &auth.account_id,
-        EventKind::DomainRemoved,
-        Some(&row.id),
-        Some(&row.served_host),
-        &message,
-        now_ms(),
-    )
-    .await?;
-    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
-    tx.commit().await?;
-    if written > 0 {
-        state.published();
-    }
+    let me = auth.account_id.as_str();
+    let removed = state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            let domain = domains::get_in(unit.conn(), me, &domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))?;
+            domains::delete(unit.conn(), &domain.id).await?;
+            let message = format!("{} removed", domain.served_host());
+            unit.event(&domain, EventKind::DomainRemoved, &message)
+                .await?;
+            Ok::<_, ApiError>(domain)
+        })
+        .await?;
+    let served_host = removed.served_host().clone();
     state.certificates.remove_in_background(served_host);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -487,36 +565,30 @@ pub async fn put_settings(
     ApiPath(domain_id): ApiPath<String>,
     ApiJson(input): ApiJson<DomainSettings>,
 ) -> Result<ApiJson<DomainSettings>, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    let row = domains::get_in(&mut tx, &auth.account_id, &domain_id)
-        .await?
-        .ok_or(ApiError::NotFound("domain"))?;
-    let integration = integration(&row)?;
-    let index = target_columns(
-        &mut tx,
-        &auth.account_id,
-        &integration,
-        &input.index,
-        "index.url",
-    )
-    .await?;
-    let not_found = target_columns(
-        &mut tx,
-        &auth.account_id,
-        &integration,
-        &input.not_found,
-        "not_found.url",
-    )
-    .await?;
-    domains::set_targets(&mut tx, &row.id, &index, &not_found, now_ms()).await?;
-    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
-    let row = domains::get_in(&mut tx, &auth.account_id, &domain_id)
-        .await?
-        .ok_or(ApiError::NotFound("domain"))?;
-    tx.commit().await?;
-    if written > 0 {
-        state.published();
-    }
+    let me = auth.account_id.as_str();
+    let row = state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            let domain = domains::get_in(unit.conn(), me, &domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))?;
+            let integration = &domain.integration;
+            let index =
+                target_columns(unit.conn(), me, integration, &input.index, "index.url").await?;
+            let not_found = target_columns(
+                unit.conn(),
+                me,
+                integration,
+                &input.not_found,
+                "not_found.url",
+            )
+            .await?;
+            let now = unit.now;
+            domains::set_targets(unit.conn(), &domain.id, &index, &not_found, now).await?;
+            domains::get_in(unit.conn(), me, &domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))
+        })
+        .await?;
     Ok(ApiJson(settings_view(&row)))
 }

@@ -28,6 +28,10 @@ pub struct ErrorDetail {
     /// The request field the error is about, for field errors (422).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// `hostname_taken` only: how to prove the hostname is yours (a TXT
+    /// record), and what the last look at it found. Never who holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<super::domains::OwnershipProof>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,13 @@ pub enum ApiError {
     /// 409: the request conflicts with existing state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 409 `hostname_taken`: another account holds the hostname; the body
+    /// says how to prove it is yours.
+    #[error("{message}")]
+    HostnameTaken {
+        message: String,
+        proof: Box<super::domains::OwnershipProof>,
+    },
     /// 413: the body or the page content is too large.
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
@@ -91,7 +102,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::HostnameTaken { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -105,6 +116,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::TooLarge { code, .. }
             | ApiError::Invalid { code, .. } => code,
+            ApiError::HostnameTaken { .. } => "hostname_taken",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -130,11 +142,16 @@ impl IntoResponse for ApiError {
             ApiError::Invalid { field, .. } => field.map(str::to_string),
             _ => None,
         };
+        let proof = match &self {
+            ApiError::HostnameTaken { proof, .. } => Some((**proof).clone()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
                 message: self.to_string(),
                 field,
+                proof,
             },
         };
         let mut response = (self.status(), Json(body)).into_response();

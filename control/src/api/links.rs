@@ -12,11 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
-use crate::publish::sync::sync_account;
 use crate::store::links::{self, LinkRow};
-use crate::store::{
-    accounts, domains, is_unique_violation, lock_account, new_id, now_ms, pages, rfc3339,
-};
+use crate::store::{accounts, domains, is_unique_violation, new_id, pages, rfc3339};
+use crate::unit::Unit;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewLink {
@@ -84,7 +82,7 @@ async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
         None => platform_host(state, &row.account_id).await,
         Some(domain_id) => Ok(domains::get(state.store.pool(), &row.account_id, domain_id)
             .await?
-            .map(|d| d.served_host)
+            .map(|d| d.served_host().to_string())
             .unwrap_or_default()),
     }
 }
@@ -113,50 +111,50 @@ pub async fn create_link(
     let slug =
         Slug::parse(&input.path).map_err(|err| ApiError::invalid("path", err.code(), &err))?;
     let platform_host = platform_host(&state, &auth.account_id).await?;
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    pages::get_in(&mut tx, &auth.account_id, &input.page_id)
-        .await?
-        .ok_or(ApiError::NotFound("page"))?;
-    let (scope, host) = match &input.domain_id {
-        None => (auth.account_id.clone(), platform_host.clone()),
-        Some(domain_id) => {
-            let domain = domains::get_in(&mut tx, &auth.account_id, domain_id)
+    let me = auth.account_id.as_str();
+    let (row, host) = state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            pages::get_in(unit.conn(), me, &input.page_id)
                 .await?
-                .ok_or(ApiError::NotFound("domain"))?;
-            (domain.id, domain.served_host)
-        }
-    };
-    let taken = || {
-        ApiError::conflict(
-            "path_taken",
-            format!(
-                "{} is already used on {host}: choose another page name",
-                slug.path()
-            ),
-        )
-    };
-    if links::path_taken(&mut tx, &scope, slug.as_str()).await? {
-        return Err(taken());
-    }
-    let row = LinkRow {
-        id: new_id("lnk"),
-        account_id: auth.account_id.clone(),
-        page_id: input.page_id.clone(),
-        domain_id: input.domain_id.clone(),
-        scope,
-        slug: slug.to_string(),
-        created_at: now_ms(),
-    };
-    match links::insert(&mut tx, &row).await {
-        Err(err) if is_unique_violation(&err) => return Err(taken()),
-        other => other?,
-    }
-    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
-    tx.commit().await?;
-    if written > 0 {
-        state.published();
-    }
+                .ok_or(ApiError::NotFound("page"))?;
+            let (scope, host) = match &input.domain_id {
+                None => (me.to_string(), platform_host.clone()),
+                Some(domain_id) => {
+                    let domain = domains::get_in(unit.conn(), me, domain_id)
+                        .await?
+                        .ok_or(ApiError::NotFound("domain"))?;
+                    (domain.id.clone(), domain.served_host().to_string())
+                }
+            };
+            let taken = || {
+                ApiError::conflict(
+                    "path_taken",
+                    format!(
+                        "{} is already used on {host}: choose another page name",
+                        slug.path()
+                    ),
+                )
+            };
+            if links::path_taken(unit.conn(), &scope, slug.as_str()).await? {
+                return Err(taken());
+            }
+            let row = LinkRow {
+                id: new_id("lnk"),
+                account_id: me.to_string(),
+                page_id: input.page_id.clone(),
+                domain_id: input.domain_id.clone(),
+                scope,
+                slug: slug.to_string(),
+                created_at: unit.now,
+            };
+            match links::insert(unit.conn(), &row).await {
+                Err(err) if is_unique_violation(&err) => return Err(taken()),
+                other => other?,
+            }
+            Ok((row, host))
+        })
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(view(&row, &host))))
 }
 
@@ -179,7 +177,7 @@ pub async fn list_links(
     let hosts: HashMap<String, String> = domains::list(pool, &auth.account_id)
         .await?
         .into_iter()
-        .map(|d| (d.id, d.served_host))
+        .map(|d| (d.id.clone(), d.served_host().to_string()))
         .collect();
     let links = links::list(pool, &auth.account_id)
         .await?
@@ -231,15 +229,15 @@ pub async fn delete_link(
     State(state): State<AppState>,
     ApiPath(link_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    if !links::delete(&mut tx, &auth.account_id, &link_id).await? {
-        return Err(ApiError::NotFound("link"));
-    }
-    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
-    tx.commit().await?;
-    if written > 0 {
-        state.published();
-    }
+    let me = auth.account_id.as_str();
+    state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            if !links::delete(unit.conn(), me, &link_id).await? {
+                return Err(ApiError::NotFound("link"));
+            }
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

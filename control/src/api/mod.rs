@@ -32,7 +32,9 @@ use utoipa_axum::routes;
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
 
 use crate::certs::Certificates;
+use crate::clock::Clock;
 use crate::store::{accounts as account_store, now_ms, Store};
+use crate::unit::Units;
 
 /// Largest request body: 2 MiB (a page's HTML, at most [`MAX_PAGE_BYTES`],
 /// may grow when escaped as JSON).
@@ -52,22 +54,23 @@ pub struct AppState {
     pub certificates: Certificates,
     /// The DNS verifier (`POST /v1/domains/{id}/verify`).
     pub verifier: Option<Arc<crate::verify::scheduler::Scheduler>>,
+    /// Every change to an account goes through one of these.
+    pub units: Units,
+    /// The lifecycle's clock.
+    pub clock: Clock,
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        platform: PlatformDomain,
-        admin_token: &str,
-        publish_wake: Arc<Notify>,
-    ) -> AppState {
+    pub fn new(units: Units, admin_token: &str) -> AppState {
         AppState {
-            store,
-            platform,
+            store: units.store.clone(),
+            platform: units.platform.clone(),
             admin_token_hash: Arc::new(Sha256::digest(admin_token.as_bytes()).into()),
-            publish_wake,
+            publish_wake: units.wake.clone(),
             certificates: Certificates::None,
             verifier: None,
+            clock: units.clock,
+            units,
         }
     }
 
@@ -75,6 +78,14 @@ impl AppState {
     pub fn with_verifier(mut self, verifier: Arc<crate::verify::scheduler::Scheduler>) -> AppState {
         self.verifier = Some(verifier);
         self
+    }
+
+    /// Where TXT ownership proofs live (the verifier's setting).
+    pub fn challenge_label(&self) -> portico_shared::ownership::ChallengeLabel {
+        self.verifier
+            .as_ref()
+            .map(|scheduler| scheduler.verifier.settings.challenge_label.clone())
+            .unwrap_or_default()
     }
 
     /// The certificate provider (the default is `none`).

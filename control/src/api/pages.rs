@@ -9,9 +9,10 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState, MAX_PAGE_BYTES};
-use crate::publish::sync::{content_digest, sync_account};
+use crate::publish::sync::content_digest;
 use crate::store::pages::{self, PageRow};
-use crate::store::{lock_account, new_id, now_ms, rfc3339};
+use crate::store::{new_id, rfc3339};
+use crate::unit::Unit;
 
 /// Longest page title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -173,7 +174,7 @@ pub async fn create_page(
 ) -> Result<(StatusCode, ApiJson<Page>), ApiError> {
     let title = check_title(&input.title)?;
     check_content(&input.content)?;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let digest = content_digest(&input.content);
     let row = PageRow {
         id: new_id("pg"),
@@ -186,11 +187,21 @@ pub async fn create_page(
         digest: digest.as_str().to_string(),
         size: input.content.len() as i64,
     };
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    pages::insert(&mut tx, &row).await?;
-    pages::insert_revision(&mut tx, &row.id, 1, digest.as_str(), &input.content, now).await?;
-    tx.commit().await?;
+    state
+        .units
+        .run(&[&auth.account_id], async |unit: &mut Unit| {
+            pages::insert(unit.conn(), &row).await?;
+            pages::insert_revision(
+                unit.conn(),
+                &row.id,
+                1,
+                digest.as_str(),
+                &input.content,
+                now,
+            )
+            .await
+        })
+        .await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(view(&row, Some(input.content))),
@@ -264,32 +275,39 @@ pub async fn update_page(
     if let Some(content) = &input.content {
         check_content(content)?;
     }
-    let now = now_ms();
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    let row = pages::get_in(&mut tx, &auth.account_id, &page_id)
-        .await?
-        .ok_or(ApiError::NotFound("page"))?;
-    let mut revision = row.current_revision;
-    if let Some(content) = &input.content {
-        let digest = content_digest(content);
-        if digest.as_str() != row.digest {
-            revision += 1;
-            pages::insert_revision(&mut tx, &row.id, revision, digest.as_str(), content, now)
-                .await?;
-        }
-    }
-    let title = title.unwrap_or_else(|| row.title.clone());
-    pages::update(&mut tx, &row.id, &title, revision, now).await?;
-    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
-    let row = pages::get_in(&mut tx, &auth.account_id, &page_id)
-        .await?
-        .ok_or(ApiError::NotFound("page"))?;
-    let content = pages::content(&mut tx, &row.id, row.current_revision).await?;
-    tx.commit().await?;
-    if written > 0 {
-        state.published();
-    }
+    let me = auth.account_id.as_str();
+    let (row, content) = state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            let now = unit.now;
+            let row = pages::get_in(unit.conn(), me, &page_id)
+                .await?
+                .ok_or(ApiError::NotFound("page"))?;
+            let mut revision = row.current_revision;
+            if let Some(content) = &input.content {
+                let digest = content_digest(content);
+                if digest.as_str() != row.digest {
+                    revision += 1;
+                    pages::insert_revision(
+                        unit.conn(),
+                        &row.id,
+                        revision,
+                        digest.as_str(),
+                        content,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            let title = title.unwrap_or_else(|| row.title.clone());
+            pages::update(unit.conn(), &row.id, &title, revision, now).await?;
+            let row = pages::get_in(unit.conn(), me, &page_id)
+                .await?
+                .ok_or(ApiError::NotFound("page"))?;
+            let content = pages::content(unit.conn(), &row.id, row.current_revision).await?;
+            Ok::<_, ApiError>((row, content))
+        })
+        .await?;
     Ok(ApiJson(view(&row, content)))
 }
 
@@ -308,17 +326,17 @@ pub async fn delete_page(
     State(state): State<AppState>,
     ApiPath(page_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    lock_account(&mut tx, &auth.account_id).await?;
-    let row = pages::get_in(&mut tx, &auth.account_id, &page_id)
-        .await?
-        .ok_or(ApiError::NotFound("page"))?;
-    pages::delete(&mut tx, &row.id).await?;
-    let written = sync_account(&mut tx, &state.platform, &auth.account_id).await?;
-    tx.commit().await?;
-    if written > 0 {
-        state.published();
-    }
+    let me = auth.account_id.as_str();
+    state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            let row = pages::get_in(unit.conn(), me, &page_id)
+                .await?
+                .ok_or(ApiError::NotFound("page"))?;
+            pages::delete(unit.conn(), &row.id).await?;
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use super::defaults::{DEFAULT_INDEX_HTML, DEFAULT_NOT_FOUND_HTML};
-use crate::store::domains::DomainRow;
+use crate::store::domains::{Domain, TargetColumns};
 use crate::store::outbox::{self, Namespace};
 use crate::store::{accounts, domains, links, now_ms, pages};
 
@@ -152,63 +152,54 @@ fn json(bytes: &[u8]) -> String {
 
 fn add_domain(
     desired: &mut Desired,
-    domain: &DomainRow,
+    domain: &Domain,
     pages: &HashMap<String, pages::PageRow>,
     links: &[links::LinkRow],
 ) {
-    let (Ok(served), Ok(root)) = (
-        Hostname::parse(&domain.served_host),
-        Hostname::parse(&domain.root),
-    ) else {
-        return;
-    };
-    let index = target(
-        desired,
-        domain.index_page_id.as_deref(),
-        domain.index_url.as_deref(),
-        pages,
-    )
-    .unwrap_or_else(|| desired.builtin(DEFAULT_INDEX_HTML));
-    let not_found = target(
-        desired,
-        domain.not_found_page_id.as_deref(),
-        domain.not_found_url.as_deref(),
-        pages,
-    )
-    .unwrap_or_else(|| desired.builtin(DEFAULT_NOT_FOUND_HTML));
-    desired.routes.insert(
-        host_key(&served),
-        json(&HostRecord::site(index, not_found).encode()),
-    );
-    if domain.kind == "root" && root != served {
-        // The bare root answers with a redirect to `www`, path kept.
-        desired.routes.insert(
-            host_key(&root),
-            json(&HostRecord::redirect(served.clone()).encode()),
-        );
+    let integration = &domain.integration;
+    let served = &integration.served_host;
+    let index = target(desired, &domain.index, pages)
+        .unwrap_or_else(|| desired.builtin(DEFAULT_INDEX_HTML));
+    let not_found = target(desired, &domain.not_found, pages)
+        .unwrap_or_else(|| desired.builtin(DEFAULT_NOT_FOUND_HTML));
+    let before = desired.routes.len();
+    for host in integration.hosts() {
+        let record = if host == served {
+            HostRecord::site(index.clone(), not_found.clone())
+        } else {
+            // The bare root answers with a redirect to `www`, path kept.
+            HostRecord::redirect(served.clone())
+        };
+        desired
+            .routes
+            .insert(host_key(host), json(&record.encode()));
     }
     add_paths(
         desired,
-        &served,
+        served,
         pages,
         links
             .iter()
             .filter(|l| l.domain_id.as_deref() == Some(domain.id.as_str())),
     );
+    debug_assert!(
+        desired.routes.len() > before,
+        "a published domain has at least its host record"
+    );
 }
 
 fn target(
     desired: &mut Desired,
-    page_id: Option<&str>,
-    url: Option<&str>,
+    columns: &TargetColumns,
     pages: &HashMap<String, pages::PageRow>,
 ) -> Option<Target> {
-    if let Some(page) = page_id.and_then(|id| pages.get(id)) {
+    if let Some(page) = columns.page_id.as_ref().and_then(|id| pages.get(id)) {
         return desired.page(page);
     }
-    url.map(|url| Target::External {
-        url: url.to_string(),
-    })
+    columns
+        .url
+        .as_ref()
+        .map(|url| Target::External { url: url.clone() })
 }
 
 fn add_paths<'a>(

@@ -1,164 +1,265 @@
 //! Custom domains: what the customer added, its status and its settings.
+//! A row is parsed here, once, into [`Domain`] (shared's `Integration` and
+//! `lifecycle::Status`); nothing above the store reads its strings again.
 
+use portico_shared::lifecycle::{DomainFacts, Status};
+use portico_shared::{Hostname, Integration, IntegrationKind};
 use sqlx::{AnyConnection, AnyPool};
 
-/// Where a domain is in its lifecycle.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum DomainStatus {
-    /// Added; waiting for DNS and a certificate (until `connect_deadline`).
-    Processing,
-    /// Published: the edge serves it.
-    Connected,
-    /// Was connected; its DNS no longer points at the platform. Not served.
-    Disconnected,
+/// The Index or 404 target: a page id or a URL, or neither (the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetColumns {
+    pub page_id: Option<String>,
+    pub url: Option<String>,
 }
 
-impl DomainStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DomainStatus::Processing => "processing",
-            DomainStatus::Connected => "connected",
-            DomainStatus::Disconnected => "disconnected",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<DomainStatus> {
-        match text {
-            "processing" => Some(DomainStatus::Processing),
-            "connected" => Some(DomainStatus::Connected),
-            "disconnected" => Some(DomainStatus::Disconnected),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DomainRow {
+/// A stored domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
     pub id: String,
     pub account_id: String,
+    /// What the customer typed, as a name (`example.com` for a root).
     pub hostname: String,
-    pub kind: String,
-    pub root: String,
-    pub served_host: String,
-    pub status: String,
+    pub integration: Integration,
+    pub status: Status,
     pub added_at: i64,
     pub connect_deadline: i64,
     pub connected_at: Option<i64>,
-    pub index_page_id: Option<String>,
-    pub index_url: Option<String>,
-    pub not_found_page_id: Option<String>,
-    pub not_found_url: Option<String>,
+    pub index: TargetColumns,
+    pub not_found: TargetColumns,
     pub updated_at: i64,
     /// Set while the edge should serve the domain (see migration 0002).
     pub published_at: Option<i64>,
     pub disconnected_at: Option<i64>,
+    /// The token of the account's TXT proof for this host (migration 0003).
+    pub ownership_token: Option<String>,
 }
 
-impl DomainRow {
-    pub fn status(&self) -> DomainStatus {
-        DomainStatus::parse(&self.status).unwrap_or(DomainStatus::Processing)
+impl Domain {
+    pub fn served_host(&self) -> &Hostname {
+        &self.integration.served_host
+    }
+
+    /// What the lifecycle rules need to know about it.
+    pub fn facts(&self) -> DomainFacts {
+        DomainFacts {
+            status: self.status,
+            added_at: self.added_at,
+            connect_deadline: self.connect_deadline,
+            published: self.published_at.is_some(),
+            disconnected_at: self.disconnected_at,
+        }
+    }
+
+    /// True while it holds its served host against every other account.
+    pub fn holds_host(&self) -> bool {
+        portico_shared::ownership::holds(self.status, self.published_at.is_some())
     }
 }
 
-const COLUMNS: &str = "id, account_id, hostname, kind, root, served_host, status, added_at, \
-    connect_deadline, connected_at, index_page_id, index_url, not_found_page_id, not_found_url, updated_at, \
-    published_at, disconnected_at";
+fn kind_text(kind: IntegrationKind) -> &'static str {
+    match kind {
+        IntegrationKind::Root => "root",
+        IntegrationKind::Subdomain => "subdomain",
+    }
+}
 
-pub async fn insert(conn: &mut AnyConnection, row: &DomainRow) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "INSERT INTO domains ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-    ))
-    .bind(&row.id)
-    .bind(&row.account_id)
-    .bind(&row.hostname)
-    .bind(&row.kind)
-    .bind(&row.root)
-    .bind(&row.served_host)
-    .bind(&row.status)
-    .bind(row.added_at)
-    .bind(row.connect_deadline)
-    .bind(row.connected_at)
-    .bind(&row.index_page_id)
-    .bind(&row.index_url)
-    .bind(&row.not_found_page_id)
-    .bind(&row.not_found_url)
-    .bind(row.updated_at)
-    .bind(row.published_at)
-    .bind(row.disconnected_at)
+/// The row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct DomainRow {
+    id: String,
+    account_id: String,
+    hostname: String,
+    kind: String,
+    root: String,
+    served_host: String,
+    status: String,
+    added_at: i64,
+    connect_deadline: i64,
+    connected_at: Option<i64>,
+    index_page_id: Option<String>,
+    index_url: Option<String>,
+    not_found_page_id: Option<String>,
+    not_found_url: Option<String>,
+    updated_at: i64,
+    published_at: Option<i64>,
+    disconnected_at: Option<i64>,
+    ownership_token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("stored domain {id}: {what}")]
+struct Corrupt {
+    id: String,
+    what: String,
+}
+
+impl TryFrom<DomainRow> for Domain {
+    type Error = sqlx::Error;
+
+    fn try_from(row: DomainRow) -> Result<Domain, sqlx::Error> {
+        let corrupt = |what: String| {
+            sqlx::Error::Decode(Box::new(Corrupt {
+                id: row.id.clone(),
+                what,
+            }))
+        };
+        let host = |name: &str| {
+            Hostname::parse(name).map_err(|err| corrupt(format!("host `{name}`: {err}")))
+        };
+        let kind = match row.kind.as_str() {
+            "root" => IntegrationKind::Root,
+            "subdomain" => IntegrationKind::Subdomain,
+            other => return Err(corrupt(format!("kind `{other}`"))),
+        };
+        let integration = Integration {
+            kind,
+            root: host(&row.root)?,
+            served_host: host(&row.served_host)?,
+        };
+        let status = Status::parse(&row.status)
+            .ok_or_else(|| corrupt(format!("status `{}`", row.status)))?;
+        Ok(Domain {
+            integration,
+            status,
+            id: row.id,
+            account_id: row.account_id,
+            hostname: row.hostname,
+            added_at: row.added_at,
+            connect_deadline: row.connect_deadline,
+            connected_at: row.connected_at,
+            index: TargetColumns {
+                page_id: row.index_page_id,
+                url: row.index_url,
+            },
+            not_found: TargetColumns {
+                page_id: row.not_found_page_id,
+                url: row.not_found_url,
+            },
+            updated_at: row.updated_at,
+            published_at: row.published_at,
+            disconnected_at: row.disconnected_at,
+            ownership_token: row.ownership_token,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT d.id, d.account_id, d.hostname, d.kind, d.root, d.served_host, d.status, \
+    d.added_at, d.connect_deadline, d.connected_at, d.index_page_id, d.index_url, \
+    d.not_found_page_id, d.not_found_url, d.updated_at, d.published_at, d.disconnected_at, \
+    c.token AS ownership_token \
+    FROM domains d LEFT JOIN ownership_challenges c \
+    ON c.account_id = d.account_id AND c.served_host = d.served_host";
+
+fn parse_one(row: Option<DomainRow>) -> Result<Option<Domain>, sqlx::Error> {
+    row.map(Domain::try_from).transpose()
+}
+
+fn parse_all(rows: Vec<DomainRow>) -> Result<Vec<Domain>, sqlx::Error> {
+    rows.into_iter().map(Domain::try_from).collect()
+}
+
+/// Stores a new domain (its ownership token is the account's challenge
+/// for the host: see [`challenge_token`]).
+pub async fn insert(conn: &mut AnyConnection, domain: &Domain) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO domains (id, account_id, hostname, kind, root, served_host, status, added_at, \
+         connect_deadline, connected_at, index_page_id, index_url, not_found_page_id, not_found_url, \
+         updated_at, published_at, disconnected_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(&domain.id)
+    .bind(&domain.account_id)
+    .bind(&domain.hostname)
+    .bind(kind_text(domain.integration.kind))
+    .bind(domain.integration.root.as_str())
+    .bind(domain.integration.served_host.as_str())
+    .bind(domain.status.as_str())
+    .bind(domain.added_at)
+    .bind(domain.connect_deadline)
+    .bind(domain.connected_at)
+    .bind(&domain.index.page_id)
+    .bind(&domain.index.url)
+    .bind(&domain.not_found.page_id)
+    .bind(&domain.not_found.url)
+    .bind(domain.updated_at)
+    .bind(domain.published_at)
+    .bind(domain.disconnected_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// The active (processing or connected) domain serving `served_host`, any account.
-pub async fn active_by_served_host(
+/// The domain holding `served_host` against every other account
+/// ([`Domain::holds_host`]), whichever account it is in.
+pub async fn holder_of(
     conn: &mut AnyConnection,
-    served_host: &str,
-) -> Result<Option<DomainRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM domains WHERE served_host = $1 AND status IN ('processing', 'connected')"
+    served_host: &Hostname,
+) -> Result<Option<Domain>, sqlx::Error> {
+    let row = sqlx::query_as(&format!(
+        "{SELECT} WHERE d.served_host = $1 \
+         AND (d.status IN ('processing', 'connected') OR d.published_at IS NOT NULL)"
     ))
-    .bind(served_host)
+    .bind(served_host.as_str())
     .fetch_optional(conn)
-    .await
+    .await?;
+    parse_one(row)
 }
 
 pub async fn get(
     pool: &AnyPool,
     account_id: &str,
     id: &str,
-) -> Result<Option<DomainRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM domains WHERE id = $1 AND account_id = $2"
-    ))
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await
+) -> Result<Option<Domain>, sqlx::Error> {
+    let row = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1 AND d.account_id = $2"))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await?;
+    parse_one(row)
 }
 
 pub async fn get_in(
     conn: &mut AnyConnection,
     account_id: &str,
     id: &str,
-) -> Result<Option<DomainRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM domains WHERE id = $1 AND account_id = $2"
-    ))
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(conn)
-    .await
+) -> Result<Option<Domain>, sqlx::Error> {
+    let row = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1 AND d.account_id = $2"))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(conn)
+        .await?;
+    parse_one(row)
 }
 
 /// A domain by id alone: for the lifecycle (verifier, tests), not the API.
-pub async fn get_any(conn: &mut AnyConnection, id: &str) -> Result<Option<DomainRow>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM domains WHERE id = $1"))
+pub async fn get_any(conn: &mut AnyConnection, id: &str) -> Result<Option<Domain>, sqlx::Error> {
+    let row = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await
+        .await?;
+    parse_one(row)
 }
 
-/// The account's rows, on the pool or inside a transaction.
+/// The account's domains, oldest first, on the pool or inside a transaction.
 pub async fn list<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     account_id: &str,
-) -> Result<Vec<DomainRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM domains WHERE account_id = $1 ORDER BY added_at, id"
+) -> Result<Vec<Domain>, sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "{SELECT} WHERE d.account_id = $1 ORDER BY d.added_at, d.id"
     ))
     .bind(account_id)
     .fetch_all(executor)
-    .await
+    .await?;
+    parse_all(rows)
 }
 
 pub async fn set_status(
     conn: &mut AnyConnection,
     id: &str,
-    status: DomainStatus,
+    status: Status,
     connected_at: Option<i64>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
@@ -170,13 +271,6 @@ pub async fn set_status(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// The Index and 404 targets: a page id or a URL each, or neither (the default).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TargetColumns {
-    pub page_id: Option<String>,
-    pub url: Option<String>,
 }
 
 pub async fn set_targets(
@@ -209,8 +303,8 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Erro
     Ok(())
 }
 
-/// Sets (`Some`) or clears (`None`) when the domain was published; the next
-/// `sync_account` in the same transaction publishes or unpublishes it.
+/// Sets (`Some`) or clears (`None`) when the domain was published; the
+/// account's resync in the same unit of work publishes or unpublishes it.
 pub async fn set_published(
     conn: &mut AnyConnection,
     id: &str,
@@ -235,4 +329,34 @@ pub async fn set_disconnected_at(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The account's proof token for `served_host`, made (from `fresh`) on
+/// first use and kept afterwards: the TXT record the customer created from
+/// an earlier answer stays valid.
+pub async fn challenge_token(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    served_host: &Hostname,
+    fresh: &str,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ownership_challenges (account_id, served_host, token, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, served_host) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(served_host.as_str())
+    .bind(fresh)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let (token,): (String,) = sqlx::query_as(
+        "SELECT token FROM ownership_challenges WHERE account_id = $1 AND served_host = $2",
+    )
+    .bind(account_id)
+    .bind(served_host.as_str())
+    .fetch_one(conn)
+    .await?;
+    Ok(token)
 }

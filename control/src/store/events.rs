@@ -14,6 +14,9 @@ pub enum EventKind {
     /// Not connected by its deadline: the integration was reverted (removed).
     DomainExpired,
     DomainRemoved,
+    /// Another account proved control of the host's DNS: the domain was
+    /// removed from this one.
+    DomainReleased,
 }
 
 impl EventKind {
@@ -24,6 +27,7 @@ impl EventKind {
             EventKind::DomainDisconnected => "domain_disconnected",
             EventKind::DomainExpired => "domain_expired",
             EventKind::DomainRemoved => "domain_removed",
+            EventKind::DomainReleased => "domain_released",
         }
     }
 
@@ -34,6 +38,7 @@ impl EventKind {
             EventKind::DomainDisconnected,
             EventKind::DomainExpired,
             EventKind::DomainRemoved,
+            EventKind::DomainReleased,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

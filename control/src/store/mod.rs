@@ -149,21 +149,11 @@ fn sqlite_file(url: &str) -> Option<&Path> {
     }
 }
 
-/// Added to every reading of [`now_ms`]; 0 except under the development
-/// setting `dev_clock_offset_secs` (config.rs refuses it in production).
-static DEV_CLOCK_OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// Shifts this process's clock (`serve` with `dev_clock_offset_secs`): the
-/// lifecycle's 24 h deadline can then be reached without waiting a day.
-pub fn set_dev_clock_offset_ms(offset_ms: i64) {
-    DEV_CLOCK_OFFSET_MS.store(offset_ms, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, by the wall clock: for leases and
+/// outbox ages. The lifecycle reads `clock::Clock`, which development may shift.
 pub fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000_000) as i64
-        + DEV_CLOCK_OFFSET_MS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// RFC 3339 for the API.

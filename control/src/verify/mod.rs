@@ -15,6 +15,7 @@ pub mod cname;
 pub mod dns;
 pub mod dnssec;
 pub mod forward;
+pub mod ownership;
 pub mod provider;
 pub mod report;
 pub mod scheduler;
@@ -36,6 +37,8 @@ pub struct Subject {
     pub integration: Integration,
     /// `None` (doctor without `--username`): ownership is not checked.
     pub username: Option<Username>,
+    /// The account's TXT proof token for the host (`None`: TXT not checked).
+    pub ownership_token: Option<String>,
 }
 
 /// Runs every check of a domain.
@@ -170,34 +173,70 @@ impl Verifier {
                 None => None,
             }
         };
-        let certificate_check = async {
-            if certificate {
-                Some(self.certificate(subject).await)
-            } else {
-                None
+        let txt = async {
+            match (&zone, &subject.ownership_token, &subject.username) {
+                (Some(zone), Some(token), Some(_)) if finding != Finding::Pointing => Some(
+                    ownership::look(
+                        &self.dns,
+                        zone,
+                        &self.settings.challenge_label,
+                        integration,
+                        token,
+                    )
+                    .await,
+                ),
+                _ => None,
             }
         };
-        let (root_forward, caa, dnssec, certificate_outcome) =
-            tokio::join!(root_forward, caa, dnssec, certificate_check);
+        let (root_forward, caa, dnssec, txt) = tokio::join!(root_forward, caa, dnssec, txt);
         if let Some(outcome) = &root_forward {
             checks.push(outcome.check.clone());
         }
+        let caa_refuses = caa.state == CheckState::Fail;
         checks.push(caa);
         checks.extend(dnssec);
         checks.push(self.provider_check(subject, provider, zone.as_ref(), &target_text));
-        let certificate_finding = match certificate_outcome {
-            Some((check, finding)) => {
-                checks.push(check);
-                finding
-            }
-            None => {
-                checks.push(Check::pending(
-                    "certificate",
-                    "not checked (doctor does not request certificates)",
-                    "the platform requests the certificate once the domain is added",
-                ));
-                CertificateFinding::Unknown
-            }
+        // Proof of ownership: the CNAME naming the account, or the TXT token.
+        let cname_points = finding == Finding::Pointing && subject.username.is_some();
+        let txt = txt.unwrap_or(ownership::TxtSeen::Finding(
+            portico_shared::ownership::TxtFinding::Missing,
+        ));
+        let proven = ownership::proof(cname_points, &txt);
+        if let (Some(token), Some(_)) = (&subject.ownership_token, &subject.username) {
+            checks.push(ownership::check(
+                &self.settings.challenge_label,
+                integration,
+                token,
+                cname_points,
+                &txt,
+            ));
+        }
+        let certificate_finding = if !certificate {
+            checks.push(Check::pending(
+                "certificate",
+                "not checked (doctor does not request certificates)",
+                "the platform requests the certificate once the domain's DNS proves it is the customer's",
+            ));
+            CertificateFinding::Unknown
+        } else if proven.is_none() {
+            // Nothing that costs (a custom hostname, a certificate) before proof.
+            checks.push(Check::pending(
+                "certificate",
+                "not requested yet",
+                "the certificate is requested once the DNS proves the domain is yours (see the ownership check)",
+            ));
+            CertificateFinding::Pending
+        } else if caa_refuses {
+            checks.push(Check::pending(
+                "certificate",
+                "not requested: CAA forbids the certificate authorities the platform uses",
+                "a request would be refused: see the caa check",
+            ));
+            CertificateFinding::Pending
+        } else {
+            let (check, finding) = self.certificate(subject).await;
+            checks.push(check);
+            finding
         };
         let addresses = match (&integration.kind, &root_forward) {
             (IntegrationKind::Root, Some(outcome)) => provider::url_table(
@@ -228,6 +267,50 @@ impl Verifier {
             addresses,
             checks,
         }
+    }
+
+    /// Whether `username`'s account controls the DNS of `integration`'s
+    /// host right now: its CNAME names the account, or its TXT proof holds
+    /// `token`. Asked when adding a host that another account holds.
+    pub async fn prove(
+        &self,
+        integration: &Integration,
+        username: &Username,
+        token: &str,
+    ) -> (Option<portico_shared::ownership::Proof>, Check) {
+        let want = Expectation {
+            served_host: name_of_host(&integration.served_host),
+            root: name_of_host(&integration.root),
+            kind: integration.kind,
+            platform: name_of_host(self.platform.host()),
+            username: Some(username.as_str().to_string()),
+        };
+        let label = &self.settings.challenge_label;
+        let zone = match self.dns.find_zone(&want.served_host).await {
+            Ok(zone) => zone,
+            Err(answer) => {
+                let why = match answer {
+                    Answer::Failed(why) => why,
+                    _ => format!("{} has no nameservers (NXDOMAIN)", integration.root),
+                };
+                let seen = ownership::TxtSeen::Inconclusive(why);
+                return (
+                    None,
+                    ownership::check(label, integration, token, false, &seen),
+                );
+            }
+        };
+        let cname_points =
+            cname::check(&self.dns, &zone, &want, None).await.finding == Finding::Pointing;
+        let txt = if cname_points {
+            ownership::TxtSeen::Finding(portico_shared::ownership::TxtFinding::Missing)
+        } else {
+            ownership::look(&self.dns, &zone, label, integration, token).await
+        };
+        (
+            ownership::proof(cname_points, &txt),
+            ownership::check(label, integration, token, cname_points, &txt),
+        )
     }
 
     fn provider_check(

@@ -8,15 +8,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_shared::lifecycle::{self, Action, DomainFacts, Status};
-use portico_shared::{Hostname, Integration, IntegrationKind, PlatformDomain, Username};
-use tokio::sync::{watch, Notify, Semaphore};
+use portico_shared::lifecycle::{self, Action, Status};
+use portico_shared::{RoutingKeys, Username};
+use tokio::sync::{watch, Semaphore};
 
 use super::report::Report;
 use super::{Subject, Verifier};
 use crate::lifecycle::{self as transitions, LifecycleError};
-use crate::store::domains::{self, DomainRow, DomainStatus};
-use crate::store::{accounts, checks, new_id, now_ms, Store};
+use crate::store::domains::{self, Domain};
+use crate::store::{accounts, checks, new_id};
+use crate::unit::Units;
 
 /// How long a claim lasts: longer than any one check can take.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(120);
@@ -37,30 +38,21 @@ pub struct Outcome {
     pub report: Report,
     pub action: Action,
     /// The status after the action (`None`: the domain was reverted).
-    pub status: Option<DomainStatus>,
+    pub status: Option<Status>,
     pub next_check_at: i64,
 }
 
 /// The verifier's driver.
 pub struct Scheduler {
-    store: Store,
-    platform: PlatformDomain,
-    publish_wake: Arc<Notify>,
+    units: Units,
     pub verifier: Arc<Verifier>,
     holder: String,
 }
 
 impl Scheduler {
-    pub fn new(
-        store: Store,
-        platform: PlatformDomain,
-        publish_wake: Arc<Notify>,
-        verifier: Arc<Verifier>,
-    ) -> Scheduler {
+    pub fn new(units: Units, verifier: Arc<Verifier>) -> Scheduler {
         Scheduler {
-            store,
-            platform,
-            publish_wake,
+            units,
             verifier,
             holder: new_id("ver"),
         }
@@ -70,8 +62,8 @@ impl Scheduler {
     pub async fn tick(self: &Arc<Self>, now: i64) -> Result<usize, ScheduleError> {
         let concurrency = self.verifier.settings.concurrency;
         let due = checks::claim_due(
-            self.store.pool(),
-            self.store.backend(),
+            self.units.store.pool(),
+            self.units.store.backend(),
             &self.holder,
             now,
             CLAIM_LEASE.as_millis() as i64,
@@ -89,7 +81,7 @@ impl Scheduler {
                 if let Err(err) = this.check_claimed(&domain_id, now).await {
                     tracing::warn!(domain = %domain_id, error = %err, "verification failed; retrying soon");
                     let _ = checks::release(
-                        this.store.pool(),
+                        this.units.store.pool(),
                         &domain_id,
                         &this.holder,
                         now + this.verifier.settings.policy.first_interval_ms,
@@ -109,7 +101,7 @@ impl Scheduler {
         now: i64,
     ) -> Result<Option<Outcome>, ScheduleError> {
         if !checks::claim_one(
-            self.store.pool(),
+            self.units.store.pool(),
             domain_id,
             &self.holder,
             now,
@@ -122,7 +114,8 @@ impl Scheduler {
         match self.check_claimed(domain_id, now).await {
             Ok(outcome) => Ok(outcome),
             Err(err) => {
-                let _ = checks::release(self.store.pool(), domain_id, &self.holder, now).await;
+                let _ =
+                    checks::release(self.units.store.pool(), domain_id, &self.holder, now).await;
                 Err(err)
             }
         }
@@ -134,7 +127,7 @@ impl Scheduler {
         domain_id: &str,
         now: i64,
     ) -> Result<Option<Outcome>, ScheduleError> {
-        let pool = self.store.pool();
+        let pool = self.units.store.pool();
         let row = {
             let mut conn = pool.acquire().await?;
             domains::get_any(&mut conn, domain_id).await?
@@ -143,32 +136,22 @@ impl Scheduler {
             return Ok(None);
         };
         let account = accounts::get(pool, &row.account_id).await?;
-        let username = account.and_then(|a| Username::parse(&a.username).ok());
-        let Some(subject) = subject(&row, username) else {
-            tracing::error!(domain = %row.id, "a stored domain no longer parses; not checked");
-            return Ok(None);
+        let subject = Subject {
+            integration: row.integration.clone(),
+            username: account.and_then(|a| Username::parse(&a.username).ok()),
+            ownership_token: row.ownership_token.clone(),
         };
         let report = self.verifier.verify(&subject, true, now).await;
         let policy = self.verifier.settings.policy;
-        let facts = DomainFacts {
-            status: match row.status() {
-                DomainStatus::Processing => Status::Processing,
-                DomainStatus::Connected => Status::Connected,
-                DomainStatus::Disconnected => Status::Disconnected,
-            },
-            added_at: row.added_at,
-            connect_deadline: row.connect_deadline,
-            published: row.published_at.is_some(),
-            disconnected_at: row.disconnected_at,
-        };
-        let decision = lifecycle::decide(&facts, report.dns, report.certificate, now, &policy);
+        let decision =
+            lifecycle::decide(&row.facts(), report.dns, report.certificate, now, &policy);
         let mut next = decision.next_check_at;
-        let mut status = Some(row.status());
+        let mut status = Some(row.status);
         match decision.action {
             Action::Nothing => {}
             Action::Connect => {
                 if self.connect(&row, now).await? {
-                    status = Some(DomainStatus::Connected);
+                    status = Some(Status::Connected);
                     next = now + policy.recheck_interval_ms;
                 } else {
                     next = now + policy.first_interval_ms;
@@ -179,39 +162,17 @@ impl Scheduler {
                     .check("cname")
                     .and_then(|c| c.cause.clone())
                     .unwrap_or_else(|| "its DNS no longer points at the platform".into());
-                transitions::mark_disconnected_at(
-                    &self.store,
-                    &self.platform,
-                    &self.publish_wake,
-                    &row.id,
-                    &reason,
-                    now,
-                )
-                .await?;
-                status = Some(DomainStatus::Disconnected);
+                transitions::mark_disconnected(&self.units, &row.id, &reason, now).await?;
+                status = Some(Status::Disconnected);
             }
             Action::Unpublish => {
-                transitions::unpublish_at(
-                    &self.store,
-                    &self.platform,
-                    &self.publish_wake,
-                    &row.id,
-                    now,
-                )
-                .await?;
+                transitions::unpublish(&self.units, &row.id, now).await?;
             }
             Action::Revert => {
-                transitions::expire_at(
-                    &self.store,
-                    &self.platform,
-                    &self.publish_wake,
-                    &row.id,
-                    now,
-                )
-                .await?;
-                if let Ok(host) = Hostname::parse(&row.served_host) {
-                    self.verifier.certificates.remove_in_background(host);
-                }
+                transitions::expire(&self.units, &row.id, now).await?;
+                self.verifier
+                    .certificates
+                    .remove_in_background(row.served_host().clone());
                 return Ok(Some(Outcome {
                     report,
                     action: Action::Revert,
@@ -238,19 +199,21 @@ impl Scheduler {
     /// Publishes the domain, waits (bounded) for its routing records to
     /// reach KV, then reports it connected. False: still waiting for KV; the
     /// domain stays as it is and is checked again soon.
-    async fn connect(&self, row: &DomainRow, now: i64) -> Result<bool, ScheduleError> {
-        transitions::publish_at(
-            &self.store,
-            &self.platform,
-            &self.publish_wake,
-            &row.id,
-            now,
-        )
-        .await?;
-        let (keys, prefixes) = routing_keys(row);
+    async fn connect(&self, row: &Domain, now: i64) -> Result<bool, ScheduleError> {
+        match transitions::publish(&self.units, &row.id, now).await {
+            Ok(_) => {}
+            Err(LifecycleError::Taken(host)) => {
+                tracing::warn!(domain = %row.id, host, "another account holds this hostname now; not published");
+                return Ok(false);
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let keys = RoutingKeys::of(&row.integration);
         let deadline = tokio::time::Instant::now() + self.verifier.settings.publish_wait;
         loop {
-            let pending = checks::pending_routes(self.store.pool(), &keys, &prefixes).await?;
+            let pending =
+                checks::pending_routes(self.units.store.pool(), &keys.hosts, &keys.path_prefixes)
+                    .await?;
             if pending == 0 {
                 break;
             }
@@ -258,18 +221,10 @@ impl Scheduler {
                 tracing::info!(domain = %row.id, pending, "routing records not in KV yet; connecting on the next check");
                 return Ok(false);
             }
-            self.publish_wake.notify_one();
+            self.units.wake.notify_one();
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        match transitions::mark_connected_at(
-            &self.store,
-            &self.platform,
-            &self.publish_wake,
-            &row.id,
-            now,
-        )
-        .await
-        {
+        match transitions::mark_connected(&self.units, &row.id, now).await {
             Ok(_) => Ok(true),
             Err(LifecycleError::Taken(host)) => {
                 tracing::warn!(domain = %row.id, host, "another account holds this hostname now; not connected");
@@ -286,7 +241,7 @@ impl Scheduler {
             if *shutdown.borrow() {
                 break;
             }
-            match self.tick(now_ms()).await {
+            match self.tick(self.units.clock.now_ms()).await {
                 Ok(checked) if checked > 0 => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "verifier pass failed"),
@@ -298,39 +253,4 @@ impl Scheduler {
         }
         tracing::info!("verifier stopped");
     }
-}
-
-/// The routing keys of a domain whose delivery a connect waits for.
-fn routing_keys(row: &DomainRow) -> (Vec<String>, Vec<String>) {
-    let mut keys = Vec::new();
-    let mut prefixes = Vec::new();
-    for host in [
-        Some(&row.served_host),
-        (row.kind == "root").then_some(&row.root),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if let Ok(host) = Hostname::parse(host) {
-            keys.push(portico_shared::record::host_key(&host));
-            prefixes.push(portico_shared::record::path_key_prefix(&host));
-        }
-    }
-    (keys, prefixes)
-}
-
-/// The subject a stored domain is verified as.
-pub fn subject(row: &DomainRow, username: Option<Username>) -> Option<Subject> {
-    Some(Subject {
-        integration: Integration {
-            kind: if row.kind == "root" {
-                IntegrationKind::Root
-            } else {
-                IntegrationKind::Subdomain
-            },
-            root: Hostname::parse(&row.root).ok()?,
-            served_host: Hostname::parse(&row.served_host).ok()?,
-        },
-        username,
-    })
 }

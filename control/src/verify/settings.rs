@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use portico_shared::lifecycle::Policy;
+use portico_shared::ownership::ChallengeLabel;
 
 use super::dns::DnsSettings;
 use super::forward::ForwardSettings;
@@ -28,6 +29,8 @@ pub struct VerifySettings {
     /// How long a connect waits for the routing record to reach KV.
     pub publish_wait: Duration,
     pub policy: Policy,
+    /// Where the TXT ownership proof is looked up: `<label>.<served host>`.
+    pub challenge_label: ChallengeLabel,
 }
 
 impl VerifySettings {
@@ -56,7 +59,13 @@ impl VerifySettings {
             v.map(|s| (s as i64).saturating_mul(1000))
                 .unwrap_or(default_ms)
         };
+        let challenge_label = match raw.challenge_label.as_deref() {
+            None => ChallengeLabel::default(),
+            Some(text) => ChallengeLabel::parse(text.trim())
+                .map_err(|err| invalid("challenge_label", err))?,
+        };
         Ok(VerifySettings {
+            challenge_label,
             scheduled: raw.verifier.unwrap_or(true),
             dns: DnsSettings {
                 resolvers,

@@ -80,19 +80,17 @@ async fn lifecycle_events_for_disconnect_and_expiry(db: Db) {
     let id = stays["id"].as_str().unwrap();
     app.connect(id).await;
     portico_control::lifecycle::mark_disconnected(
-        &state.store,
-        &state.platform,
-        &state.publish_wake,
+        &state.units,
         id,
         "its CNAME no longer points at the platform",
+        state.clock.now_ms(),
     )
     .await
     .unwrap();
     portico_control::lifecycle::expire(
-        &state.store,
-        &state.platform,
-        &state.publish_wake,
+        &state.units,
         expires["id"].as_str().unwrap(),
+        state.clock.now_ms(),
     )
     .await
     .unwrap();

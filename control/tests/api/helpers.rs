@@ -378,10 +378,9 @@ impl TestApp {
     /// Marks a domain connected (what verification will do) and publishes it.
     pub async fn connect(&self, domain_id: &str) {
         portico_control::lifecycle::mark_connected(
-            &self.state.store,
-            &self.state.platform,
-            &self.state.publish_wake,
+            &self.state.units,
             domain_id,
+            self.state.clock.now_ms(),
         )
         .await
         .expect("mark connected");

@@ -13,6 +13,7 @@ mod health;
 mod isolation;
 mod links;
 mod openapi;
+mod ownership;
 mod pages;
 mod publishing;
 mod verification;

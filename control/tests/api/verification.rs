@@ -244,12 +244,7 @@ async fn connected_domains_disconnect_then_are_unpublished_after_the_grace_perio
         portico_control::certs::Certificates::None,
     )
     .unwrap();
-    let scheduler = Arc::new(Scheduler::new(
-        app.store().clone(),
-        app.state.platform.clone(),
-        app.state.publish_wake.clone(),
-        Arc::new(verifier),
-    ));
+    let scheduler = Arc::new(Scheduler::new(app.state.units.clone(), Arc::new(verifier)));
     // Rechecked hourly: found pointing elsewhere → disconnected, still served.
     assert_eq!(scheduler.tick(added + 2 * HOUR).await.unwrap(), 1);
     let (_, body) = app.get(&format!("/v1/domains/{id}"), &token).await;

@@ -182,6 +182,7 @@ pub fn subject(hostname: &str, username: Option<&str>) -> Subject {
         integration: Integration::classify(hostname, &PlatformDomain::parse(PLATFORM).unwrap())
             .unwrap(),
         username: username.map(|u| Username::parse(u).unwrap()),
+        ownership_token: None,
     }
 }
 

@@ -1,0 +1,113 @@
+//! One unit of work per account change: lock the accounts, change, record
+//! the events, resync what the accounts publish, commit, wake the publisher.
+//! Written once here and called by every handler and lifecycle step, so
+//! none can forget a step or publish from a stale view.
+
+use std::sync::Arc;
+
+use portico_shared::PlatformDomain;
+use sqlx::{Any, AnyConnection, Transaction};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::publish::sync::sync_account;
+use crate::store::domains::Domain;
+use crate::store::events::{self, EventKind};
+use crate::store::{lock_account, Store};
+
+/// What a unit of work needs: the store, what records are built from, the
+/// publisher to wake and the clock.
+#[derive(Clone)]
+pub struct Units {
+    pub store: Store,
+    pub platform: PlatformDomain,
+    pub wake: Arc<Notify>,
+    pub clock: Clock,
+}
+
+/// One transaction over some accounts, locked.
+pub struct Unit {
+    tx: Transaction<'static, Any>,
+    /// The time of the change (the unit's clock, read once).
+    pub now: i64,
+}
+
+impl Unit {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Records an event about `domain` in its account's activity.
+    pub async fn event(
+        &mut self,
+        domain: &Domain,
+        kind: EventKind,
+        message: &str,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.now;
+        events::record(
+            &mut self.tx,
+            &domain.account_id,
+            kind,
+            Some(&domain.id),
+            Some(domain.served_host().as_str()),
+            message,
+            now,
+        )
+        .await
+    }
+}
+
+impl Units {
+    /// Runs `work` in one transaction with `accounts` locked (in id order,
+    /// so two units never wait on each other), then recomputes what each
+    /// account publishes, in the order given — on a move, the old owner's
+    /// deletes are queued before the new owner's writes — commits, and
+    /// wakes the publisher when anything was queued. An error rolls back
+    /// everything.
+    pub async fn run<T, E>(
+        &self,
+        accounts: &[&str],
+        work: impl AsyncFnOnce(&mut Unit) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        self.run_at(self.clock.now_ms(), accounts, work).await
+    }
+
+    /// [`Units::run`] at a given time (the verifier's clock).
+    pub async fn run_at<T, E>(
+        &self,
+        now: i64,
+        accounts: &[&str],
+        work: impl AsyncFnOnce(&mut Unit) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        let tx = self.store.pool().begin().await?;
+        let mut unit = Unit { tx, now };
+        let mut order: Vec<&str> = accounts.to_vec();
+        order.sort_unstable();
+        order.dedup();
+        for account_id in order {
+            lock_account(&mut unit.tx, account_id).await?;
+        }
+        let value = work(&mut unit).await?;
+        let mut written = 0;
+        let mut synced: Vec<&str> = Vec::new();
+        for account_id in accounts {
+            if synced.contains(account_id) {
+                continue;
+            }
+            synced.push(account_id);
+            written += sync_account(&mut unit.tx, &self.platform, account_id).await?;
+        }
+        unit.tx.commit().await?;
+        if written > 0 {
+            self.wake.notify_one();
+        }
+        Ok(value)
+    }
+}
