@@ -179,6 +179,7 @@ async fn doctor(
             &Subject {
                 integration,
                 username,
+                owner: None,
             },
             false,
             portico_control::store::now_ms(),

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
+use crate::certs::{CertificateOwner, Validation};
 use crate::publish::sync::sync_account;
 use crate::store::domains::{self, DomainRow, DomainStatus, TargetColumns};
 use crate::store::events::{self, EventKind};
@@ -308,7 +309,12 @@ pub async fn add_domain(
     tx.commit().await?;
     // Best effort: an outage must not fail the add; the verifier's `ensure`
     // creates whatever this could not.
-    match state.certificates.request(&integration.served_host).await {
+    let owner = CertificateOwner::new(&auth.account_id, &row.id);
+    match state
+        .certificates
+        .request(&integration.served_host, &owner, Validation::Http)
+        .await
+    {
         Ok(report) => {
             tracing::debug!(host = %served, state = ?report.state, found = %report.found, "certificate requested")
         }
@@ -414,7 +420,8 @@ pub async fn remove_domain(
     if written > 0 {
         state.published();
     }
-    state.certificates.remove_in_background(served_host);
+    let owner = CertificateOwner::new(&auth.account_id, &row.id);
+    state.certificates.remove_in_background(served_host, owner);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -24,7 +24,9 @@ use hickory_proto::rr::Name;
 use portico_shared::lifecycle::{CertificateFinding, Finding};
 use portico_shared::{Integration, IntegrationKind, PlatformDomain, Username};
 
-use crate::certs::{CertificateError, CertificateState, Certificates};
+use crate::certs::{
+    CertificateError, CertificateOwner, CertificateState, Certificates, Validation,
+};
 use cname::Expectation;
 use dns::{fqdn_text, name_of_host, Answer, Dns};
 use report::{Check, CheckState, ProviderView, Report, Who};
@@ -36,6 +38,9 @@ pub struct Subject {
     pub integration: Integration,
     /// `None` (doctor without `--username`): ownership is not checked.
     pub username: Option<Username>,
+    /// The stored domain a certificate is requested for; `None` (doctor):
+    /// none is.
+    pub owner: Option<CertificateOwner>,
 }
 
 /// Runs every check of a domain.
@@ -287,7 +292,22 @@ impl Verifier {
 
     async fn certificate(&self, subject: &Subject) -> (Check, CertificateFinding) {
         let host = &subject.integration.served_host;
-        match self.certificates.ensure(host).await {
+        let Some(owner) = &subject.owner else {
+            return (
+                Check::pending(
+                    "certificate",
+                    "not requested: no stored domain to own it",
+                    "add the domain to request its certificate",
+                ),
+                CertificateFinding::Unknown,
+            );
+        };
+        // HTTP until the lead wires TXT validation (zero-downtime moves) in.
+        match self
+            .certificates
+            .ensure(host, owner, Validation::Http)
+            .await
+        {
             Ok(report) => {
                 let who = report.who.map(|w| match w {
                     crate::certs::Who::Customer => Who::CustomerDns,
@@ -298,6 +318,9 @@ impl Verifier {
                     CertificateState::NotManaged => (CheckState::Pass, CertificateFinding::Ready),
                     CertificateState::Pending => (CheckState::Pending, CertificateFinding::Pending),
                     CertificateState::Failed => (CheckState::Fail, CertificateFinding::Failed),
+                    CertificateState::HeldElsewhere => {
+                        (CheckState::Pending, CertificateFinding::Pending)
+                    }
                 };
                 (
                     Check {

@@ -14,6 +14,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use super::report::Report;
 use super::{Subject, Verifier};
+use crate::certs::CertificateOwner;
 use crate::lifecycle::{self as transitions, LifecycleError};
 use crate::store::domains::{self, DomainRow, DomainStatus};
 use crate::store::{accounts, checks, new_id, now_ms, Store};
@@ -210,7 +211,8 @@ impl Scheduler {
                 )
                 .await?;
                 if let Ok(host) = Hostname::parse(&row.served_host) {
-                    self.verifier.certificates.remove_in_background(host);
+                    let owner = CertificateOwner::new(&row.account_id, &row.id);
+                    self.verifier.certificates.remove_in_background(host, owner);
                 }
                 return Ok(Some(Outcome {
                     report,
@@ -332,5 +334,6 @@ pub fn subject(row: &DomainRow, username: Option<Username>) -> Option<Subject> {
             served_host: Hostname::parse(&row.served_host).ok()?,
         },
         username,
+        owner: Some(CertificateOwner::new(&row.account_id, &row.id)),
     })
 }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use portico_control::certs::Certificates;
+use portico_control::certs::{CertificateOwner, Certificates};
 use portico_control::config::RawSettings;
 use portico_control::verify::report::{Check, CheckState, Report};
 use portico_control::verify::settings::VerifySettings;
@@ -182,6 +182,7 @@ pub fn subject(hostname: &str, username: Option<&str>) -> Subject {
         integration: Integration::classify(hostname, &PlatformDomain::parse(PLATFORM).unwrap())
             .unwrap(),
         username: username.map(|u| Username::parse(u).unwrap()),
+        owner: Some(CertificateOwner::new("account", "domain")),
     }
 }
 
