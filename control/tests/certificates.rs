@@ -554,6 +554,25 @@ async fn two_domains_hostnames_never_touch_each_other() {
 }
 
 #[tokio::test]
+async fn a_duplicate_answer_for_another_domain_s_hostname_takes_nothing() {
+    let server = server().await;
+    let certs = provider(&server);
+    // The other domain's was created between this lookup and this create.
+    let id = server.insert_with(HOST, HostnameState::active(), "http", other().metadata());
+    server.hide_from_next_list(HOST);
+    let report = ensure(&certs).await.unwrap();
+    assert_eq!(report.state, CertificateState::HeldElsewhere, "{report:?}");
+    assert_eq!(report.holder, Some(other()));
+    let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["GET", "POST", "GET"]);
+    let stored = server.get(HOST).unwrap();
+    assert_eq!(
+        (stored.id, stored.custom_metadata),
+        (id, Some(other().metadata()))
+    );
+}
+
+#[tokio::test]
 async fn metadata_set_by_hand_is_not_portico_s_to_take() {
     let server = server().await;
     let certs = provider(&server);

@@ -1,7 +1,8 @@
 //! What a Cloudflare custom hostname's state means for the customer: a pure
 //! mapping from the API's `status`, `ssl.status`, `ssl.validation_errors`
 //! and `verification_errors` to a [`CertificateReport`] with the cause and
-//! the fix in plain words, and who must act.
+//! the fix in plain words, and who must act. TXT validation (the CNAME moves
+//! last) and a hostname held by another domain have words of their own.
 //!
 //! Values as documented by Cloudflare:
 //! - hostname `status`: `active`, `pending`, `active_redeploying`, `moved`,
@@ -31,7 +32,7 @@
 //!   (`letsencrypt.org`), Google Trust Services (`pki.goog`) and SSL.com
 //!   (`ssl.com`) (SSL/TLS reference, "Certificate authorities").
 
-use super::custom_hostname::CustomHostname;
+use super::custom_hostname::{CustomHostname, Holder};
 use super::{CertificateReport, CertificateState, Who};
 
 /// Where the CNAME should point, in words that hold for every account.
@@ -73,11 +74,8 @@ pub fn held_elsewhere(custom: &CustomHostname) -> CertificateReport {
     let host = custom.hostname.as_str();
     let mut report = report(
         CertificateState::HeldElsewhere,
-        format!(
-            "Cloudflare custom hostname {host}: set up for another domain of the platform (hostname {}, certificate {})",
-            custom.hostname_status(),
-            custom.ssl_status()
-        ),
+        // Not even its state: it is another account's business.
+        format!("Cloudflare custom hostname {host}: set up for another domain of the platform"),
         Some(format!(
             "{host} still has a certificate set up for another domain on the platform, so none can be requested for this one yet"
         )),
@@ -87,7 +85,7 @@ pub fn held_elsewhere(custom: &CustomHostname) -> CertificateReport {
         ),
         Some(Who::Platform),
     );
-    if let super::custom_hostname::Holder::Domain(holder) = custom.holder() {
+    if let Holder::Domain(holder) = custom.holder() {
         report.holder = Some(holder);
     }
     report

@@ -302,7 +302,7 @@ impl Verifier {
                 CertificateFinding::Unknown,
             );
         };
-        // HTTP until the lead wires TXT validation (zero-downtime moves) in.
+        // TXT validation (zero-downtime moves) is not chosen per domain yet.
         match self
             .certificates
             .ensure(host, owner, Validation::Http)
