@@ -23,7 +23,9 @@
 //! adopts a legacy one (no metadata: created when one name had one domain)
 //! by writing the metadata, and leaves any other alone, reporting
 //! `HeldElsewhere`; `remove` deletes only its owner's; `hand_over` rewrites
-//! the metadata in place.
+//! the metadata in place. The zone needs custom metadata access, which
+//! Cloudflare's account team enables ("Custom metadata"); without it every
+//! create is refused (403, code 1413) and reported as such.
 //!
 //! Idempotent: `ensure` looks the name up before creating, so a crash
 //! between creating and recording creates no duplicate, and a duplicate
