@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portico_control::certs::Certificates;
+use portico_control::certs::{CertificateOwner, Certificates};
 use portico_control::config::RawSettings;
 use portico_control::verify::settings::VerifySettings;
 use portico_control::verify::{Subject, Verifier};
@@ -114,6 +114,7 @@ async fn main() {
             integration: Integration::classify(&format!("d{i}.example.test"), &platform).unwrap(),
             username: Some(Username::parse(&format!("u{i}")).unwrap()),
             ownership_token: None,
+            owner: Some(CertificateOwner::new(format!("a{i}"), format!("d{i}"))),
         })
         .collect();
     let permits = Arc::new(Semaphore::new(options.concurrency));

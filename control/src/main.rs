@@ -179,6 +179,7 @@ async fn doctor(
                 integration,
                 username,
                 ownership_token: None,
+                owner: None,
             },
             false,
             portico_control::store::now_ms(),

@@ -1,8 +1,10 @@
 //! The custom hostnames contract test server enforces the documented rules
-//! and plays the states tests script.
+//! (`custom_metadata`, PATCH, TXT validation included) and plays the states
+//! tests script.
 
 use portico_tests::cloudflare_saas::{
-    Fault, HostnameState, SaasContractConfig, SaasContractServer, DUPLICATE_CODE,
+    Fault, HostnameState, SaasContractConfig, SaasContractServer, DUPLICATE_CODE, METADATA_CODE,
+    NO_METADATA_ACCESS_CODE,
 };
 use portico_tests::Result;
 use serde_json::{json, Value};
@@ -14,9 +16,13 @@ struct Client {
 
 impl Client {
     async fn start() -> Result<Client> {
+        Client::start_with(SaasContractConfig::default()).await
+    }
+
+    async fn start_with(config: SaasContractConfig) -> Result<Client> {
         Ok(Client {
             http: reqwest::Client::builder().no_proxy().build()?,
-            server: SaasContractServer::start(SaasContractConfig::default()).await?,
+            server: SaasContractServer::start(config).await?,
         })
     }
 
@@ -67,13 +73,24 @@ impl Client {
         )
         .await
     }
+
+    async fn patch(&self, id: &str, body: Value) -> Result<(u16, Value)> {
+        self.send("PATCH", self.url(&format!("/{id}")), Some(body))
+            .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Value> {
+        let (status, body) = self.send("GET", self.url(&format!("/{id}")), None).await?;
+        assert_eq!(status, 200, "{body}");
+        Ok(body["result"].clone())
+    }
 }
 
 #[tokio::test]
 async fn creates_lists_edits_and_deletes_in_cloudflares_shapes() -> Result<()> {
     let client = Client::start().await?;
     let (status, created) = client.create("sales.example.com").await?;
-    assert_eq!(status, 200, "{created}");
+    assert_eq!(status, 201, "{created}");
     assert_eq!(
         (
             &created["success"],
@@ -133,7 +150,7 @@ async fn creates_lists_edits_and_deletes_in_cloudflares_shapes() -> Result<()> {
             Some(json!({ "ssl": { "method": "http", "type": "dv" } })),
         )
         .await?;
-    assert_eq!(status, 200, "{edited}");
+    assert_eq!(status, 202, "{edited}");
     assert_eq!(edited["result"]["ssl"]["status"], "pending_validation");
     assert_eq!(client.server.get("sales.example.com").unwrap().refreshes, 1);
 
@@ -346,8 +363,236 @@ async fn injects_rate_limits_and_server_errors() -> Result<()> {
         "a fault touches no state"
     );
     let (status, _) = client.create("sales.example.com").await?;
-    assert_eq!(status, 200);
+    assert_eq!(status, 201);
     assert_eq!(client.server.requests().len(), 3);
     assert_eq!(client.server.count("POST"), 2);
+    Ok(())
+}
+
+fn owner_metadata(domain: &str) -> Value {
+    json!({ "portico_account": "acc-1", "portico_domain": domain })
+}
+
+#[tokio::test]
+async fn stores_returns_and_patches_custom_metadata() -> Result<()> {
+    let client = Client::start().await?;
+    let (status, created) = client
+        .send(
+            "POST",
+            client.url(""),
+            Some(json!({
+                "hostname": "sales.example.com",
+                "ssl": { "method": "http", "type": "dv" },
+                "custom_metadata": owner_metadata("dom-1"),
+            })),
+        )
+        .await?;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["result"]["custom_metadata"],
+        owner_metadata("dom-1")
+    );
+    let id = created["result"]["id"].as_str().unwrap().to_string();
+    let (_, listed) = client
+        .send("GET", client.url("?hostname=sales.example.com"), None)
+        .await?;
+    assert_eq!(
+        listed["result"][0]["custom_metadata"],
+        owner_metadata("dom-1")
+    );
+
+    // Without metadata, a hostname has none to show.
+    client.create("www.other.example").await?;
+    let (_, listed) = client
+        .send("GET", client.url("?hostname=www.other.example"), None)
+        .await?;
+    assert!(listed["result"][0].get("custom_metadata").is_none());
+
+    // A PATCH of custom_metadata alone replaces it and leaves the
+    // certificate alone: no new validation.
+    client
+        .server
+        .set_state("sales.example.com", HostnameState::active());
+    let (status, edited) = client
+        .patch(&id, json!({ "custom_metadata": owner_metadata("dom-2") }))
+        .await?;
+    assert_eq!(status, 202, "{edited}");
+    assert_eq!(edited["result"]["custom_metadata"], owner_metadata("dom-2"));
+    let now = client.get(&id).await?;
+    assert_eq!(now["custom_metadata"], owner_metadata("dom-2"));
+    assert_eq!(
+        (&now["status"], &now["ssl"]["status"]),
+        (&json!("active"), &json!("active"))
+    );
+    let stored = client.server.by_id(&id).unwrap();
+    assert_eq!((stored.refreshes, stored.method.as_str()), (0, "http"));
+    let (_, edited) = client
+        .patch(
+            &id,
+            json!({ "custom_metadata": { "portico_domain": "dom-3" } }),
+        )
+        .await?;
+    assert_eq!(
+        edited["result"]["custom_metadata"],
+        json!({ "portico_domain": "dom-3" }),
+        "replaced, not merged"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn refuses_custom_metadata_the_api_refuses() -> Result<()> {
+    let client = Client::start().await?;
+    let (_, created) = client.create("sales.example.com").await?;
+    let id = created["result"]["id"].as_str().unwrap().to_string();
+    let cases = [
+        (json!("dom-1"), "not an object"),
+        (json!(["dom-1"]), "an array"),
+        (json!(null), "null"),
+        (json!({ "portico_domain": 7 }), "a number"),
+        (json!({ "redirect_to_https": true }), "a boolean"),
+        (json!({ "nested": { "a": "b" } }), "an object value"),
+        (json!({ "big": "x".repeat(4096) }), "over 4 KB"),
+    ];
+    for (metadata, why) in cases {
+        let (status, answer) = client
+            .send(
+                "POST",
+                client.url(""),
+                Some(json!({ "hostname": "new.example.com", "ssl": { "method": "http", "type": "dv" }, "custom_metadata": metadata })),
+            )
+            .await?;
+        assert_eq!(
+            (status, &answer["errors"][0]["code"]),
+            (400, &json!(METADATA_CODE)),
+            "POST, {why}: {answer}"
+        );
+        let (status, answer) = client
+            .patch(&id, json!({ "custom_metadata": metadata }))
+            .await?;
+        assert_eq!(
+            (status, &answer["errors"][0]["code"]),
+            (400, &json!(METADATA_CODE)),
+            "PATCH, {why}: {answer}"
+        );
+    }
+    assert!(client.server.get("new.example.com").is_none());
+    assert_eq!(client.server.by_id(&id).unwrap().custom_metadata, None);
+
+    // A zone Cloudflare has not enabled custom metadata for.
+    let client = Client::start_with(SaasContractConfig {
+        custom_metadata: false,
+        ..SaasContractConfig::default()
+    })
+    .await?;
+    let (status, answer) = client
+        .send(
+            "POST",
+            client.url(""),
+            Some(json!({ "hostname": "sales.example.com", "custom_metadata": owner_metadata("dom-1") })),
+        )
+        .await?;
+    assert_eq!(
+        (status, &answer["errors"][0]["code"]),
+        (403, &json!(NO_METADATA_ACCESS_CODE))
+    );
+    assert!(client.server.hostnames().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn txt_validation_lists_its_records_and_activates_once_they_are_seen() -> Result<()> {
+    let client = Client::start().await?;
+    let (status, created) = client
+        .send(
+            "POST",
+            client.url(""),
+            Some(json!({ "hostname": "sales.example.com", "ssl": { "method": "txt", "type": "dv" } })),
+        )
+        .await?;
+    assert_eq!(status, 201, "{created}");
+    let result = &created["result"];
+    let id = result["id"].as_str().unwrap().to_string();
+    assert_eq!(result["ssl"]["method"], "txt");
+    // Tokens are "ready after a few seconds": none while initializing.
+    assert!(result["ssl"].get("validation_records").is_none());
+    let ownership = &result["ownership_verification"];
+    assert_eq!(ownership["type"], "txt");
+    assert_eq!(ownership["name"], "_cf-custom-hostname.sales.example.com");
+
+    client
+        .server
+        .set_state("sales.example.com", HostnameState::not_cnamed());
+    let now = client.get(&id).await?;
+    let records = now["ssl"]["validation_records"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 1, "{now}");
+    assert_eq!(records[0]["txt_name"], "_acme-challenge.sales.example.com");
+    let dcv = records[0]["txt_value"].as_str().unwrap().to_string();
+    let proof = now["ownership_verification"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(dcv, proof, "separate tokens");
+
+    // A wrong value changes nothing.
+    client
+        .server
+        .add_txt("_cf-custom-hostname.sales.example.com", "wrong");
+    assert_eq!(client.get(&id).await?["status"], "pending");
+
+    client
+        .server
+        .add_txt("_cf-custom-hostname.sales.example.com", &proof);
+    let now = client.get(&id).await?;
+    assert_eq!(now["status"], "active", "{now}");
+    assert!(now.get("verification_errors").is_none(), "{now}");
+    assert_eq!(now["ssl"]["status"], "pending_validation");
+
+    client
+        .server
+        .add_txt("_acme-challenge.sales.example.com", &dcv);
+    let now = client.get(&id).await?;
+    assert_eq!(now["ssl"]["status"], "active", "{now}");
+    assert!(now["ssl"].get("validation_records").is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_patch_switches_the_validation_method() -> Result<()> {
+    let client = Client::start().await?;
+    let (_, created) = client.create("sales.example.com").await?;
+    let id = created["result"]["id"].as_str().unwrap().to_string();
+    let (status, edited) = client
+        .patch(&id, json!({ "ssl": { "method": "txt", "type": "dv" } }))
+        .await?;
+    assert_eq!(status, 202, "{edited}");
+    let ssl = &edited["result"]["ssl"];
+    assert_eq!(
+        (&ssl["method"], &ssl["status"]),
+        (&json!("txt"), &json!("pending_validation"))
+    );
+    assert!(
+        ssl["validation_records"][0]["txt_name"].is_string(),
+        "{ssl}"
+    );
+    let (_, edited) = client
+        .patch(&id, json!({ "ssl": { "method": "http", "type": "dv" } }))
+        .await?;
+    let ssl = &edited["result"]["ssl"];
+    assert_eq!(ssl["method"], "http");
+    assert!(
+        ssl["validation_records"][0]["http_url"].is_string(),
+        "{ssl}"
+    );
+    assert_eq!(
+        client.server.by_id(&id).unwrap().refreshes,
+        0,
+        "a switch is not a refresh"
+    );
+    // The documented pair is still required.
+    let (status, _) = client
+        .patch(&id, json!({ "ssl": { "method": "txt" } }))
+        .await?;
+    assert_eq!(status, 400);
     Ok(())
 }

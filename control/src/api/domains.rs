@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
+use crate::certs::CertificateOwner;
 use crate::lifecycle::release;
 use crate::store::domains::{self, Domain, TargetColumns};
 use crate::store::events::EventKind;
@@ -399,6 +400,23 @@ pub async fn add_domain(
             Ok::<_, ApiError>(domain)
         })
         .await?;
+    if let Some(old) = &moved {
+        // The custom hostname changes owner in place: its certificate stays
+        // valid through the move. A failure leaves it to `ensure` (which
+        // reports it held elsewhere) and the operator's sweep.
+        let from = CertificateOwner::new(&old.account_id, &old.id);
+        let to = CertificateOwner::new(&domain.account_id, &domain.id);
+        let certificates = state.certificates.clone();
+        let host = served.clone();
+        tokio::spawn(async move {
+            match certificates.hand_over(&host, &from, &to).await {
+                Ok(outcome) => tracing::info!(host = %host, ?outcome, "certificate handed over"),
+                Err(err) => {
+                    tracing::error!(host = %host, error = %err, "could not hand the certificate over; the next check reports it")
+                }
+            }
+        });
+    }
     Ok((
         StatusCode::CREATED,
         ApiJson(view(&state, &username, &domain)),
@@ -491,8 +509,10 @@ pub async fn remove_domain(
             Ok::<_, ApiError>(domain)
         })
         .await?;
-    let served_host = removed.served_host().clone();
-    state.certificates.remove_in_background(served_host);
+    let owner = CertificateOwner::new(&removed.account_id, &removed.id);
+    state
+        .certificates
+        .remove_in_background(removed.served_host().clone(), owner);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,25 +1,39 @@
-//! Certificates through Cloudflare for SaaS: one custom hostname per served
-//! host in the platform's zone, DV certificate, HTTP validation (the
-//! customer's CNAME already sends the authority's request to the zone).
+//! Certificates through Cloudflare for SaaS: one custom hostname per domain
+//! in the platform's zone, DV certificate, validated over HTTP (the
+//! customer's CNAME already sends the authority's request to the zone) or
+//! by TXT records (a site live elsewhere moves without downtime).
 //!
 //! Endpoints (API reference, "Custom Hostnames",
 //! <https://developers.cloudflare.com/api/resources/custom_hostnames/>),
 //! Bearer API token with Zone › SSL and Certificates › Edit:
 //! - `GET  /zones/{zone_id}/custom_hostnames?hostname=…` (list, filtered by
 //!   name; `result_info` pages);
-//! - `POST /zones/{zone_id}/custom_hostnames` `{hostname, ssl: {method:
-//!   "http", type: "dv", settings}}`;
-//! - `PATCH /zones/{zone_id}/custom_hostnames/{id}` with the same `ssl`: "used
-//!   to indicate that hostname should pass domain control validation", and
-//!   to restart validation of a timed-out or `moved` hostname;
+//! - `POST /zones/{zone_id}/custom_hostnames` `{hostname, ssl: {method,
+//!   type: "dv", settings}, custom_metadata}`;
+//! - `PATCH /zones/{zone_id}/custom_hostnames/{id}`: "When sent with SSL
+//!   config that matches existing config, used to indicate that hostname
+//!   should pass domain control validation (DCV). Can also be used to change
+//!   validation type"; also sets `custom_metadata` ("Custom metadata":
+//!   "added via a PATCH request to the specific hostname ID");
 //! - `DELETE /zones/{zone_id}/custom_hostnames/{id}` ("and any issued SSL
 //!   certificates"), answering `{id}`.
+//!
+//! Whose a hostname is: its `custom_metadata` names the account and the
+//! domain ([`CustomHostname::holder`]). `ensure` takes only its owner's,
+//! adopts a legacy one (no metadata: created when one name had one domain)
+//! by writing the metadata, and leaves any other alone, reporting
+//! `HeldElsewhere`; `remove` deletes only its owner's; `hand_over` rewrites
+//! the metadata in place. The zone needs custom metadata access, which
+//! Cloudflare's account team enables ("Custom metadata"); without it every
+//! create is refused (403, code 1413) and reported as such.
 //!
 //! Idempotent: `ensure` looks the name up before creating, so a crash
 //! between creating and recording creates no duplicate, and a duplicate
 //! refused by the API (409, code 1406 "Duplicate custom hostname found.")
 //! is looked up again. 429 and 5xx are retried with backoff, honouring
-//! `Retry-After`, within a budget the caller chooses.
+//! `Retry-After`, within a budget the caller chooses ([`transport`]).
+
+mod transport;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,13 +42,13 @@ use std::time::{Duration, Instant};
 
 use portico_shared::Hostname;
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::status::{report_for, CustomHostname};
-use super::{CertificateError, CertificateReport};
-use crate::cloudflare_api::{error_detail, http_client, Envelope, ResultInfo};
-use crate::retry::{backoff, retry_after};
+use super::custom_hostname::{CustomHostname, Holder};
+use super::status::{held_elsewhere, report_for};
+use super::{CertificateError, CertificateOwner, CertificateReport, HandOver, Validation};
+use transport::{is_duplicate, Transport};
+pub use transport::{DUPLICATE_CODE, NO_METADATA_ACCESS_CODE};
 
 /// One request; `ensure` makes two or three.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,8 +59,6 @@ const PER_PAGE: u32 = 50;
 /// Pages read when looking a name up: far more custom hostnames than one
 /// name can match.
 const MAX_PAGES: u32 = 20;
-/// Cloudflare's answer to a hostname the zone already has.
-pub const DUPLICATE_CODE: i64 = 1406;
 
 /// How hard to try before reporting the provider unavailable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +85,7 @@ impl RetryBudget {
 
 /// The custom hostnames of one zone.
 pub struct CloudflareCertificates {
-    http: reqwest::Client,
-    /// `{api}/zones/{zone_id}/custom_hostnames`.
-    base_url: String,
-    zone_id: String,
-    api_token: String,
+    api: Transport,
     refresh_interval: Duration,
     /// Custom hostname id → when this replica last asked for validation.
     refreshed: Mutex<HashMap<String, Instant>>,
@@ -85,17 +93,29 @@ pub struct CloudflareCertificates {
 
 impl fmt::Debug for CloudflareCertificates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never the token.
         f.debug_struct("CloudflareCertificates")
-            .field("base_url", &self.base_url)
+            .field("api", &self.api)
             .finish_non_exhaustive()
     }
 }
 
-/// An answer that was not a fault to retry.
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
+/// What a lookup of a name found for one owner.
+enum Claim {
+    /// The owner's own.
+    Mine(CustomHostname),
+    /// No owner recorded: the owner's to adopt.
+    Legacy(CustomHostname),
+    /// Another domain's, or set up by hand.
+    Elsewhere(CustomHostname),
+    Nothing,
+}
+
+/// Where [`CloudflareCertificates::settle`] left a name for one owner.
+enum Settled {
+    /// The owner's; `asked`: creating or adopting it asked for validation.
+    Owned { custom: CustomHostname, asked: bool },
+    /// Another domain's, or set up by hand.
+    Elsewhere(CustomHostname),
 }
 
 impl CloudflareCertificates {
@@ -105,13 +125,7 @@ impl CloudflareCertificates {
         api_token: &str,
     ) -> Result<CloudflareCertificates, String> {
         Ok(CloudflareCertificates {
-            http: http_client(REQUEST_TIMEOUT)?,
-            base_url: format!(
-                "{}/zones/{zone_id}/custom_hostnames",
-                api_url.trim_end_matches('/')
-            ),
-            zone_id: zone_id.to_string(),
-            api_token: api_token.to_string(),
+            api: Transport::new(api_url, zone_id, api_token)?,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             refreshed: Mutex::default(),
         })
@@ -123,66 +137,217 @@ impl CloudflareCertificates {
         self
     }
 
-    /// The `ssl` object of every create and refresh: DV, validated over
-    /// HTTP through the customer's CNAME.
-    fn ssl_settings() -> Value {
+    /// The `ssl` object of every create, refresh and switch: DV, validated
+    /// by `method` (`http` or `txt`).
+    fn ssl_settings(method: &str) -> Value {
         json!({
-            "method": "http",
+            "method": method,
             "type": "dv",
             "settings": { "min_tls_version": "1.2", "http2": "on" },
         })
     }
 
-    /// Finds or creates `host`'s custom hostname, asks Cloudflare to
-    /// validate it again when that can help, and reports its state.
+    /// Finds `owner`'s custom hostname for `host` (adopting a legacy one),
+    /// creates it when there is none, moves it to `validation` while its
+    /// certificate is not active, asks Cloudflare to validate it again when
+    /// that can help, and reports its state. Another domain's hostname of
+    /// that name is reported, not touched.
     pub async fn ensure(
         &self,
         host: &Hostname,
+        owner: &CertificateOwner,
+        validation: Validation,
         budget: RetryBudget,
     ) -> Result<CertificateReport, CertificateError> {
-        let custom = match self.find(host, budget).await? {
-            Some(custom) if !custom.is_deleted() => custom,
-            _ => self.create(host, budget).await?,
+        let (custom, asked) = match self.settle(host, owner, validation, budget).await? {
+            Settled::Owned { custom, asked } => (custom, asked),
+            Settled::Elsewhere(elsewhere) => {
+                tracing::warn!(host = %host, id = %elsewhere.id, domain = %owner.domain_id, holder = ?elsewhere.holder(), "the custom hostname of this name belongs to another domain");
+                return Ok(held_elsewhere(&elsewhere));
+            }
+        };
+        let (custom, asked) = if switches(&custom, validation) {
+            let body = json!({ "ssl": Self::ssl_settings(validation.method()) });
+            let custom = self
+                .patch(&custom.id, &body, budget, "switch validation method")
+                .await?;
+            tracing::info!(host = %host, id = %custom.id, method = validation.method(), "Cloudflare custom hostname switched validation method");
+            (custom, true)
+        } else {
+            (custom, asked)
         };
         let report = report_for(&custom);
-        if custom.wants_refresh() && self.refresh_due(&custom.id) {
+        if asked {
+            // Validation was just asked for: that is this interval's refresh.
+            self.refresh_due(&custom.id);
+        } else if custom.wants_refresh() && self.refresh_due(&custom.id) {
             // The report says what happened; the next check sees the outcome.
-            if let Err(err) = self.refresh(&custom.id, budget).await {
+            if let Err(err) = self.refresh(&custom, budget).await {
                 tracing::warn!(host = %host, error = %err, "could not ask Cloudflare to validate the custom hostname again");
             }
         }
         Ok(report)
     }
 
-    /// Deletes every custom hostname named `host` (and its certificate).
+    /// `owner`'s live custom hostname for `host`, adopted or created as
+    /// needed, or the one that is someone else's.
+    async fn settle(
+        &self,
+        host: &Hostname,
+        owner: &CertificateOwner,
+        validation: Validation,
+        budget: RetryBudget,
+    ) -> Result<Settled, CertificateError> {
+        for attempt in 0..2 {
+            match self.claim(host, owner, budget).await? {
+                Claim::Mine(custom) => {
+                    return Ok(Settled::Owned {
+                        custom,
+                        asked: false,
+                    })
+                }
+                Claim::Legacy(custom) => {
+                    let (custom, asked) = self.adopt(custom, owner, validation, budget).await?;
+                    return Ok(Settled::Owned { custom, asked });
+                }
+                Claim::Elsewhere(custom) => return Ok(Settled::Elsewhere(custom)),
+                Claim::Nothing if attempt == 0 => {
+                    if let Some(custom) = self.create(host, owner, validation, budget).await? {
+                        return Ok(Settled::Owned {
+                            custom,
+                            asked: true,
+                        });
+                    }
+                    // Created meanwhile (another replica, or a request that
+                    // timed out after Cloudflare acted on it): look again.
+                }
+                Claim::Nothing => break,
+            }
+        }
+        Err(CertificateError::Unavailable(format!(
+            "Cloudflare says {host} already exists in zone {} but does not list it",
+            self.api.zone_id
+        )))
+    }
+
+    /// What the live custom hostnames named `host` are to `owner`; one
+    /// still being deleted does not count (a new one can be created).
+    async fn claim(
+        &self,
+        host: &Hostname,
+        owner: &CertificateOwner,
+        budget: RetryBudget,
+    ) -> Result<Claim, CertificateError> {
+        let mut live = self.find_live(host, budget).await?;
+        if let Some(custom) = take(&mut live, |c| c.is_held_by(owner)) {
+            return Ok(Claim::Mine(custom));
+        }
+        if let Some(custom) = take(&mut live, |c| c.holder() == Holder::Legacy) {
+            return Ok(Claim::Legacy(custom));
+        }
+        Ok(match live.into_iter().next() {
+            Some(custom) => Claim::Elsewhere(custom),
+            None => Claim::Nothing,
+        })
+    }
+
+    /// Writes `owner` into a legacy hostname's metadata (and the validation
+    /// method, when it differs and can still change): before owners were
+    /// recorded, a name had one domain, and `owner`'s is the one served there
+    /// now. True when the method changed, which asks for validation.
+    async fn adopt(
+        &self,
+        custom: CustomHostname,
+        owner: &CertificateOwner,
+        validation: Validation,
+        budget: RetryBudget,
+    ) -> Result<(CustomHostname, bool), CertificateError> {
+        let mut body = json!({ "custom_metadata": owner.metadata() });
+        let switched = switches(&custom, validation);
+        if switched {
+            body["ssl"] = Self::ssl_settings(validation.method());
+        }
+        let adopted = self
+            .patch(
+                &custom.id,
+                &body,
+                budget,
+                "record the owner of a custom hostname",
+            )
+            .await?;
+        tracing::info!(host = %custom.hostname, id = %custom.id, domain = %owner.domain_id, "legacy Cloudflare custom hostname adopted");
+        Ok((adopted, switched))
+    }
+
+    /// Deletes `owner`'s custom hostnames named `host` (and their
+    /// certificates); another domain's, or a legacy one, stays.
     pub async fn remove(
         &self,
         host: &Hostname,
+        owner: &CertificateOwner,
         budget: RetryBudget,
     ) -> Result<(), CertificateError> {
         for custom in self.find_all(host, budget).await? {
-            self.delete(&custom.id, budget).await?;
-            tracing::info!(host = %host, id = %custom.id, "Cloudflare custom hostname deleted");
+            if custom.is_held_by(owner) {
+                self.delete(&custom.id, budget).await?;
+                tracing::info!(host = %host, id = %custom.id, domain = %owner.domain_id, "Cloudflare custom hostname deleted");
+            }
         }
         Ok(())
+    }
+
+    /// Rewrites the metadata of `from`'s (or a legacy) custom hostname for
+    /// `host` to name `to`. Only `custom_metadata` is sent: an `ssl` object
+    /// would ask for validation again, and the certificate must stay as it is.
+    /// Call it once `from`'s domain is released, so no `ensure` for `from`
+    /// races it.
+    pub async fn hand_over(
+        &self,
+        host: &Hostname,
+        from: &CertificateOwner,
+        to: &CertificateOwner,
+        budget: RetryBudget,
+    ) -> Result<HandOver, CertificateError> {
+        let live = self.find_live(host, budget).await?;
+        if let Some(custom) = live.iter().find(|c| c.is_held_by(to)) {
+            return Ok(HandOver::AlreadyThere {
+                id: custom.id.clone(),
+            });
+        }
+        let movable = live
+            .iter()
+            .find(|c| c.is_held_by(from) || c.holder() == Holder::Legacy);
+        match (movable, live.first()) {
+            (Some(custom), _) => {
+                let body = json!({ "custom_metadata": to.metadata() });
+                self.patch(&custom.id, &body, budget, "hand over a custom hostname")
+                    .await?;
+                tracing::info!(host = %host, id = %custom.id, from = %from.domain_id, to = %to.domain_id, "Cloudflare custom hostname handed over");
+                Ok(HandOver::Moved {
+                    id: custom.id.clone(),
+                })
+            }
+            (None, Some(other)) => Ok(HandOver::HeldElsewhere {
+                holder: match other.holder() {
+                    Holder::Domain(holder) => Some(holder),
+                    Holder::Legacy | Holder::Unknown => None,
+                },
+            }),
+            (None, None) => Ok(HandOver::NoneExists),
+        }
     }
 
     /// Deletes one custom hostname by id; already gone is fine.
     pub async fn delete(&self, id: &str, budget: RetryBudget) -> Result<(), CertificateError> {
         let what = "delete custom hostname";
         let answer = self
-            .call(
-                Method::DELETE,
-                format!("{}/{id}", self.base_url),
-                None,
-                budget,
-                what,
-            )
+            .api
+            .call(Method::DELETE, self.api.one(id), None, budget, what)
             .await?;
         // Cloudflare answers a bare `{id}` (API reference, "Delete Custom
         // Hostname"), not the envelope; already gone is what we wanted.
         if !(answer.status.is_success() || answer.status == StatusCode::NOT_FOUND) {
-            self.envelope::<Value>(&answer, what)?;
+            self.api.envelope::<Value>(&answer, what)?;
         }
         self.refreshed.lock().unwrap().remove(id);
         Ok(())
@@ -194,17 +359,6 @@ impl CloudflareCertificates {
         budget: RetryBudget,
     ) -> Result<Vec<CustomHostname>, CertificateError> {
         self.list(None, u32::MAX, budget).await
-    }
-
-    async fn find(
-        &self,
-        host: &Hostname,
-        budget: RetryBudget,
-    ) -> Result<Option<CustomHostname>, CertificateError> {
-        let mut all = self.find_all(host, budget).await?;
-        // A live one wins over one Cloudflare is still deleting.
-        all.sort_by_key(|custom| custom.is_deleted());
-        Ok(all.into_iter().next())
     }
 
     /// The custom hostnames whose name is exactly `host` (the API's
@@ -219,6 +373,17 @@ impl CloudflareCertificates {
             .into_iter()
             .filter(|custom| custom.hostname.eq_ignore_ascii_case(host.as_str()))
             .collect())
+    }
+
+    /// [`Self::find_all`] but for those Cloudflare is deleting.
+    async fn find_live(
+        &self,
+        host: &Hostname,
+        budget: RetryBudget,
+    ) -> Result<Vec<CustomHostname>, CertificateError> {
+        let mut all = self.find_all(host, budget).await?;
+        all.retain(|custom| !custom.is_deleted());
+        Ok(all)
     }
 
     /// `GET …/custom_hostnames[?hostname=…]`, up to `max_pages` pages.
@@ -238,12 +403,13 @@ impl CloudflareCertificates {
             if let Some(hostname) = hostname {
                 query.push(("hostname", hostname.to_string()));
             }
-            let url = reqwest::Url::parse_with_params(&self.base_url, &query)
+            let url = reqwest::Url::parse_with_params(&self.api.base_url, &query)
                 .map_err(|err| CertificateError::Refused(format!("bad API URL: {err}")))?;
             let answer = self
+                .api
                 .call(Method::GET, url.to_string(), None, budget, what)
                 .await?;
-            let (listed, info) = self.decode_page::<Vec<CustomHostname>>(&answer, what)?;
+            let (listed, info) = self.api.decode_page::<Vec<CustomHostname>>(&answer, what)?;
             found.extend(listed);
             if info.is_none_or(|info| info.page >= info.total_pages) {
                 break;
@@ -252,35 +418,51 @@ impl CloudflareCertificates {
         Ok(found)
     }
 
+    /// `POST`s `host` for `owner`; `None` when Cloudflare has it already.
     async fn create(
         &self,
         host: &Hostname,
+        owner: &CertificateOwner,
+        validation: Validation,
         budget: RetryBudget,
-    ) -> Result<CustomHostname, CertificateError> {
-        let body = json!({ "hostname": host.as_str(), "ssl": Self::ssl_settings() });
+    ) -> Result<Option<CustomHostname>, CertificateError> {
+        let body = json!({
+            "hostname": host.as_str(),
+            "ssl": Self::ssl_settings(validation.method()),
+            "custom_metadata": owner.metadata(),
+        });
+        let what = "create custom hostname";
         let answer = self
+            .api
             .call(
                 Method::POST,
-                self.base_url.clone(),
+                self.api.base_url.clone(),
                 Some(&body),
                 budget,
-                "create custom hostname",
+                what,
             )
             .await?;
         if is_duplicate(&answer) {
-            // Created meanwhile (another replica, or a request that timed
-            // out after Cloudflare acted on it): use that one.
-            return match self.find(host, budget).await? {
-                Some(custom) => Ok(custom),
-                None => Err(CertificateError::Unavailable(format!(
-                    "Cloudflare says {host} already exists in zone {} but does not list it",
-                    self.zone_id
-                ))),
-            };
+            return Ok(None);
         }
-        let custom: CustomHostname = self.decode(&answer, "create custom hostname")?;
-        tracing::info!(host = %host, id = %custom.id, "Cloudflare custom hostname created");
-        Ok(custom)
+        let custom: CustomHostname = self.api.decode(&answer, what)?;
+        tracing::info!(host = %host, id = %custom.id, domain = %owner.domain_id, method = validation.method(), "Cloudflare custom hostname created");
+        Ok(Some(custom))
+    }
+
+    /// `PATCH`es one custom hostname; its state after the edit.
+    async fn patch(
+        &self,
+        id: &str,
+        body: &Value,
+        budget: RetryBudget,
+        what: &str,
+    ) -> Result<CustomHostname, CertificateError> {
+        let answer = self
+            .api
+            .call(Method::PATCH, self.api.one(id), Some(body), budget, what)
+            .await?;
+        self.api.decode(&answer, what)
     }
 
     fn refresh_due(&self, id: &str) -> bool {
@@ -294,190 +476,42 @@ impl CloudflareCertificates {
         true
     }
 
-    async fn refresh(&self, id: &str, budget: RetryBudget) -> Result<(), CertificateError> {
-        let body = json!({ "ssl": Self::ssl_settings() });
-        let answer = self
-            .call(
-                Method::PATCH,
-                format!("{}/{id}", self.base_url),
-                Some(&body),
-                budget,
-                "refresh custom hostname",
-            )
-            .await?;
-        let _: CustomHostname = self.decode(&answer, "refresh custom hostname")?;
-        Ok(())
-    }
-
-    /// Sends a request, retrying transport errors, 429 and 5xx within `budget`.
-    async fn call(
+    /// Asks for validation again: the `ssl` the hostname has, unchanged
+    /// ("send a PATCH request … with the same values as your initial POST").
+    async fn refresh(
         &self,
-        method: Method,
-        url: String,
-        body: Option<&Value>,
+        custom: &CustomHostname,
         budget: RetryBudget,
-        what: &str,
-    ) -> Result<Answer, CertificateError> {
-        let mut failures = 0;
-        loop {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(&self.api_token);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let (asked_wait, why) = match request.send().await {
-                Err(err) => (None, err.to_string()),
-                Ok(response) => {
-                    let status = response.status();
-                    let asked_wait = retry_after(response.headers());
-                    let body = response.bytes().await.map(|b| b.to_vec());
-                    match body {
-                        Ok(body)
-                            if !(status == StatusCode::TOO_MANY_REQUESTS
-                                || status.is_server_error()) =>
-                        {
-                            return Ok(Answer { status, body })
-                        }
-                        Ok(body) => {
-                            let errors = serde_json::from_slice::<Envelope<Value>>(&body)
-                                .map(|e| e.errors)
-                                .unwrap_or_default();
-                            (
-                                asked_wait,
-                                format!("{status}: {}", error_detail(&errors, &body)),
-                            )
-                        }
-                        Err(err) => (None, format!("{status}, then the body failed: {err}")),
-                    }
-                }
-            };
-            failures += 1;
-            let wait = asked_wait.unwrap_or_else(|| backoff(failures));
-            if failures >= budget.attempts || wait > budget.max_wait {
-                return Err(CertificateError::Unavailable(format!(
-                    "{what}: {why} (gave up after {failures} attempt{})",
-                    if failures == 1 { "" } else { "s" }
-                )));
-            }
-            tracing::debug!(what, error = %why, retry_in_ms = wait.as_millis() as u64, "Cloudflare API fault; retrying");
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    fn decode<T: DeserializeOwned>(
-        &self,
-        answer: &Answer,
-        what: &str,
-    ) -> Result<T, CertificateError> {
-        Ok(self.decode_page(answer, what)?.0)
-    }
-
-    /// The `result` and, for lists, the `result_info`.
-    fn decode_page<T: DeserializeOwned>(
-        &self,
-        answer: &Answer,
-        what: &str,
-    ) -> Result<(T, Option<ResultInfo>), CertificateError> {
-        let envelope = self.envelope::<T>(answer, what)?;
-        match envelope.result {
-            Some(result) => Ok((result, envelope.result_info)),
-            None => Err(CertificateError::Unavailable(format!(
-                "{what}: the answer has no result"
-            ))),
-        }
-    }
-
-    /// A 2xx answer with `success: true`, else the refusal in words.
-    fn envelope<T: DeserializeOwned>(
-        &self,
-        answer: &Answer,
-        what: &str,
-    ) -> Result<Envelope<T>, CertificateError> {
-        let parsed = serde_json::from_slice::<Envelope<T>>(&answer.body);
-        let errors = parsed
-            .as_ref()
-            .map(|e| e.errors.clone())
-            .unwrap_or_default();
-        let detail = error_detail(&errors, &answer.body);
-        match answer.status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(CertificateError::Refused(format!(
-                    "{what}: Cloudflare refused the API token ({}: {detail}); it needs Zone › SSL and Certificates › Edit on zone {}",
-                    answer.status, self.zone_id
-                )))
-            }
-            status if !status.is_success() => {
-                return Err(CertificateError::Refused(format!("{what}: {status}: {detail}")))
-            }
-            _ => {}
-        }
-        match parsed {
-            Ok(envelope) if envelope.success => Ok(envelope),
-            Ok(_) => Err(CertificateError::Unavailable(format!(
-                "{what}: Cloudflare did not report success: {detail}"
-            ))),
-            Err(err) => Err(CertificateError::Unavailable(format!(
-                "{what}: the answer is not Cloudflare's envelope ({err}): {detail}"
-            ))),
-        }
+    ) -> Result<(), CertificateError> {
+        let body = json!({ "ssl": Self::ssl_settings(custom.ssl_method()) });
+        self.patch(&custom.id, &body, budget, "refresh custom hostname")
+            .await?;
+        Ok(())
     }
 }
 
-/// 409, or error code 1406, or a message saying so.
-fn is_duplicate(answer: &Answer) -> bool {
-    if answer.status == StatusCode::CONFLICT {
-        return true;
-    }
-    if answer.status.is_success() {
-        return false;
-    }
-    serde_json::from_slice::<Envelope<Value>>(&answer.body)
-        .map(|e| {
-            e.errors.iter().any(|m| {
-                m.code == DUPLICATE_CODE || m.message.to_ascii_lowercase().contains("duplicate")
-            })
-        })
-        .unwrap_or(false)
+/// The first of `live` that is `wanted`, taken out.
+fn take(
+    live: &mut Vec<CustomHostname>,
+    wanted: impl Fn(&CustomHostname) -> bool,
+) -> Option<CustomHostname> {
+    let at = live.iter().position(wanted)?;
+    Some(live.swap_remove(at))
+}
+
+/// Whether `custom` should move to `validation`: only while its certificate
+/// is not active, since the method matters only for the next validation and
+/// a changed `ssl` restarts it. (A TXT-validated certificate renews over
+/// HTTP anyway once the CNAME points at the zone: "Cloudflare always
+/// attempts to complete DCV through HTTP validation after the hostname
+/// points to your SaaS target", Cloudflare for SaaS, "TXT".)
+fn switches(custom: &CustomHostname, validation: Validation) -> bool {
+    custom.ssl_method() != validation.method() && !custom.certificate_live()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(status: u16, body: Value) -> Answer {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: body.to_string().into_bytes(),
-        }
-    }
-
-    #[test]
-    fn recognises_duplicates() {
-        assert!(is_duplicate(&answer(409, json!({}))));
-        assert!(is_duplicate(&answer(
-            400,
-            json!({"success": false, "errors": [{"code": 1406, "message": "Duplicate custom hostname found."}]})
-        )));
-        assert!(!is_duplicate(&answer(
-            400,
-            json!({"success": false, "errors": [{"code": 1409, "message": "bad hostname"}]})
-        )));
-        assert!(!is_duplicate(&answer(200, json!({"success": true}))));
-    }
-
-    #[test]
-    fn keeps_the_token_out_of_debug_output() {
-        let client =
-            CloudflareCertificates::new("https://api.example/client/v4/", "zone", "secret-token")
-                .unwrap();
-        assert_eq!(
-            client.base_url,
-            "https://api.example/client/v4/zones/zone/custom_hostnames"
-        );
-        assert!(!format!("{client:?}").contains("secret-token"));
-    }
 
     #[test]
     fn refreshes_at_most_once_per_interval() {
@@ -487,5 +521,27 @@ mod tests {
         assert!(client.refresh_due("b"));
         let client = client.with_refresh_interval(Duration::ZERO);
         assert!(client.refresh_due("a") && client.refresh_due("a"));
+    }
+
+    #[test]
+    fn switches_the_method_only_while_the_certificate_is_not_active() {
+        let custom = |method: &str, ssl: &str| -> CustomHostname {
+            serde_json::from_value(json!({
+                "id": "x", "hostname": "a.example.com",
+                "ssl": { "method": method, "status": ssl }
+            }))
+            .unwrap()
+        };
+        assert!(switches(
+            &custom("http", "pending_validation"),
+            Validation::Txt
+        ));
+        assert!(switches(&custom("txt", "initializing"), Validation::Http));
+        assert!(!switches(
+            &custom("txt", "pending_validation"),
+            Validation::Txt
+        ));
+        assert!(!switches(&custom("http", "active"), Validation::Txt));
+        assert!(switches(&custom("http", "expired"), Validation::Txt));
     }
 }

@@ -5,12 +5,16 @@
 //! and `cloudflare` (Cloudflare for SaaS custom hostnames, [`cloudflare`];
 //! what each of its states means for the customer: [`status`]).
 //!
-//! The API asks for a certificate when a domain is added
-//! ([`Certificates::request`], best effort: an outage must not fail the
-//! add) and removes it with the domain ([`Certificates::remove_in_background`]);
-//! the verifier's [`Certificates::ensure`] creates whatever is missing.
+//! Every certificate belongs to one domain ([`CertificateOwner`]), so two
+//! accounts that ever had the same hostname never touch each other's: the
+//! API asks for one when a domain is added ([`Certificates::request`], best
+//! effort: an outage must not fail the add) and removes it with the domain
+//! ([`Certificates::remove_in_background`]); the verifier's
+//! [`Certificates::ensure`] creates whatever is missing; a hostname moving
+//! between accounts keeps its certificate ([`Certificates::hand_over`]).
 
 pub mod cloudflare;
+pub mod custom_hostname;
 pub mod status;
 pub mod sweep;
 
@@ -29,6 +33,67 @@ pub const CHECK_DEADLINE: Duration = Duration::from_secs(45);
 /// The longest [`Certificates::request`] makes an API request wait.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 
+/// The domain a certificate belongs to, written into its custom hostname
+/// (`custom_metadata`): ids, never names, since a name can change hands.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CertificateOwner {
+    pub account_id: String,
+    pub domain_id: String,
+}
+
+impl CertificateOwner {
+    pub fn new(account_id: impl Into<String>, domain_id: impl Into<String>) -> CertificateOwner {
+        CertificateOwner {
+            account_id: account_id.into(),
+            domain_id: domain_id.into(),
+        }
+    }
+}
+
+/// How the certificate authority checks that the customer controls the name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    /// Through the customer's CNAME, once it points at the platform.
+    #[default]
+    Http,
+    /// By TXT records the customer creates, so the certificate is active
+    /// before the CNAME moves: a site live elsewhere moves without downtime.
+    Txt,
+}
+
+/// What a DNS record the customer must create is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordPurpose {
+    /// Proves the hostname is the customer's (Cloudflare's hostname pre-validation).
+    Ownership,
+    /// Lets the certificate authority issue the certificate.
+    Certificate,
+}
+
+/// A DNS record the provider asks the customer to create.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ValidationRecord {
+    /// `TXT`.
+    pub record_type: String,
+    /// The full name, e.g. `_acme-challenge.sales.example.com`.
+    pub name: String,
+    pub value: String,
+    pub purpose: RecordPurpose,
+}
+
+impl ValidationRecord {
+    pub fn txt(name: String, value: String, purpose: RecordPurpose) -> ValidationRecord {
+        ValidationRecord {
+            record_type: "TXT".into(),
+            name,
+            value,
+            purpose,
+        }
+    }
+}
+
 /// Where a hostname's certificate stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,6 +104,10 @@ pub enum CertificateState {
     Pending,
     /// The authority refused or validation failed: `cause`/`fix` say why.
     Failed,
+    /// The provider's hostname of that name belongs to another domain (or
+    /// was set up by hand): nothing was created or changed; the platform
+    /// must act ([`Certificates::hand_over`] once that domain is released).
+    HeldElsewhere,
     /// This deployment does not manage certificates (local stack).
     NotManaged,
 }
@@ -63,6 +132,30 @@ pub struct CertificateReport {
     pub fix: Option<String>,
     /// Who must act; `None` while waiting is all there is to do.
     pub who: Option<Who>,
+    /// The DNS records the customer must create (TXT validation only; empty
+    /// for HTTP validation and once everything is active).
+    pub records: Vec<ValidationRecord>,
+    /// `HeldElsewhere`: the domain whose hostname it is, when Portico's
+    /// metadata names one. For the platform only: never shown to a customer.
+    #[serde(skip)]
+    pub holder: Option<CertificateOwner>,
+}
+
+/// What [`Certificates::hand_over`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandOver {
+    /// The custom hostname (this id) now names the new owner; its
+    /// certificate is untouched.
+    Moved { id: String },
+    /// It named the new owner already.
+    AlreadyThere { id: String },
+    /// There is none: [`Certificates::ensure`] creates it for the new owner.
+    NoneExists,
+    /// It belongs to neither (`holder`: the domain Portico's metadata names,
+    /// `None` for metadata Portico did not write): left alone.
+    HeldElsewhere { holder: Option<CertificateOwner> },
+    /// This deployment does not manage certificates.
+    NotManaged,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,13 +198,21 @@ impl Certificates {
         }
     }
 
-    /// Requests a certificate for `host` if none exists yet, and reports its
-    /// current state. Idempotent: call it on every check. Retries faults
-    /// for a while (at most [`CHECK_DEADLINE`]) before `Unavailable`.
-    pub async fn ensure(&self, host: &Hostname) -> Result<CertificateReport, CertificateError> {
+    /// Requests `owner`'s certificate for `host` if it has none yet, with
+    /// `validation`, and reports its state. Idempotent: call it on every
+    /// check. Another domain's hostname of that name is reported
+    /// [`CertificateState::HeldElsewhere`], never adopted or deleted; a
+    /// legacy one (no owner recorded) is adopted. Retries faults for a
+    /// while (at most [`CHECK_DEADLINE`]) before `Unavailable`.
+    pub async fn ensure(
+        &self,
+        host: &Hostname,
+        owner: &CertificateOwner,
+        validation: Validation,
+    ) -> Result<CertificateReport, CertificateError> {
         within(
             CHECK_DEADLINE,
-            self.ensure_within(host, RetryBudget::PATIENT),
+            self.ensure_within(host, owner, validation, RetryBudget::PATIENT),
         )
         .await
     }
@@ -119,10 +220,15 @@ impl Certificates {
     /// [`Certificates::ensure`] with little retrying, for inside an API
     /// request (a domain just added): the verifier's next `ensure` finishes
     /// what an outage interrupted. At most [`REQUEST_DEADLINE`].
-    pub async fn request(&self, host: &Hostname) -> Result<CertificateReport, CertificateError> {
+    pub async fn request(
+        &self,
+        host: &Hostname,
+        owner: &CertificateOwner,
+        validation: Validation,
+    ) -> Result<CertificateReport, CertificateError> {
         within(
             REQUEST_DEADLINE,
-            self.ensure_within(host, RetryBudget::QUICK),
+            self.ensure_within(host, owner, validation, RetryBudget::QUICK),
         )
         .await
     }
@@ -130,6 +236,8 @@ impl Certificates {
     async fn ensure_within(
         &self,
         host: &Hostname,
+        owner: &CertificateOwner,
+        validation: Validation,
         budget: RetryBudget,
     ) -> Result<CertificateReport, CertificateError> {
         match self {
@@ -141,17 +249,33 @@ impl Certificates {
                 cause: None,
                 fix: None,
                 who: None,
+                records: Vec::new(),
+                holder: None,
             }),
-            Certificates::Cloudflare(client) => client.ensure(host, budget).await,
+            Certificates::Cloudflare(client) => {
+                client.ensure(host, owner, validation, budget).await
+            }
         }
     }
 
-    /// Removes `host`'s certificate (domain removed or reverted). Idempotent.
-    pub async fn remove(&self, host: &Hostname) -> Result<(), CertificateError> {
+    /// Removes `owner`'s certificate for `host` (domain removed or
+    /// reverted): only a hostname whose metadata names `owner`'s domain.
+    /// A legacy one (no owner recorded) is left to [`sweep::sweep`], which
+    /// can see the store: here nothing tells it from another domain's not
+    /// yet adopted one. Idempotent.
+    pub async fn remove(
+        &self,
+        host: &Hostname,
+        owner: &CertificateOwner,
+    ) -> Result<(), CertificateError> {
         match self {
             Certificates::None => Ok(()),
             Certificates::Cloudflare(client) => {
-                within(CHECK_DEADLINE, client.remove(host, RetryBudget::PATIENT)).await
+                within(
+                    CHECK_DEADLINE,
+                    client.remove(host, owner, RetryBudget::PATIENT),
+                )
+                .await
             }
         }
     }
@@ -161,16 +285,40 @@ impl Certificates {
     /// outage leaves a custom hostname that serves nothing (the edge has no
     /// record for it) until [`sweep::sweep`] (`portico-control
     /// sweep-certificates --delete`) deletes it.
-    pub fn remove_in_background(&self, host: Hostname) {
+    pub fn remove_in_background(&self, host: Hostname, owner: CertificateOwner) {
         if let Certificates::None = self {
             return;
         }
         let certificates = self.clone();
         tokio::spawn(async move {
-            if let Err(err) = certificates.remove(&host).await {
-                tracing::error!(host = %host, error = %err, "could not remove the certificate of a removed domain; `portico-control sweep-certificates --delete` deletes it later");
+            if let Err(err) = certificates.remove(&host, &owner).await {
+                tracing::error!(host = %host, domain = %owner.domain_id, error = %err, "could not remove the certificate of a removed domain; `portico-control sweep-certificates --delete` deletes it later");
             }
         });
+    }
+
+    /// Hands `host`'s custom hostname from `from` to `to` (the hostname
+    /// moves between accounts): its metadata is rewritten in place, so the
+    /// certificate stays active throughout and neither owner is ever without
+    /// one. Idempotent: already `to`'s, or none at all, is fine. A legacy
+    /// hostname (no owner recorded) counts as `from`'s: before owners were
+    /// recorded one name had one domain.
+    pub async fn hand_over(
+        &self,
+        host: &Hostname,
+        from: &CertificateOwner,
+        to: &CertificateOwner,
+    ) -> Result<HandOver, CertificateError> {
+        match self {
+            Certificates::None => Ok(HandOver::NotManaged),
+            Certificates::Cloudflare(client) => {
+                within(
+                    CHECK_DEADLINE,
+                    client.hand_over(host, from, to, RetryBudget::PATIENT),
+                )
+                .await
+            }
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! What a Cloudflare custom hostname's state means for the customer: a pure
 //! mapping from the API's `status`, `ssl.status`, `ssl.validation_errors`
 //! and `verification_errors` to a [`CertificateReport`] with the cause and
-//! the fix in plain words, and who must act.
+//! the fix in plain words, and who must act. TXT validation (the CNAME moves
+//! last) and a hostname held by another domain have words of their own.
 //!
 //! Values as documented by Cloudflare:
 //! - hostname `status`: `active`, `pending`, `active_redeploying`, `moved`,
@@ -31,112 +32,13 @@
 //!   (`letsencrypt.org`), Google Trust Services (`pki.goog`) and SSL.com
 //!   (`ssl.com`) (SSL/TLS reference, "Certificate authorities").
 
-use serde::Deserialize;
-
+use super::custom_hostname::{CustomHostname, Holder};
 use super::{CertificateReport, CertificateState, Who};
-
-/// A custom hostname as the API returns it (the fields Portico reads).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct CustomHostname {
-    pub id: String,
-    pub hostname: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub ssl: Option<Ssl>,
-    /// Documented as a list of anything; in practice strings.
-    #[serde(default)]
-    pub verification_errors: Vec<serde_json::Value>,
-}
-
-/// The hostname's certificate.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Ssl {
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub validation_errors: Vec<ValidationError>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct ValidationError {
-    #[serde(default)]
-    pub message: String,
-}
 
 /// Where the CNAME should point, in words that hold for every account.
 const CNAME_TARGET: &str = "the target shown in the domain's DNS records";
 /// What a customer with a restrictive CAA policy must allow.
 const CAA_VALUES: &str = "`letsencrypt.org`, `pki.goog` and `ssl.com`";
-
-impl CustomHostname {
-    pub fn hostname_status(&self) -> &str {
-        self.status.as_deref().unwrap_or("unknown")
-    }
-
-    pub fn ssl_status(&self) -> &str {
-        self.ssl
-            .as_ref()
-            .and_then(|ssl| ssl.status.as_deref())
-            .unwrap_or("unknown")
-    }
-
-    /// Every error Cloudflare reported, certificate validation first.
-    pub fn errors(&self) -> Vec<String> {
-        let validation = self
-            .ssl
-            .iter()
-            .flat_map(|ssl| ssl.validation_errors.iter())
-            .map(|e| e.message.trim().to_string());
-        let verification = self.verification_errors.iter().map(|e| match e {
-            serde_json::Value::String(text) => text.trim().to_string(),
-            other => other.to_string(),
-        });
-        validation
-            .chain(verification)
-            .filter(|e| !e.is_empty())
-            .collect()
-    }
-
-    /// Whether Cloudflare has given up on (or removed) something that asking
-    /// again can restart: a `PATCH` with the same `ssl` settings re-runs
-    /// validation, puts a `moved` hostname back to pending and, for HTTP
-    /// validation, is how Cloudflare is told the CNAME is now in place
-    /// (API reference, "Edit Custom Hostname"; "Hostname validation status").
-    pub fn wants_refresh(&self) -> bool {
-        if self.is_blocked() {
-            return false;
-        }
-        self.hostname_status() == "moved"
-            || matches!(
-                self.ssl_status(),
-                "pending_validation"
-                    | "initializing_timed_out"
-                    | "validation_timed_out"
-                    | "issuance_timed_out"
-                    | "deployment_timed_out"
-                    | "expired"
-                    | "deleted"
-                    | "deletion_timed_out"
-                    | "inactive"
-            )
-    }
-
-    /// Whether Cloudflare refuses the hostname (only support can lift it).
-    pub fn is_blocked(&self) -> bool {
-        matches!(
-            self.hostname_status(),
-            "blocked" | "pending_blocked" | "test_blocked"
-        )
-    }
-
-    /// Whether the hostname is gone (or going) and a new one must be created.
-    pub fn is_deleted(&self) -> bool {
-        matches!(self.hostname_status(), "deleted" | "pending_deletion")
-    }
-}
 
 fn report(
     state: CertificateState,
@@ -151,11 +53,45 @@ fn report(
         cause,
         fix,
         who,
+        records: Vec::new(),
+        holder: None,
     }
 }
 
-/// The report for a custom hostname's current state.
+/// The report for a custom hostname's current state, with the TXT records
+/// the customer must still create (none for HTTP validation).
 pub fn report_for(custom: &CustomHostname) -> CertificateReport {
+    CertificateReport {
+        records: custom.records(),
+        ..describe(custom)
+    }
+}
+
+/// The report when the custom hostname named `host` is another domain's:
+/// only the platform can act (hand it over once that domain is released,
+/// or delete it); nothing of the other domain is shown to the customer.
+pub fn held_elsewhere(custom: &CustomHostname) -> CertificateReport {
+    let host = custom.hostname.as_str();
+    let mut report = report(
+        CertificateState::HeldElsewhere,
+        // Not even its state: it is another account's business.
+        format!("Cloudflare custom hostname {host}: set up for another domain of the platform"),
+        Some(format!(
+            "{host} still has a certificate set up for another domain on the platform, so none can be requested for this one yet"
+        )),
+        Some(
+            "Nothing to change in your DNS: the platform hands the hostname over once the other domain is released; if this lasts more than a day, contact the platform's support"
+                .into(),
+        ),
+        Some(Who::Platform),
+    );
+    if let Holder::Domain(holder) = custom.holder() {
+        report.holder = Some(holder);
+    }
+    report
+}
+
+fn describe(custom: &CustomHostname) -> CertificateReport {
     let host = custom.hostname.as_str();
     let hostname = custom.hostname_status();
     let ssl = custom.ssl_status();
@@ -231,6 +167,11 @@ pub fn report_for(custom: &CustomHostname) -> CertificateReport {
             )),
             Some(Who::Customer),
         );
+    }
+    if custom.ssl_method() == "txt" {
+        if let Some(waiting) = txt_waiting(custom, &found) {
+            return waiting;
+        }
     }
     if hostname == "moved" {
         return report(
@@ -368,296 +309,51 @@ pub fn report_for(custom: &CustomHostname) -> CertificateReport {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn custom(
-        hostname: &str,
-        ssl: &str,
-        validation: &[&str],
-        verification: &[&str],
-    ) -> CustomHostname {
-        CustomHostname {
-            id: "id".into(),
-            hostname: "sales.example.com".into(),
-            status: Some(hostname.into()),
-            ssl: Some(Ssl {
-                status: Some(ssl.into()),
-                method: Some("http".into()),
-                validation_errors: validation
-                    .iter()
-                    .map(|m| ValidationError {
-                        message: m.to_string(),
-                    })
-                    .collect(),
-            }),
-            verification_errors: verification
-                .iter()
-                .map(|m| serde_json::Value::String(m.to_string()))
-                .collect(),
-        }
+/// TXT validation, for a site that is live elsewhere: the customer creates
+/// TXT records and moves the CNAME only once the certificate is active, so
+/// "does not CNAME to this zone" is expected meanwhile (Cloudflare for SaaS,
+/// "Zero-downtime migration"). `None` once there is nothing TXT-specific to say.
+fn txt_waiting(custom: &CustomHostname, found: &str) -> Option<CertificateReport> {
+    use CertificateState::*;
+    let host = custom.hostname.as_str();
+    let ssl = custom.ssl_status();
+    let timed_out = matches!(ssl, "validation_timed_out" | "initializing_timed_out");
+    let validating = matches!(ssl, "initializing" | "pending_validation") || timed_out;
+    if !(validating || custom.certificate_live() && !custom.hostname_live()) {
+        return None;
     }
-
-    /// (hostname status, ssl status, validation errors, verification
-    /// errors) → (state, who acts, a word of the cause).
-    type Case = (
-        &'static str,
-        &'static str,
-        &'static [&'static str],
-        &'static [&'static str],
-        CertificateState,
-        Option<Who>,
-        &'static str,
-    );
-
-    const NO_CNAME: &str = "custom hostname does not CNAME to this zone.";
-
-    #[test]
-    fn maps_every_documented_state() {
-        use CertificateState::*;
-        let cases: &[Case] = &[
-            (
-                "pending",
-                "initializing",
-                &[],
-                &[],
-                Pending,
-                None,
-                "requested",
-            ),
-            (
-                "pending",
-                "pending_validation",
-                &[],
-                &[],
-                Pending,
-                None,
-                "validating",
-            ),
-            (
-                "pending",
-                "pending_validation",
-                &[],
-                &[NO_CNAME],
-                Pending,
-                Some(Who::Customer),
-                "does not point",
-            ),
-            (
-                "pending",
-                "pending_issuance",
-                &[],
-                &[],
-                Pending,
-                None,
-                "issuing",
-            ),
-            (
-                "pending",
-                "pending_deployment",
-                &[],
-                &[],
-                Pending,
-                None,
-                "deploying",
-            ),
-            (
-                "active",
-                "pending_deployment",
-                &[],
-                &[],
-                Pending,
-                None,
-                "deploying",
-            ),
-            ("pending", "active", &[], &[], Pending, None, "activating"),
-            (
-                "pending",
-                "active",
-                &[],
-                &[NO_CNAME],
-                Pending,
-                Some(Who::Customer),
-                "not confirmed",
-            ),
-            ("active", "active", &[], &[], Active, None, ""),
-            ("active_redeploying", "active", &[], &[], Active, None, ""),
-            ("active", "pending_expiration", &[], &[], Active, None, ""),
-            (
-                "pending",
-                "validation_timed_out",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Customer),
-                "could not validate",
-            ),
-            (
-                "pending",
-                "initializing_timed_out",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Customer),
-                "could not validate",
-            ),
-            (
-                "active",
-                "issuance_timed_out",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Platform),
-                "issuing",
-            ),
-            (
-                "active",
-                "deployment_timed_out",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Platform),
-                "deploying",
-            ),
-            (
-                "active",
-                "expired",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Customer),
-                "expired",
-            ),
-            (
-                "active",
-                "deleted",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Platform),
-                "removed",
-            ),
-            (
-                "moved",
-                "pending_validation",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Customer),
-                "stopped validating",
-            ),
-            (
-                "blocked",
-                "pending_validation",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Platform),
-                "blocked",
-            ),
-            (
-                "pending_blocked",
-                "initializing",
-                &[],
-                &[],
-                Failed,
-                Some(Who::Platform),
-                "blocked",
-            ),
-            (
-                "pending",
-                "pending_validation",
-                &["caa_error: CAA record for example.com prevents issuance"],
-                &[],
-                Failed,
-                Some(Who::Customer),
-                "CAA",
-            ),
-            (
-                "pending",
-                "validation_timed_out",
-                &["CAA check failed"],
-                &[],
-                Failed,
-                Some(Who::Customer),
-                "CAA",
-            ),
-            (
-                "pending",
-                "something_new",
-                &[],
-                &[],
-                Pending,
-                Some(Who::Platform),
-                "does not know",
-            ),
-        ];
-        for (hostname, ssl, validation, verification, state, who, word) in cases {
-            let got = report_for(&custom(hostname, ssl, validation, verification));
-            let label = format!("{hostname}/{ssl}/{validation:?}/{verification:?}");
-            assert_eq!(got.state, *state, "{label}: {got:?}");
-            assert_eq!(got.who, *who, "{label}: {got:?}");
-            assert!(
-                got.found.contains(hostname) && got.found.contains(ssl),
-                "{label}: {got:?}"
-            );
-            if *state == Active {
-                assert_eq!((&got.cause, &got.fix), (&None, &None), "{label}");
-            } else {
-                let cause = got.cause.as_deref().unwrap_or_default();
-                assert!(cause.contains(word), "{label}: {cause}");
-                assert!(got.fix.is_some(), "{label}: a fix in plain words");
-            }
-            for error in validation.iter().chain(verification.iter()) {
-                assert!(got.found.contains(error), "{label}: errors are quoted");
-            }
-        }
+    let records = custom.records();
+    if records.is_empty() {
+        return Some(report(
+            Pending,
+            found.to_string(),
+            Some(format!(
+                "Cloudflare is preparing the TXT records that prove {host} is yours"
+            )),
+            Some("Nothing to do yet: the records to create appear here within minutes".into()),
+            None,
+        ));
     }
-
-    #[test]
-    fn caa_fix_names_the_authorities() {
-        let got = report_for(&custom("pending", "pending_validation", &["CAA"], &[]));
-        let fix = got.fix.unwrap();
-        for ca in ["letsencrypt.org", "pki.goog", "ssl.com"] {
-            assert!(fix.contains(ca), "{fix}");
-        }
-    }
-
-    #[test]
-    fn refreshes_what_asking_again_can_restart() {
-        assert!(custom("moved", "pending_validation", &[], &[]).wants_refresh());
-        assert!(custom("pending", "validation_timed_out", &[], &[]).wants_refresh());
-        assert!(custom("pending", "pending_validation", &[], &[]).wants_refresh());
-        assert!(!custom("active", "active", &[], &[]).wants_refresh());
-        assert!(!custom("pending", "pending_issuance", &[], &[]).wants_refresh());
-        assert!(!custom("blocked", "pending_validation", &[], &[]).wants_refresh());
-    }
-
-    #[test]
-    fn reads_the_documented_shape() {
-        let custom: CustomHostname = serde_json::from_value(serde_json::json!({
-            "id": "0d89c70d-ad9f-4843-b99f-6cc0252067e9",
-            "hostname": "app.example.com",
-            "ssl": {
-                "id": "0d89c70d-ad9f-4843-b99f-6cc0252067e9",
-                "method": "http",
-                "type": "dv",
-                "status": "pending_validation",
-                "validation_errors": [{ "message": "SERVFAIL looking up CAA for app.example.com" }],
-                "validation_records": [{ "http_url": "http://app.example.com/.well-known/pki-validation/x.txt", "http_body": "ca3-x" }]
-            },
-            "status": "pending",
-            "verification_errors": ["custom hostname does not CNAME to this zone."],
-            "ownership_verification": { "type": "txt", "name": "_cf-custom-hostname.app.example.com", "value": "x" },
-            "created_at": "2020-02-06T18:11:23.531995Z"
-        }))
-        .unwrap();
-        assert_eq!(custom.ssl_status(), "pending_validation");
-        assert_eq!(custom.errors().len(), 2);
-        let got = report_for(&custom);
-        assert_eq!(got.state, CertificateState::Failed);
-        assert!(got.cause.unwrap().contains("could not look up the CAA"));
-        assert!(got.fix.unwrap().contains("DS record"));
-    }
+    let mut names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    names.dedup();
+    let cause = if timed_out {
+        format!("The validation period of {host} ended before Cloudflare saw its TXT records")
+    } else {
+        format!(
+            "{host} is validated by TXT records, so its certificate can be active before {host} points at the platform; Cloudflare has not seen them yet"
+        )
+    };
+    Some(report(
+        if timed_out { Failed } else { Pending },
+        found.to_string(),
+        Some(cause),
+        Some(format!(
+            "At your DNS provider, create the TXT records listed ({}) with exactly the values shown, and leave {host} pointing where it does now; once the certificate is active, point {host} at {CNAME_TARGET}. Validation is retried automatically",
+            names.join(", ")
+        )),
+        Some(Who::Customer),
+    ))
 }
+
+#[cfg(test)]
+mod tests;

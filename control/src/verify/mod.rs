@@ -25,7 +25,9 @@ use hickory_proto::rr::Name;
 use portico_shared::lifecycle::{CertificateFinding, Finding};
 use portico_shared::{Integration, IntegrationKind, PlatformDomain, Username};
 
-use crate::certs::{CertificateError, CertificateState, Certificates};
+use crate::certs::{
+    CertificateError, CertificateOwner, CertificateState, Certificates, Validation,
+};
 use cname::Expectation;
 use dns::{fqdn_text, name_of_host, Answer, Dns};
 use report::{Check, CheckState, ProviderView, Report, Who};
@@ -39,6 +41,9 @@ pub struct Subject {
     pub username: Option<Username>,
     /// The account's TXT proof token for the host (`None`: TXT not checked).
     pub ownership_token: Option<String>,
+    /// The stored domain a certificate is requested for; `None` (doctor):
+    /// none is.
+    pub owner: Option<CertificateOwner>,
 }
 
 /// Runs every check of a domain.
@@ -234,7 +239,15 @@ impl Verifier {
             ));
             CertificateFinding::Pending
         } else {
-            let (check, finding) = self.certificate(subject).await;
+            let validation = if cname_points {
+                Validation::Http
+            } else {
+                // Proven by TXT while the CNAME still points elsewhere (a
+                // site live elsewhere): validated over TXT, so the
+                // certificate is active before the CNAME moves.
+                Validation::Txt
+            };
+            let (check, finding) = self.certificate(subject, validation).await;
             checks.push(check);
             finding
         };
@@ -368,9 +381,23 @@ impl Verifier {
         )
     }
 
-    async fn certificate(&self, subject: &Subject) -> (Check, CertificateFinding) {
+    async fn certificate(
+        &self,
+        subject: &Subject,
+        validation: Validation,
+    ) -> (Check, CertificateFinding) {
         let host = &subject.integration.served_host;
-        match self.certificates.ensure(host).await {
+        let Some(owner) = &subject.owner else {
+            return (
+                Check::pending(
+                    "certificate",
+                    "not requested: no stored domain to own it",
+                    "add the domain to request its certificate",
+                ),
+                CertificateFinding::Unknown,
+            );
+        };
+        match self.certificates.ensure(host, owner, validation).await {
             Ok(report) => {
                 let who = report.who.map(|w| match w {
                     crate::certs::Who::Customer => Who::CustomerDns,
@@ -381,6 +408,24 @@ impl Verifier {
                     CertificateState::NotManaged => (CheckState::Pass, CertificateFinding::Ready),
                     CertificateState::Pending => (CheckState::Pending, CertificateFinding::Pending),
                     CertificateState::Failed => (CheckState::Fail, CertificateFinding::Failed),
+                    CertificateState::HeldElsewhere => {
+                        (CheckState::Pending, CertificateFinding::Pending)
+                    }
+                };
+                // TXT validation: the exact records, so the customer can
+                // create them before moving the CNAME.
+                let records: Vec<String> = report
+                    .records
+                    .iter()
+                    .map(|r| format!("{} `{}` = `{}`", r.record_type, r.name, r.value))
+                    .collect();
+                let fix = match (report.fix, records.is_empty()) {
+                    (fix, true) => fix,
+                    (fix, false) => Some(format!(
+                        "{}Create: {}.",
+                        fix.map(|f| format!("{f} ")).unwrap_or_default(),
+                        records.join("; ")
+                    )),
                 };
                 (
                     Check {
@@ -388,7 +433,7 @@ impl Verifier {
                         state,
                         found: report.found,
                         cause: report.cause,
-                        fix: report.fix,
+                        fix,
                         who,
                     },
                     finding,

@@ -14,6 +14,7 @@ use tokio::sync::{watch, Semaphore};
 
 use super::report::Report;
 use super::{Subject, Verifier};
+use crate::certs::CertificateOwner;
 use crate::lifecycle::{self as transitions, LifecycleError};
 use crate::store::domains::{self, Domain};
 use crate::store::{accounts, checks, new_id};
@@ -140,6 +141,7 @@ impl Scheduler {
             integration: row.integration.clone(),
             username: account.and_then(|a| Username::parse(&a.username).ok()),
             ownership_token: row.ownership_token.clone(),
+            owner: Some(CertificateOwner::new(&row.account_id, &row.id)),
         };
         let report = self.verifier.verify(&subject, true, now).await;
         let policy = self.verifier.settings.policy;
@@ -170,9 +172,10 @@ impl Scheduler {
             }
             Action::Revert => {
                 transitions::expire(&self.units, &row.id, now).await?;
+                let owner = CertificateOwner::new(&row.account_id, &row.id);
                 self.verifier
                     .certificates
-                    .remove_in_background(row.served_host().clone());
+                    .remove_in_background(row.served_host().clone(), owner);
                 return Ok(Some(Outcome {
                     report,
                     action: Action::Revert,

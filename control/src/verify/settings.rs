@@ -61,8 +61,9 @@ impl VerifySettings {
         };
         let challenge_label = match raw.challenge_label.as_deref() {
             None => ChallengeLabel::default(),
-            Some(text) => ChallengeLabel::parse(text.trim())
-                .map_err(|err| invalid("challenge_label", err))?,
+            Some(text) => {
+                ChallengeLabel::parse(text.trim()).map_err(|err| invalid("challenge_label", err))?
+            }
         };
         Ok(VerifySettings {
             challenge_label,

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use portico_control::certs::sweep::{sweep, Orphan};
-use portico_control::certs::{CertificateState, Certificates};
+use portico_control::certs::{CertificateOwner, CertificateState, Certificates, Validation};
 use portico_control::config::{CertificateProvider, Settings};
 use portico_shared::Hostname;
 use portico_tests::cloudflare_kv::KvContractServer;
@@ -66,7 +66,7 @@ async fn adding_a_domain_requests_its_certificate_and_removing_it_deletes_it(db:
     let Some((app, _db)) = spawn(db, &server).await else {
         return;
     };
-    let (_, token) = app.account("katie").await;
+    let (account_id, token) = app.account("katie").await;
     let sub = app.domain(&token, "sales.example.com").await;
     // A root is served (and certified) as its www host.
     let root = app.domain(&token, "example.org").await;
@@ -77,6 +77,14 @@ async fn adding_a_domain_requests_its_certificate_and_removing_it_deletes_it(db:
         (created.ssl["method"].as_str(), created.ssl["type"].as_str()),
         (Some("http"), Some("dv"))
     );
+    // Each names its domain, so removing one domain touches no other's.
+    for (domain, host) in [(&sub, "sales.example.com"), (&root, "www.example.org")] {
+        let owner = CertificateOwner::new(&account_id, domain["id"].as_str().unwrap());
+        assert_eq!(
+            server.get(host).unwrap().custom_metadata,
+            Some(owner.metadata())
+        );
+    }
 
     for domain in [&sub, &root] {
         let (status, _) = app
@@ -99,7 +107,7 @@ async fn an_outage_does_not_fail_the_add(db: Db) {
     let Some((app, _db)) = spawn(db, &server).await else {
         return;
     };
-    let (_, token) = app.account("katie").await;
+    let (account_id, token) = app.account("katie").await;
     for _ in 0..10 {
         server.inject(Fault {
             status: 503,
@@ -117,14 +125,20 @@ async fn an_outage_does_not_fail_the_add(db: Db) {
 
     // The verifier's next check, once the outage is over, creates it.
     server.clear_faults();
+    let owner = CertificateOwner::new(account_id, domain["id"].as_str().unwrap());
     let report = app
         .state
         .certificates
-        .ensure(&Hostname::parse("sales.example.com").unwrap())
+        .ensure(
+            &Hostname::parse("sales.example.com").unwrap(),
+            &owner,
+            Validation::Http,
+        )
         .await
         .unwrap();
     assert_eq!(report.state, CertificateState::Pending);
-    assert!(server.get("sales.example.com").is_some());
+    let created = server.get("sales.example.com").unwrap();
+    assert_eq!(created.custom_metadata, Some(owner.metadata()));
     app.stop().await;
 }
 
@@ -303,21 +317,53 @@ async fn the_sweep_keeps_every_domain_s_hostname_and_finds_the_rest(db: Db) {
     let Some((app, _db)) = spawn(db, &saas).await else {
         return;
     };
-    let (_, token) = app.account("katie").await;
-    app.domain(&token, "sales.example.com").await;
+    let (account_id, token) = app.account("katie").await;
+    let sales = app.domain(&token, "sales.example.com").await;
     app.domain(&token, "example.org").await;
-    // A removal lost to a crash.
+    // Removals lost to a crash: a legacy hostname (no owner recorded; judged
+    // by its name) and one whose metadata names a domain that is gone.
     saas.insert("old.example.com", HostnameState::active());
+    let gone = CertificateOwner::new(&account_id, "no-such-domain");
+    saas.insert_with(
+        "gone.example.com",
+        HostnameState::active(),
+        "http",
+        gone.metadata(),
+    );
+    // Judged by the domain id its metadata names, whatever its name.
+    let kept = CertificateOwner::new(&account_id, sales["id"].as_str().unwrap());
+    saas.insert_with(
+        "renamed.example.com",
+        HostnameState::active(),
+        "http",
+        kept.metadata(),
+    );
     let certificates = app.state.certificates.clone();
-    let names =
-        |orphans: Vec<Orphan>| -> Vec<String> { orphans.into_iter().map(|o| o.hostname).collect() };
+    let names = |orphans: Vec<Orphan>| -> Vec<String> {
+        let mut names: Vec<String> = orphans.into_iter().map(|o| o.hostname).collect();
+        names.sort();
+        names
+    };
     let orphans = sweep(app.store(), &certificates, false).await.unwrap();
-    assert_eq!(names(orphans), ["old.example.com"]);
-    assert_eq!(saas.hostnames().len(), 3, "listing deletes nothing");
+    let owners: Vec<Option<CertificateOwner>> = orphans.iter().map(|o| o.owner.clone()).collect();
+    assert!(
+        owners.contains(&Some(gone)) && owners.contains(&None),
+        "{owners:?}"
+    );
+    assert_eq!(names(orphans), ["gone.example.com", "old.example.com"]);
+    assert_eq!(saas.hostnames().len(), 5, "listing deletes nothing");
     let orphans = sweep(app.store(), &certificates, true).await.unwrap();
-    assert_eq!(names(orphans), ["old.example.com"]);
-    let left: Vec<String> = saas.hostnames().into_iter().map(|h| h.hostname).collect();
-    assert_eq!(left, ["sales.example.com", "www.example.org"]);
+    assert_eq!(names(orphans), ["gone.example.com", "old.example.com"]);
+    let mut left: Vec<String> = saas.hostnames().into_iter().map(|h| h.hostname).collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "renamed.example.com",
+            "sales.example.com",
+            "www.example.org"
+        ]
+    );
     assert!(sweep(app.store(), &certificates, true)
         .await
         .unwrap()

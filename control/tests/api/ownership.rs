@@ -62,7 +62,10 @@ async fn a_held_hostname_is_refused_with_how_to_prove_it(db: Db) {
     let (_, katie) = app.account("katie").await;
     let (_, bob) = app.account("bob").await;
     let held = app.domain(&katie, "sales.example.test").await;
-    assert_eq!(held["ownership_proof"]["name"], "_portico-challenge.sales.example.test");
+    assert_eq!(
+        held["ownership_proof"]["name"],
+        "_portico-challenge.sales.example.test"
+    );
     assert_eq!(held["ownership_proof"]["host"], "_portico-challenge.sales");
 
     let (status, body) = add(&app, &bob, "sales.example.test").await;
@@ -74,10 +77,16 @@ async fn a_held_hostname_is_refused_with_how_to_prove_it(db: Db) {
     assert_eq!(proof["name"], "_portico-challenge.sales.example.test");
     let value = proof["value"].as_str().unwrap();
     assert!(value.starts_with("portico-verification="), "{proof}");
-    assert_ne!(value, held["ownership_proof"]["value"], "each account has its own token");
+    assert_ne!(
+        value, held["ownership_proof"]["value"],
+        "each account has its own token"
+    );
     assert_eq!(proof["check"]["state"], "pending", "{proof}");
     assert_eq!(proof["check"]["who"], "customer_dns", "{proof}");
-    assert!(!body.to_string().contains("katie"), "never who holds it: {body}");
+    assert!(
+        !body.to_string().contains("katie"),
+        "never who holds it: {body}"
+    );
     // The token stays the same, so a record created from the first answer holds.
     let (_, again) = add(&app, &bob, "sales.example.test").await;
     assert_eq!(again["error"]["proof"]["value"], value);
@@ -110,7 +119,11 @@ async fn a_txt_proof_releases_a_squatter_and_tells_it_nothing_more(db: Db) {
     assert_ne!(body["id"], squatted["id"]);
 
     let (_, list) = app.get("/v1/domains", &squatter).await;
-    assert_eq!(list["domains"], json!([]), "the squatter's claim is released");
+    assert_eq!(
+        list["domains"],
+        json!([]),
+        "the squatter's claim is released"
+    );
     let (_, events) = app.get("/v1/events", &squatter).await;
     assert_eq!(events_of(&events)[0], "domain_released", "{events}");
     assert!(!events.to_string().contains("bob"), "{events}");
@@ -118,7 +131,10 @@ async fn a_txt_proof_releases_a_squatter_and_tells_it_nothing_more(db: Db) {
     assert_eq!(events_of(&events)[0], "domain_added");
     // The squatter cannot take it back without a proof of its own.
     let (status, body) = add(&app, &squatter, "sales.example.test").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("hostname_taken")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("hostname_taken"))
+    );
     // Bob's own report shows the proof; the certificate may now be requested.
     let id = body_id(&app, &bob).await;
     let (_, report) = app
@@ -126,7 +142,10 @@ async fn a_txt_proof_releases_a_squatter_and_tells_it_nothing_more(db: Db) {
         .await;
     let ownership = check(&report["report"], "ownership");
     assert_eq!(ownership["state"], "pass", "{report}");
-    assert_ne!(check(&report["report"], "certificate")["found"], "not requested yet");
+    assert_ne!(
+        check(&report["report"], "certificate")["found"],
+        "not requested yet"
+    );
     app.stop().await;
 }
 
@@ -162,9 +181,15 @@ async fn a_wrong_txt_is_diagnosed_and_moves_nothing(db: Db) {
     assert_eq!(status, 409, "{body}");
     let check = &body["error"]["proof"]["check"];
     assert_eq!(check["state"], "fail", "{body}");
-    assert!(check["found"].as_str().unwrap().contains("someone-elses"), "{check}");
     assert!(
-        check["fix"].as_str().unwrap().contains("portico-verification=b0b5token"),
+        check["found"].as_str().unwrap().contains("someone-elses"),
+        "{check}"
+    );
+    assert!(
+        check["fix"]
+            .as_str()
+            .unwrap()
+            .contains("portico-verification=b0b5token"),
         "{check}"
     );
     assert_eq!(check["who"], "customer_dns");
@@ -249,7 +274,11 @@ async fn a_cname_naming_the_claimant_moves_a_host_still_in_its_grace_period(db: 
 
     // Disconnected but published: still held. Mallory has no proof.
     let (status, body) = add(&app, &mallory, "sales.example.test").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("hostname_taken")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("hostname_taken")),
+        "{body}"
+    );
 
     // Bob's CNAME proves it: the host moves, katie's records are unpublished.
     let (status, body) = add(&app, &bob, "sales.example.test").await;
@@ -265,9 +294,14 @@ async fn a_cname_naming_the_claimant_moves_a_host_still_in_its_grace_period(db: 
         .post(&format!("/v1/domains/{bob_id}/verify"), &bob, Value::Null)
         .await;
     assert_eq!(verified["status"], "connected", "{verified}");
-    let record = kv.get(ROUTES_NS, "v1/h/sales.example.test").expect("bob's host record");
+    let record = kv
+        .get(ROUTES_NS, "v1/h/sales.example.test")
+        .expect("bob's host record");
     let katie_digest = page["digest"].as_str().unwrap_or("no digest");
-    assert!(!record.contains(katie_digest), "never katie's page on bob's host: {record}");
+    assert!(
+        !record.contains(katie_digest),
+        "never katie's page on bob's host: {record}"
+    );
     assert!(kv.get(ROUTES_NS, "v1/p/sales.example.test/offer").is_none());
 
     // Katie's domain is gone, so no grace expiry of hers can unpublish bob's.

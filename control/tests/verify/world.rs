@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use portico_control::certs::Certificates;
+use portico_control::certs::{CertificateOwner, Certificates};
 use portico_control::config::RawSettings;
 use portico_control::verify::report::{Check, CheckState, Report};
 use portico_control::verify::settings::VerifySettings;
@@ -183,6 +183,7 @@ pub fn subject(hostname: &str, username: Option<&str>) -> Subject {
             .unwrap(),
         username: username.map(|u| Username::parse(u).unwrap()),
         ownership_token: None,
+        owner: Some(CertificateOwner::new("account", "domain")),
     }
 }
 

@@ -9,7 +9,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-use super::{render, HostnameState, Recorded, Shared, DUPLICATE_CODE, MAX_PER_PAGE};
+use super::{
+    render, HostnameState, Recorded, Shared, DUPLICATE_CODE, MAX_METADATA_BYTES, MAX_PER_PAGE,
+    METADATA_CODE, NO_METADATA_ACCESS_CODE,
+};
 
 pub(super) fn error(status: StatusCode, code: u32, message: &str) -> Response {
     let body = json!({
@@ -22,8 +25,13 @@ pub(super) fn error(status: StatusCode, code: u32, message: &str) -> Response {
 }
 
 fn ok(result: Value) -> Response {
+    answer(StatusCode::OK, result)
+}
+
+/// A success with the status "Status codes – Custom hostnames" gives it.
+fn answer(status: StatusCode, result: Value) -> Response {
     let body = json!({ "success": true, "errors": [], "messages": [], "result": result });
-    (StatusCode::OK, axum::Json(body)).into_response()
+    (status, axum::Json(body)).into_response()
 }
 
 fn bad(message: impl AsRef<str>) -> Response {
@@ -177,6 +185,35 @@ fn check_settings(settings: &Value) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The refusal of `custom_metadata` other than the documented object of
+/// strings of at most 4 KB, or of any in a zone without access.
+fn metadata_refusal(shared: &Shared, metadata: &Value) -> Option<Response> {
+    if !shared.config.custom_metadata {
+        return Some(error(
+            StatusCode::FORBIDDEN,
+            NO_METADATA_ACCESS_CODE,
+            "No custom metadata access has been allocated for this zone.",
+        ));
+    }
+    let refuse = |why: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            METADATA_CODE,
+            &format!(
+                "Unable to encode the Custom Metadata as JSON. Check your input and try again. ({why})"
+            ),
+        )
+    };
+    let Some(object) = metadata.as_object() else {
+        return Some(refuse("custom_metadata must be an object"));
+    };
+    if let Some((key, _)) = object.iter().find(|(_, value)| !value.is_string()) {
+        return Some(refuse(&format!("custom_metadata.{key} must be a string")));
+    }
+    (metadata.to_string().len() > MAX_METADATA_BYTES)
+        .then(|| refuse("custom_metadata exceeds 4 KB"))
+}
+
 /// A hostname Cloudflare would take: DNS labels, at most 255 characters.
 fn check_hostname(hostname: &str) -> std::result::Result<(), String> {
     let labels: Vec<&str> = hostname.split('.').collect();
@@ -236,6 +273,12 @@ pub(super) async fn create(
     if let Err(why) = check_ssl(&ssl) {
         return bad(why);
     }
+    let metadata = object.get("custom_metadata").cloned();
+    if let Some(metadata) = &metadata {
+        if let Some(refused) = metadata_refusal(&shared, metadata) {
+            return refused;
+        }
+    }
     let mut inner = shared.inner.lock().unwrap();
     if inner
         .hostnames
@@ -252,8 +295,8 @@ pub(super) async fn create(
         .new_state
         .clone()
         .unwrap_or_else(HostnameState::initializing);
-    let id = inner.insert(hostname, state, ssl);
-    ok(render(&inner.hostnames[&id]))
+    let id = inner.insert(hostname, state, ssl, metadata);
+    answer(StatusCode::CREATED, render(&inner.hostnames[&id]))
 }
 
 pub(super) async fn list(
@@ -387,10 +430,18 @@ pub(super) async fn edit(
             return bad(why);
         }
     }
+    if let Some(metadata) = object.get("custom_metadata") {
+        if let Some(refused) = metadata_refusal(&shared, metadata) {
+            return refused;
+        }
+    }
     let mut inner = shared.inner.lock().unwrap();
     let Some(stored) = inner.hostnames.get_mut(&id) else {
         return not_found();
     };
+    if let Some(metadata) = object.get("custom_metadata") {
+        stored.custom_metadata = Some(metadata.clone());
+    }
     if let Some(ssl) = object.get("ssl") {
         let method = ssl["method"].as_str().unwrap_or_default().to_string();
         let state = &mut stored.state;
@@ -418,7 +469,7 @@ pub(super) async fn edit(
             }
         }
     }
-    ok(render(stored))
+    answer(StatusCode::ACCEPTED, render(stored))
 }
 
 pub(super) async fn delete(

@@ -26,8 +26,30 @@
 //!   again: a `moved` or `deleted` hostname goes back to `pending`, a
 //!   certificate that timed out, expired or was deleted back to
 //!   `pending_validation` ("Hostname validation status": "send a PATCH
-//!   request … with the same method and type"). DELETE answers `{ "id" }`,
-//!   without the envelope, as documented.
+//!   request … with the same method and type"). A PATCH whose `ssl` names
+//!   another method switches to it and restarts validation ("Can also be
+//!   used to change validation type"). Every PATCH field is optional, so a
+//!   PATCH of `custom_metadata` alone leaves the certificate as it is; it
+//!   replaces the whole object (the docs say it "set[s] metadata for that
+//!   hostname", nothing about merging). DELETE answers `{ "id" }`, without
+//!   the envelope, as documented.
+//! - Success codes as "Status codes – Custom hostnames" lists them: POST
+//!   201, PATCH 202, GET and DELETE 200.
+//! - `custom_metadata` ("Unique key/value metadata for this hostname", a
+//!   map of string to string in the API reference; "Custom metadata":
+//!   "must be valid JSON", "the total payload must not exceed 4 KB") is
+//!   stored and returned as sent. Anything but an object of strings is
+//!   refused with 400, code 1401 "Unable to encode the Custom Metadata as
+//!   JSON" (the guide's example has a boolean value, the reference says
+//!   strings: the double holds clients to the stricter reference), as is a
+//!   payload over 4096 bytes; a zone without custom metadata access
+//!   ([`SaasContractConfig::custom_metadata`] false) answers 403, code 1413.
+//! - `ssl.method = "txt"` (Cloudflare for SaaS, "TXT" DCV): while the
+//!   certificate is `pending_validation`, `ssl.validation_records` holds
+//!   `{status: "pending", txt_name: "_acme-challenge.<hostname>",
+//!   txt_value}`; `ownership_verification {type: "txt", name:
+//!   "_cf-custom-hostname.<hostname>", value}` is always there
+//!   ("Pre-validation"). The two use separate tokens.
 //! - `Authorization: Bearer <API token>` is required (else 401, code 10000);
 //!   another zone answers 404 (code 7003); bodies are
 //!   `application/json` objects, and unknown fields are refused (400), so a
@@ -36,8 +58,8 @@
 //!   message}], messages, result }` (lists add `result_info`); a hostname
 //!   carries `status`, `verification_errors`, `ownership_verification`,
 //!   `ssl { id, type, method, status, settings, validation_errors,
-//!   validation_records }`. Error codes other than 1406, 10000 and 7003 are
-//!   the double's own.
+//!   validation_records }` and, when set, `custom_metadata`. Error codes
+//!   other than 1401, 1406, 1413, 1436, 10000 and 7003 are the double's own.
 //!
 //! Scripting: [`SaasContractServer::set_state`] puts a hostname in any state
 //! (see [`HostnameState`]'s constructors), [`SaasContractServer::script`]
@@ -45,6 +67,17 @@
 //! [`SaasContractServer::inject`] answers the next requests with 429 (with
 //! `Retry-After`) or 5xx before touching any state, and
 //! [`SaasContractServer::stall`] holds the next ones (a hanging API).
+//!
+//! TXT validation: the double does not resolve DNS. A test plays the
+//! customer creating a record with [`SaasContractServer::add_txt`] (what
+//! Cloudflare's resolver would then see); each read of a TXT-validated
+//! hostname checks the records as Cloudflare's retries would: the
+//! ownership record makes a `pending` hostname `active` (its "does not
+//! CNAME" error clears, as "Zero-downtime migration" says), the
+//! `_acme-challenge` record makes a `pending_validation` certificate
+//! `active` (issuance and deployment are instant here; script them when
+//! they matter). A real resolver would tie the double to a DNS server and
+//! add nothing the client could observe: it only reads the API.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -70,11 +103,21 @@ pub const NOT_CNAMED: &str = "custom hostname does not CNAME to this zone.";
 /// The largest `per_page`.
 pub const MAX_PER_PAGE: usize = 50;
 
-/// Who may call.
+/// Cloudflare's code for `custom_metadata` it cannot take.
+pub const METADATA_CODE: u32 = 1401;
+/// Cloudflare's code for a zone without custom metadata access.
+pub const NO_METADATA_ACCESS_CODE: u32 = 1413;
+/// The largest `custom_metadata`, serialized ("must not exceed 4 KB").
+pub const MAX_METADATA_BYTES: usize = 4096;
+
+/// Who may call, and what the zone may do.
 #[derive(Debug, Clone)]
 pub struct SaasContractConfig {
     pub zone_id: String,
     pub api_token: String,
+    /// Whether the zone has custom metadata access (Cloudflare enables it
+    /// per account on request).
+    pub custom_metadata: bool,
 }
 
 impl Default for SaasContractConfig {
@@ -82,6 +125,7 @@ impl Default for SaasContractConfig {
         SaasContractConfig {
             zone_id: "023e105f4ecef8ad9ca31a8372d0c353".into(),
             api_token: "test-cloudflare-api-token".into(),
+            custom_metadata: true,
         }
     }
 }
@@ -170,6 +214,30 @@ pub struct StoredHostname {
     pub ssl: Value,
     /// How many PATCHes asked for validation again.
     pub refreshes: u32,
+    /// `custom_metadata` as last set (an object of strings).
+    pub custom_metadata: Option<Value>,
+}
+
+impl StoredHostname {
+    /// `ownership_verification.name`.
+    pub fn ownership_name(&self) -> String {
+        format!("_cf-custom-hostname.{}", self.hostname)
+    }
+
+    /// `ownership_verification.value`.
+    pub fn ownership_value(&self) -> String {
+        format!("own-{}", self.id)
+    }
+
+    /// `ssl.validation_records[].txt_name` (TXT validation).
+    pub fn dcv_name(&self) -> String {
+        format!("_acme-challenge.{}", self.hostname)
+    }
+
+    /// `ssl.validation_records[].txt_value`, a token of its own.
+    pub fn dcv_value(&self) -> String {
+        format!("dcv-{}", self.id)
+    }
 }
 
 /// One request that arrived (faulted or not).
@@ -190,6 +258,8 @@ struct Inner {
     requests: Vec<Recorded>,
     next_id: u64,
     new_state: Option<HostnameState>,
+    /// TXT records the customer created: name → values.
+    txt: HashMap<String, Vec<String>>,
 }
 
 impl Inner {
@@ -197,7 +267,13 @@ impl Inner {
         self.hostnames.values_mut().find(|h| h.hostname == hostname)
     }
 
-    fn insert(&mut self, hostname: &str, state: HostnameState, ssl: Value) -> String {
+    fn insert(
+        &mut self,
+        hostname: &str,
+        state: HostnameState,
+        ssl: Value,
+        custom_metadata: Option<Value>,
+    ) -> String {
         self.next_id += 1;
         let id = format!("{:08x}-0000-4000-8000-{:012x}", self.next_id, self.next_id);
         let method = ssl["method"].as_str().unwrap_or("http").to_string();
@@ -210,6 +286,7 @@ impl Inner {
                 method,
                 ssl,
                 refreshes: 0,
+                custom_metadata,
             },
         );
         id
@@ -224,6 +301,27 @@ impl Inner {
             .and_then(VecDeque::pop_front)
         {
             self.hostnames.get_mut(id)?.state = next;
+        }
+        let stored = self.hostnames.get(id)?;
+        if stored.method == "txt" {
+            let seen = |name: String, value: String| {
+                self.txt
+                    .get(&name)
+                    .is_some_and(|values| values.contains(&value))
+            };
+            let owned = stored.state.status == "pending"
+                && seen(stored.ownership_name(), stored.ownership_value());
+            let validated = stored.state.ssl_status == "pending_validation"
+                && seen(stored.dcv_name(), stored.dcv_value());
+            let state = &mut self.hostnames.get_mut(id)?.state;
+            if owned {
+                state.status = "active".into();
+                state.verification_errors.retain(|e| e != NOT_CNAMED);
+            }
+            if validated {
+                state.ssl_status = "active".into();
+                state.validation_errors.clear();
+            }
         }
         self.hostnames.get(id).map(render)
     }
@@ -303,11 +401,40 @@ impl SaasContractServer {
         self.inner().by_name(hostname).cloned()
     }
 
-    /// Stores a custom hostname directly (one created before a crash, or by
-    /// hand); returns its id.
+    /// Stores a custom hostname directly, without `custom_metadata` (one
+    /// created by hand, or before clients recorded owners); returns its id.
     pub fn insert(&self, hostname: &str, state: HostnameState) -> String {
         let ssl = json!({ "method": "http", "type": "dv" });
-        self.inner().insert(hostname, state, ssl)
+        self.inner().insert(hostname, state, ssl, None)
+    }
+
+    /// Stores a custom hostname with `custom_metadata` and `ssl.method`
+    /// (one created before a crash, or by another replica); returns its id.
+    pub fn insert_with(
+        &self,
+        hostname: &str,
+        state: HostnameState,
+        method: &str,
+        custom_metadata: Value,
+    ) -> String {
+        let ssl = json!({ "method": method, "type": "dv" });
+        self.inner()
+            .insert(hostname, state, ssl, Some(custom_metadata))
+    }
+
+    /// The custom hostname with this id.
+    pub fn by_id(&self, id: &str) -> Option<StoredHostname> {
+        self.inner().hostnames.get(id).cloned()
+    }
+
+    /// The customer creates a TXT record `name` = `value`: Cloudflare sees
+    /// it at the hostname's next read.
+    pub fn add_txt(&self, name: &str, value: &str) {
+        self.inner()
+            .txt
+            .entry(name.into())
+            .or_default()
+            .push(value.into());
     }
 
     /// Puts `hostname` in `state` now; false when there is no such hostname.
@@ -400,6 +527,13 @@ fn render(stored: &StoredHostname) -> Value {
             "http_body": format!("ca3-{id}"),
         }]);
     }
+    if stored.state.ssl_status == "pending_validation" && stored.method == "txt" {
+        ssl["validation_records"] = json!([{
+            "status": "pending",
+            "txt_name": stored.dcv_name(),
+            "txt_value": stored.dcv_value(),
+        }]);
+    }
     let mut answer = json!({
         "id": id,
         "hostname": host,
@@ -408,8 +542,8 @@ fn render(stored: &StoredHostname) -> Value {
         "ssl": ssl,
         "ownership_verification": {
             "type": "txt",
-            "name": format!("_cf-custom-hostname.{host}"),
-            "value": id,
+            "name": stored.ownership_name(),
+            "value": stored.ownership_value(),
         },
         "ownership_verification_http": {
             "http_url": format!("http://{host}/.well-known/cf-custom-hostname-challenge/{id}"),
@@ -418,6 +552,9 @@ fn render(stored: &StoredHostname) -> Value {
     });
     if !stored.state.verification_errors.is_empty() {
         answer["verification_errors"] = json!(stored.state.verification_errors);
+    }
+    if let Some(metadata) = &stored.custom_metadata {
+        answer["custom_metadata"] = metadata.clone();
     }
     answer
 }
