@@ -37,8 +37,17 @@ use super::{CertificateReport, CertificateState, Who};
 
 /// Where the CNAME should point, in words that hold for every account.
 const CNAME_TARGET: &str = "the target shown in the domain's DNS records";
-/// What a customer with a restrictive CAA policy must allow.
-const CAA_VALUES: &str = "`letsencrypt.org`, `pki.goog` and `ssl.com`";
+/// What a customer with a restrictive CAA policy must allow: `a`, `b` and `c`.
+fn caa_values() -> String {
+    let quoted: Vec<String> = super::CERTIFICATE_AUTHORITIES
+        .iter()
+        .map(|ca| format!("`{ca}`"))
+        .collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
 
 fn report(
     state: CertificateState,
@@ -163,7 +172,8 @@ fn describe(custom: &CustomHostname) -> CertificateReport {
                 "A CAA record on {host} or one of its parent domains does not allow the certificate authorities Cloudflare uses, so none of them may issue its certificate{says}"
             )),
             Some(format!(
-                "At your DNS provider, either remove the CAA records of {host} and its parent domains, or add CAA records (tag `issue`) allowing {CAA_VALUES}; validation is retried automatically"
+                "At your DNS provider, either remove the CAA records of {host} and its parent domains, or add CAA records (tag `issue`) allowing {}; validation is retried automatically",
+                caa_values()
             )),
             Some(Who::Customer),
         );

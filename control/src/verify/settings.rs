@@ -11,9 +11,6 @@ use super::dns::DnsSettings;
 use super::forward::ForwardSettings;
 use crate::config::{invalid, ConfigError, RawSettings};
 
-/// Certificate authorities Cloudflare for SaaS issues from.
-pub const DEFAULT_CAA_ISSUERS: &str = "letsencrypt.org,pki.goog,ssl.com,digicert.com";
-
 #[derive(Debug, Clone)]
 pub struct VerifySettings {
     /// Run the scheduled checks (`serve`); the API's `verify` works either way.
@@ -48,8 +45,8 @@ impl VerifySettings {
         }
         let caa_issuers: Vec<String> = raw
             .caa_issuers
-            .as_deref()
-            .unwrap_or(DEFAULT_CAA_ISSUERS)
+            .clone()
+            .unwrap_or_else(|| crate::certs::CERTIFICATE_AUTHORITIES.join(","))
             .split(',')
             .map(|s| s.trim().to_ascii_lowercase())
             .filter(|s| !s.is_empty())

@@ -1,6 +1,7 @@
-//! Certificates follow domains through the API: adding a domain creates its
-//! Cloudflare custom hostname (for the served host), an outage does not
-//! fail the add, removing the domain deletes it; and through the verifier's
+//! Certificates follow domains through the API: nothing is requested when a
+//! domain is added; the first check that finds ownership proven creates its
+//! Cloudflare custom hostname (for the served host), removing the domain
+//! deletes it; and through the verifier's
 //! lifecycle: processing while the certificate is pending or failed,
 //! connected once it is active, removed when the domain is reverted, and
 //! complete without any certificate under the `none` provider.
@@ -61,27 +62,46 @@ async fn until_gone(server: &SaasContractServer, hostname: &str) {
     }
 }
 
-async fn adding_a_domain_requests_its_certificate_and_removing_it_deletes_it(db: Db) {
-    let server = saas_server().await;
-    let Some((app, _db)) = spawn(db, &server).await else {
+/// Nothing that costs before proof: adding creates no custom hostname; the
+/// first check that finds the CNAME naming the account does, owned by the
+/// domain; removing the domain deletes it.
+async fn the_certificate_is_requested_once_dns_proves_ownership_and_removed_with_the_domain(
+    db: Db,
+) {
+    let world = Scenario::simple(
+        "example.test",
+        "sales CNAME katie.portico.test.\nwww CNAME katie.portico.test.\n",
+    )
+    .start()
+    .await;
+    let saas = saas_server().await;
+    let Some((app, _db, _kv)) = verifying_app(db, &world, Some(&saas)).await else {
         return;
     };
     let (account_id, token) = app.account("katie").await;
-    let sub = app.domain(&token, "sales.example.com").await;
+    let sub = app.domain(&token, SALES).await;
     // A root is served (and certified) as its www host.
-    let root = app.domain(&token, "example.org").await;
-    let names: Vec<String> = server.hostnames().into_iter().map(|h| h.hostname).collect();
-    assert_eq!(names, ["sales.example.com", "www.example.org"]);
-    let created = server.get("sales.example.com").unwrap();
+    let root = app.domain(&token, "example.test").await;
+    assert!(
+        saas.hostnames().is_empty(),
+        "nothing requested before proof"
+    );
+    for domain in [&sub, &root] {
+        verify(&app, &token, domain["id"].as_str().unwrap()).await;
+    }
+    let mut names: Vec<String> = saas.hostnames().into_iter().map(|h| h.hostname).collect();
+    names.sort();
+    assert_eq!(names, [SALES, "www.example.test"]);
+    let created = saas.get(SALES).unwrap();
     assert_eq!(
         (created.ssl["method"].as_str(), created.ssl["type"].as_str()),
         (Some("http"), Some("dv"))
     );
     // Each names its domain, so removing one domain touches no other's.
-    for (domain, host) in [(&sub, "sales.example.com"), (&root, "www.example.org")] {
+    for (domain, host) in [(&sub, SALES), (&root, "www.example.test")] {
         let owner = CertificateOwner::new(&account_id, domain["id"].as_str().unwrap());
         assert_eq!(
-            server.get(host).unwrap().custom_metadata,
+            saas.get(host).unwrap().custom_metadata,
             Some(owner.metadata())
         );
     }
@@ -97,8 +117,8 @@ async fn adding_a_domain_requests_its_certificate_and_removing_it_deletes_it(db:
             .await;
         assert_eq!(status, 204);
     }
-    until_gone(&server, "sales.example.com").await;
-    until_gone(&server, "www.example.org").await;
+    until_gone(&saas, SALES).await;
+    until_gone(&saas, "www.example.test").await;
     app.stop().await;
 }
 
@@ -190,7 +210,12 @@ async fn processing_while_the_certificate_is_pending_then_connected_once_active(
     let (_, token) = app.account("katie").await;
     let domain = app.domain(&token, SALES).await;
     let id = domain["id"].as_str().unwrap();
-    assert!(saas.get(SALES).is_some(), "requested when added");
+    assert!(saas.get(SALES).is_none(), "nothing requested when added");
+    verify(&app, &token, id).await;
+    assert!(
+        saas.get(SALES).is_some(),
+        "requested once the CNAME proves it"
+    );
 
     // DNS is right, the certificate is not: processing, and nothing published.
     for state in [
@@ -232,6 +257,7 @@ async fn a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix(db:
     let (_, token) = app.account("katie").await;
     let domain = app.domain(&token, SALES).await;
     let id = domain["id"].as_str().unwrap();
+    verify(&app, &token, id).await;
     for (state, who, words) in [
         (
             HostnameState::caa_blocked(),
@@ -261,7 +287,7 @@ async fn a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix(db:
 }
 
 async fn a_reverted_domain_loses_its_certificate(db: Db) {
-    let world = Scenario::simple("example.test", "").start().await;
+    let world = Scenario::simple("example.test", POINTING).start().await;
     let saas = saas_server().await;
     let Some((app, _db, _kv)) = verifying_app(db, &world, Some(&saas)).await else {
         return;
@@ -269,7 +295,7 @@ async fn a_reverted_domain_loses_its_certificate(db: Db) {
     let (_, token) = app.account("katie").await;
     let domain = app.domain(&token, SALES).await;
     let id = domain["id"].as_str().unwrap();
-    assert!(saas.get(SALES).is_some());
+    // The CNAME proves ownership; the certificate never becomes active.
     let added = {
         let mut conn = app.store().pool().acquire().await.unwrap();
         portico_control::store::domains::get_any(&mut conn, id)
@@ -282,7 +308,7 @@ async fn a_reverted_domain_loses_its_certificate(db: Db) {
     assert_eq!(scheduler.tick(added).await.unwrap(), 1);
     assert!(
         saas.get(SALES).is_some(),
-        "kept while the domain may connect"
+        "requested once proven, kept while the domain may connect"
     );
     assert_eq!(scheduler.tick(added + 24 * HOUR).await.unwrap(), 1);
     let (status, _) = app.get(&format!("/v1/domains/{id}"), &token).await;
@@ -320,6 +346,17 @@ async fn the_sweep_keeps_every_domain_s_hostname_and_finds_the_rest(db: Db) {
     let (account_id, token) = app.account("katie").await;
     let sales = app.domain(&token, "sales.example.com").await;
     app.domain(&token, "example.org").await;
+    // Their custom hostnames, as the verifier creates them once DNS proves
+    // ownership: one owned by its domain, one from before owners were
+    // recorded (judged by its name).
+    let owned = CertificateOwner::new(&account_id, sales["id"].as_str().unwrap());
+    saas.insert_with(
+        "sales.example.com",
+        HostnameState::active(),
+        "http",
+        owned.metadata(),
+    );
+    saas.insert("www.example.org", HostnameState::active());
     // Removals lost to a crash: a legacy hostname (no owner recorded; judged
     // by its name) and one whose metadata names a domain that is gone.
     saas.insert("old.example.com", HostnameState::active());
@@ -376,7 +413,7 @@ async fn the_sweep_keeps_every_domain_s_hostname_and_finds_the_rest(db: Db) {
 }
 
 both_stores!(
-    adding_a_domain_requests_its_certificate_and_removing_it_deletes_it,
+    the_certificate_is_requested_once_dns_proves_ownership_and_removed_with_the_domain,
     an_outage_does_not_fail_the_add,
     processing_while_the_certificate_is_pending_then_connected_once_active,
     a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix,
