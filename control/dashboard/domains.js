@@ -264,6 +264,22 @@ function recordsTable(domain) {
     h('tbody', {}, rows));
 }
 
+/** The TXT records the certificate provider asks for (a TXT-proven move), if any. */
+function certificateRecords(report) {
+  const records = (report && report.certificate_records) || [];
+  if (!records.length) return null;
+  return h('div', { class: 'card', id: 'certificate-records' },
+    h('h3', {}, 'Records for the certificate'),
+    h('p', {}, 'Create these TXT records and the certificate is issued while your site still runs where it is. Move the CNAME once the certificate check passes: visitors never see a certificate error.'),
+    h('table', { class: 'records' },
+      h('caption', {}, 'TXT records to create'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'For'))),
+      h('tbody', {}, records.map((record) => h('tr', {},
+        h('td', { 'data-label': 'Name' }, h('code', { class: 'value' }, record.name), ' ', copyButton(record.name, `TXT name ${record.name}`)),
+        h('td', { 'data-label': 'Value' }, h('code', { class: 'value' }, record.value), ' ', copyButton(record.value, `TXT value ${record.value}`)),
+        h('td', { 'data-label': 'For' }, record.purpose === 'ownership' ? 'the hostname' : 'the certificate'))))));
+}
+
 /** The TXT record that proves a hostname is the customer's, and what was last found there. */
 function proofCard(proof, intro) {
   const check = proof.check;
@@ -487,7 +503,7 @@ export async function domainDetail(main, ctx, id) {
     if (reportKey !== renderedReport) {
       renderedReport = reportKey;
       refill(providerArea, providerBox(domain, report, ctx));
-      refill(checksArea, checksList(report, domain));
+      refill(checksArea, certificateRecords(report), checksList(report, domain));
       refill(addressesArea, addressesTable(report) || h('p', { class: 'muted' }, 'Once checked, this says which of http://, https://, with and without www will work.'));
     }
     refreshTimes(main);

@@ -216,6 +216,7 @@ impl Verifier {
                 &txt,
             ));
         }
+        let mut certificate_records = Vec::new();
         let certificate_finding = if !certificate {
             checks.push(Check::pending(
                 "certificate",
@@ -247,8 +248,9 @@ impl Verifier {
                 // certificate is active before the CNAME moves.
                 Validation::Txt
             };
-            let (check, finding) = self.certificate(subject, validation).await;
+            let (check, finding, records) = self.certificate(subject, validation).await;
             checks.push(check);
+            certificate_records = records;
             finding
         };
         let addresses = match (&integration.kind, &root_forward) {
@@ -278,6 +280,7 @@ impl Verifier {
             ready: finding == Finding::Pointing && certificate_finding == CertificateFinding::Ready,
             provider: provider_view,
             addresses,
+            certificate_records,
             checks,
         }
     }
@@ -385,7 +388,7 @@ impl Verifier {
         &self,
         subject: &Subject,
         validation: Validation,
-    ) -> (Check, CertificateFinding) {
+    ) -> (Check, CertificateFinding, Vec<report::CertificateRecord>) {
         let host = &subject.integration.served_host;
         let Some(owner) = &subject.owner else {
             return (
@@ -395,6 +398,7 @@ impl Verifier {
                     "add the domain to request its certificate",
                 ),
                 CertificateFinding::Unknown,
+                Vec::new(),
             );
         };
         match self.certificates.ensure(host, owner, validation).await {
@@ -419,6 +423,19 @@ impl Verifier {
                     .iter()
                     .map(|r| format!("{} `{}` = `{}`", r.record_type, r.name, r.value))
                     .collect();
+                let structured = report
+                    .records
+                    .iter()
+                    .map(|r| report::CertificateRecord {
+                        record_type: r.record_type.clone(),
+                        name: r.name.clone(),
+                        value: r.value.clone(),
+                        purpose: match r.purpose {
+                            crate::certs::RecordPurpose::Ownership => "ownership".into(),
+                            crate::certs::RecordPurpose::Certificate => "certificate".into(),
+                        },
+                    })
+                    .collect();
                 let fix = match (report.fix, records.is_empty()) {
                     (fix, true) => fix,
                     (fix, false) => Some(format!(
@@ -437,6 +454,7 @@ impl Verifier {
                         who,
                     },
                     finding,
+                    structured,
                 )
             }
             Err(CertificateError::Unavailable(why)) => (
@@ -446,6 +464,7 @@ impl Verifier {
                     "the next check asks again",
                 ),
                 CertificateFinding::Unknown,
+                Vec::new(),
             ),
             Err(CertificateError::Refused(why)) => (
                 Check::problem(
@@ -457,6 +476,7 @@ impl Verifier {
                     Who::Platform,
                 ),
                 CertificateFinding::Failed,
+                Vec::new(),
             ),
         }
     }

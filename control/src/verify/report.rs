@@ -161,7 +161,27 @@ pub struct Report {
     /// Root domains: which of the six ways of typing the address work.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub addresses: Vec<UrlForm>,
+    /// Records the certificate provider asks for while the certificate is
+    /// validated over TXT (ownership proven by TXT, the CNAME still
+    /// elsewhere): create them and the certificate is active before the
+    /// CNAME moves. Empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub certificate_records: Vec<CertificateRecord>,
     pub checks: Vec<Check>,
+}
+
+/// A DNS record the certificate provider asks the customer to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CertificateRecord {
+    /// `TXT`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// The full name.
+    pub name: String,
+    pub value: String,
+    /// `ownership` (the provider's proof that the hostname is yours) or
+    /// `certificate` (the authority's validation).
+    pub purpose: String,
 }
 
 /// The short form shown with a domain (`GET /v1/domains/{id}`).

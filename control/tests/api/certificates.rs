@@ -412,7 +412,79 @@ async fn the_sweep_keeps_every_domain_s_hostname_and_finds_the_rest(db: Db) {
     app.stop().await;
 }
 
+/// A site live elsewhere: the customer proves ownership by TXT while the
+/// CNAME still points at the old host. The certificate is requested with
+/// TXT validation, the API returns the records Cloudflare asks for, and once
+/// they exist the certificate is active — before the CNAME moves.
+async fn a_txt_proof_gets_the_certificate_ready_before_the_cname_moves(db: Db) {
+    let world = Scenario::simple(
+        "example.test",
+        "sales CNAME old-host.example.net.\n_portico-challenge.sales TXT \"portico-verification=k4tietoken\"\n",
+    )
+    .start()
+    .await;
+    let saas = saas_server().await;
+    let Some((app, _db, kv)) = verifying_app(db, &world, Some(&saas)).await else {
+        return;
+    };
+    let (account_id, token) = app.account("katie").await;
+    {
+        let mut conn = app.store().pool().acquire().await.unwrap();
+        portico_control::store::domains::challenge_token(
+            &mut conn,
+            &account_id,
+            &Hostname::parse(SALES).unwrap(),
+            "k4tietoken",
+            0,
+        )
+        .await
+        .unwrap();
+    }
+    let domain = app.domain(&token, SALES).await;
+    let id = domain["id"].as_str().unwrap();
+    assert_eq!(
+        domain["ownership_proof"]["value"],
+        "portico-verification=k4tietoken"
+    );
+    let (_, body) = app
+        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
+        .await;
+    assert_eq!(body["status"], "processing");
+    let created = saas.get(SALES).expect("requested once the TXT proves it");
+    assert_eq!(created.ssl["method"], "txt", "{created:?}");
+    // Cloudflare's tokens are ready a few seconds later, while the hostname
+    // does not CNAME to the zone yet.
+    saas.set_state(SALES, HostnameState::not_cnamed());
+    let (_, body) = app
+        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
+        .await;
+    let records = body["report"]["certificate_records"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no certificate records: {body}"));
+    let purposes: Vec<&str> = records
+        .iter()
+        .map(|r| r["purpose"].as_str().unwrap())
+        .collect();
+    assert!(
+        purposes.contains(&"ownership") && purposes.contains(&"certificate"),
+        "{body}"
+    );
+    for record in records {
+        assert_eq!(record["type"], "TXT");
+        saas.add_txt(
+            record["name"].as_str().unwrap(),
+            record["value"].as_str().unwrap(),
+        );
+    }
+    let (status, certificate) = verify(&app, &token, id).await;
+    assert_eq!(certificate["state"], "pass", "{certificate}");
+    assert_eq!(status, "processing", "served only once the CNAME moves");
+    assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_none());
+    app.stop().await;
+}
+
 both_stores!(
+    a_txt_proof_gets_the_certificate_ready_before_the_cname_moves,
     the_certificate_is_requested_once_dns_proves_ownership_and_removed_with_the_domain,
     an_outage_does_not_fail_the_add,
     processing_while_the_certificate_is_pending_then_connected_once_active,
