@@ -507,6 +507,43 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await page.locator('[data-event="domain_removed"]').getByText(`www.root${run}.test`).waitFor();
     });
 
+    await step('a hostname another account holds: the TXT proof to create, then it moves here', async () => {
+      const heldHost = `held.${zone}`;
+      const json = (method, path, token, body) => fetch(`${api}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: body && JSON.stringify(body),
+      });
+      const account = await (await json('POST', '/v1/accounts', adminToken, { username: `held${run}` })).json();
+      const secret = (await (await json('POST', `/v1/accounts/${account.id}/tokens`, adminToken, { name: 'flow' })).json()).secret;
+      assert.equal((await json('POST', '/v1/domains', secret, { hostname: heldHost })).status, 201);
+
+      await page.getByRole('link', { name: 'Domains', exact: true }).click();
+      await page.getByRole('link', { name: 'Add a domain' }).click();
+      await page.getByLabel('Domain', { exact: true }).fill(heldHost);
+      await page.getByRole('button', { name: 'Add the domain' }).click();
+      await page.locator('#hostname-error').getByText('Another account on this platform has this domain').waitFor();
+      const proof = page.locator('#ownership-proof [data-proof-value]');
+      await proof.waitFor();
+      const value = await proof.getAttribute('data-proof-value');
+      assert.match(value, /^portico-verification=/);
+      assert.ok(!(await page.locator('#ownership-proof').innerText()).includes(`held${run}`), 'never who holds it');
+      await shot(page, '18-hostname-taken-proof');
+      const created = await fetch(`${dnsAdmin}/api/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `_portico-challenge.${heldHost}`, type: 'TXT', value, ttl: 60 }),
+      });
+      assert.equal(created.status, 201, await created.text());
+      await page.getByRole('button', { name: 'Add the domain' }).click();
+      await page.getByRole('heading', { name: heldHost, level: 1 }).waitFor();
+      await page.locator('#status-badge [data-status="processing"]').waitFor();
+      // The other account was told, without a word about who took it.
+      const events = await (await json('GET', '/v1/events', secret)).json();
+      assert.equal(events.events[0].kind, 'domain_released');
+      assert.ok(!JSON.stringify(events).includes(username));
+    });
+
     await step('without the wasm package the API\'s checks are shown instead', async () => {
       const secret = await page.evaluate(() => sessionStorage.getItem('portico.token'));
       const bare = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -29,3 +29,13 @@ CREATE TABLE ownership_challenges (
 INSERT INTO ownership_challenges (account_id, served_host, token, created_at)
 SELECT d.account_id, d.served_host, md5(random()::text || clock_timestamp()::text || d.id), d.added_at FROM domains d
 WHERE true ON CONFLICT (account_id, served_host) DO NOTHING;
+
+-- A hostname that moved between accounts: its custom hostname (and
+-- certificate) is handed to the new owner's domain by the verifier before
+-- that domain's first certificate check, and retried until it is.
+CREATE TABLE certificate_handovers (
+    domain_id    TEXT PRIMARY KEY REFERENCES domains (id) ON DELETE CASCADE,
+    from_account TEXT NOT NULL,
+    from_domain  TEXT NOT NULL,
+    created_at   BIGINT NOT NULL
+);

@@ -386,6 +386,12 @@ pub async fn add_domain(
                 }
                 other => other?,
             }
+            if let Some(old) = &moved {
+                // The custom hostname (and its certificate) changes owner in
+                // place, before this domain's first certificate check.
+                domains::record_handover(unit.conn(), &domain.id, &old.account_id, &old.id, now)
+                    .await?;
+            }
             // The verifier's first check: due at once.
             checks::schedule(unit.conn(), &domain.id, now).await?;
             let message = if moved.is_some() {
@@ -400,23 +406,6 @@ pub async fn add_domain(
             Ok::<_, ApiError>(domain)
         })
         .await?;
-    if let Some(old) = &moved {
-        // The custom hostname changes owner in place: its certificate stays
-        // valid through the move. A failure leaves it to `ensure` (which
-        // reports it held elsewhere) and the operator's sweep.
-        let from = CertificateOwner::new(&old.account_id, &old.id);
-        let to = CertificateOwner::new(&domain.account_id, &domain.id);
-        let certificates = state.certificates.clone();
-        let host = served.clone();
-        tokio::spawn(async move {
-            match certificates.hand_over(&host, &from, &to).await {
-                Ok(outcome) => tracing::info!(host = %host, ?outcome, "certificate handed over"),
-                Err(err) => {
-                    tracing::error!(host = %host, error = %err, "could not hand the certificate over; the next check reports it")
-                }
-            }
-        });
-    }
     Ok((
         StatusCode::CREATED,
         ApiJson(view(&state, &username, &domain)),

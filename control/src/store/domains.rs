@@ -360,3 +360,46 @@ pub async fn challenge_token(
     .await?;
     Ok(token)
 }
+
+/// Records that `domain_id` took its host from `from_domain` (in the move's
+/// unit of work): the custom hostname is to be handed over.
+pub async fn record_handover(
+    conn: &mut AnyConnection,
+    domain_id: &str,
+    from_account: &str,
+    from_domain: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO certificate_handovers (domain_id, from_account, from_domain, created_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(domain_id)
+    .bind(from_account)
+    .bind(from_domain)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The hand-over still to do for `domain_id`: `(from_account, from_domain)`.
+pub async fn pending_handover(
+    pool: &AnyPool,
+    domain_id: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT from_account, from_domain FROM certificate_handovers WHERE domain_id = $1",
+    )
+    .bind(domain_id)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn handover_done(pool: &AnyPool, domain_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM certificate_handovers WHERE domain_id = $1")
+        .bind(domain_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -136,6 +136,7 @@ impl Scheduler {
         let Some(row) = row else {
             return Ok(None);
         };
+        self.hand_over_certificate(&row).await?;
         let account = accounts::get(pool, &row.account_id).await?;
         let subject = Subject {
             integration: row.integration.clone(),
@@ -197,6 +198,35 @@ impl Scheduler {
             status,
             next_check_at: next,
         }))
+    }
+
+    /// A domain that took its host from another account first takes over
+    /// that domain's custom hostname, certificate and all (never deleted and
+    /// created again: no moment without a valid certificate). Retried on
+    /// every check until the provider confirms.
+    async fn hand_over_certificate(&self, row: &Domain) -> Result<(), ScheduleError> {
+        let pool = self.units.store.pool();
+        let Some((from_account, from_domain)) = domains::pending_handover(pool, &row.id).await?
+        else {
+            return Ok(());
+        };
+        let from = CertificateOwner::new(&from_account, &from_domain);
+        let to = CertificateOwner::new(&row.account_id, &row.id);
+        match self
+            .verifier
+            .certificates
+            .hand_over(row.served_host(), &from, &to)
+            .await
+        {
+            Ok(outcome) => {
+                tracing::info!(domain = %row.id, host = %row.served_host(), ?outcome, "certificate handed over");
+                domains::handover_done(pool, &row.id).await?;
+            }
+            Err(err) => {
+                tracing::warn!(domain = %row.id, error = %err, "could not hand the certificate over yet; retrying at the next check");
+            }
+        }
+        Ok(())
     }
 
     /// Publishes the domain, waits (bounded) for its routing records to

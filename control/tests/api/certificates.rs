@@ -483,7 +483,55 @@ async fn a_txt_proof_gets_the_certificate_ready_before_the_cname_moves(db: Db) {
     app.stop().await;
 }
 
+/// Katie's site had its certificate; the DNS now names bob, who adds the
+/// hostname. The custom hostname is handed over in place — same id, the
+/// certificate still active, nothing deleted or created — before bob's
+/// first certificate check, and bob connects at once.
+async fn a_moved_hostname_keeps_its_certificate(db: Db) {
+    let world = Scenario::simple("example.test", "sales CNAME bob.portico.test.\n")
+        .start()
+        .await;
+    let saas = saas_server().await;
+    let Some((app, _db, _kv)) = verifying_app(db, &world, Some(&saas)).await else {
+        return;
+    };
+    let (katie_id, katie) = app.account("katie").await;
+    let (bob_id, bob) = app.account("bob").await;
+    let old = app.domain(&katie, SALES).await;
+    let old_id = old["id"].as_str().unwrap();
+    app.connect(old_id).await;
+    let katie_owner = CertificateOwner::new(&katie_id, old_id);
+    let id = saas.insert_with(
+        SALES,
+        HostnameState::active(),
+        "http",
+        katie_owner.metadata(),
+    );
+
+    let (status, added) = app
+        .post(
+            "/v1/domains",
+            &bob,
+            serde_json::json!({ "hostname": SALES }),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    let new_id = added["id"].as_str().unwrap();
+    let (status, certificate) = verify(&app, &bob, new_id).await;
+    assert_eq!(certificate["state"], "pass", "{certificate}");
+    assert_eq!(status, "connected");
+    let now = saas.get(SALES).unwrap();
+    assert_eq!(now.id, id, "the same custom hostname");
+    assert_eq!(
+        now.custom_metadata,
+        Some(CertificateOwner::new(&bob_id, new_id).metadata())
+    );
+    assert_eq!((saas.count("POST"), saas.count("DELETE")), (0, 0));
+    app.stop().await;
+}
+
 both_stores!(
+    a_moved_hostname_keeps_its_certificate,
     a_txt_proof_gets_the_certificate_ready_before_the_cname_moves,
     the_certificate_is_requested_once_dns_proves_ownership_and_removed_with_the_domain,
     an_outage_does_not_fail_the_add,
