@@ -294,7 +294,8 @@ function proofCard(proof, intro) {
         h('td', { 'data-label': 'Host / Name' }, h('code', { class: 'value' }, proof.host), ' ', copyButton(proof.host, `TXT host ${proof.host}`)),
         h('td', { 'data-label': 'Value' }, h('code', { class: 'value', dataset: { proofValue: proof.value } }, proof.value), ' ', copyButton(proof.value, `TXT value ${proof.value}`))))),
     check && check.state !== 'pass'
-      ? h('p', { class: 'help' }, h('strong', {}, 'Found: '), check.found, check.fix ? ` ${check.fix}` : '')
+      ? h('p', { class: 'help', dataset: { proofState: check.state } }, h('strong', {}, 'Last look: '), ...rich(check.found),
+        check.state === 'fail' && check.fix ? [' ', ...rich(check.fix)] : null)
       : null);
 }
 
