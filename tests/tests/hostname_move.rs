@@ -66,6 +66,31 @@ async fn set_up_site(client: &StackClient, account: &Account, domain_id: &str, n
     assert_eq!(status, 201, "{body}");
 }
 
+/// `POST /v1/domains` for the host.
+async fn add(client: &StackClient, account: &Account) -> (u16, Value) {
+    call(
+        client,
+        account,
+        Method::POST,
+        "/v1/domains",
+        Some(json!({ "hostname": HOST })),
+    )
+    .await
+}
+
+/// Adds the host (its CNAME already names `account`), sets up the site and
+/// clicks "Check now" until it is Connected; returns the domain's id.
+async fn connected_site(client: &StackClient, account: &Account, name: &str) -> String {
+    let (status, added) = add(client, account).await;
+    assert_eq!(status, 201, "{added}");
+    let id = added["id"].as_str().unwrap().to_string();
+    set_up_site(client, account, &id, name).await;
+    wait::verify_until_connected(client, account, &id, Instant::now())
+        .await
+        .unwrap();
+    id
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Seen {
     Alice,
@@ -96,20 +121,7 @@ async fn a_hostname_moves_between_accounts_without_mixing_their_sites() {
         .create_record(HOST, "CNAME", "alice.portico.test")
         .await
         .unwrap();
-    let (status, added) = call(
-        &client,
-        &alice,
-        Method::POST,
-        "/v1/domains",
-        Some(json!({ "hostname": HOST })),
-    )
-    .await;
-    assert_eq!(status, 201, "{added}");
-    let alice_domain = added["id"].as_str().unwrap().to_string();
-    set_up_site(&client, &alice, &alice_domain, "alice").await;
-    wait::verify_until_connected(&client, &alice, &alice_domain, Instant::now())
-        .await
-        .unwrap();
+    connected_site(&client, &alice, "alice").await;
     edge_until(&client, HOST, "/offer", |p| {
         p.body.contains("alice's offer")
     })
@@ -137,14 +149,7 @@ async fn a_hostname_moves_between_accounts_without_mixing_their_sites() {
     };
 
     // Without proof, bob cannot take it; with the CNAME naming him, he can.
-    let (status, refused) = call(
-        &client,
-        &bob,
-        Method::POST,
-        "/v1/domains",
-        Some(json!({ "hostname": HOST })),
-    )
-    .await;
+    let (status, refused) = add(&client, &bob).await;
     assert_eq!(
         (status, refused["error"]["code"].as_str()),
         (409, Some("hostname_taken")),
@@ -155,20 +160,7 @@ async fn a_hostname_moves_between_accounts_without_mixing_their_sites() {
         .create_record(HOST, "CNAME", "bob.portico.test")
         .await
         .unwrap();
-    let (status, added) = call(
-        &client,
-        &bob,
-        Method::POST,
-        "/v1/domains",
-        Some(json!({ "hostname": HOST })),
-    )
-    .await;
-    assert_eq!(status, 201, "{added}");
-    let bob_domain = added["id"].as_str().unwrap().to_string();
-    set_up_site(&client, &bob, &bob_domain, "bob").await;
-    wait::verify_until_connected(&client, &bob, &bob_domain, Instant::now())
-        .await
-        .unwrap();
+    connected_site(&client, &bob, "bob").await;
     let connected_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);

@@ -414,3 +414,13 @@ fn replaces_the_database_in_postgres_urls() {
         "postgres://u:p@h/x?sslmode=disable"
     );
 }
+
+/// The check named `name` in a verification report.
+pub fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report}"))
+}

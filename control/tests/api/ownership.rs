@@ -154,15 +154,6 @@ async fn body_id(app: &TestApp, token: &str) -> String {
     list["domains"][0]["id"].as_str().unwrap().to_string()
 }
 
-fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {report}"))
-}
-
 async fn a_wrong_txt_is_diagnosed_and_moves_nothing(db: Db) {
     let world = Scenario::simple(
         "example.test",

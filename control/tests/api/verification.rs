@@ -53,14 +53,7 @@ async fn added_at(app: &TestApp, domain_id: &str) -> i64 {
         .added_at
 }
 
-fn problem<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {report}"))
-}
+use crate::helpers::check as problem;
 
 async fn verify_connects_only_once_the_record_is_in_kv(db: Db) {
     let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
