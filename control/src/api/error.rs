@@ -31,7 +31,7 @@ pub struct ErrorDetail {
     /// `hostname_taken` only: how to prove the hostname is yours (a TXT
     /// record), and what the last look at it found. Never who holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub proof: Option<super::domains::OwnershipProof>,
+    pub proof: Option<super::domain_add::OwnershipProof>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub enum ApiError {
     #[error("{message}")]
     HostnameTaken {
         message: String,
-        proof: Box<super::domains::OwnershipProof>,
+        proof: Box<super::domain_add::OwnershipProof>,
     },
     /// 413: the body or the page content is too large.
     #[error("{message}")]

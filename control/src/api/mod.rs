@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod diagnostics;
+pub mod domain_add;
 pub mod domains;
 pub mod error;
 pub mod events;
@@ -231,7 +232,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::issue_for_account))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
-        .routes(routes!(domains::list_domains, domains::add_domain))
+        .routes(routes!(domains::list_domains, domain_add::add_domain))
         .routes(routes!(domains::get_domain, domains::remove_domain))
         .routes(routes!(domains::get_settings, domains::put_settings))
         .routes(routes!(diagnostics::get_diagnostics))
