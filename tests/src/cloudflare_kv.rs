@@ -26,7 +26,9 @@
 //! `local` KV backend is tested against the same rules.
 //!
 //! Faults can be injected: the next requests answer 429 (with
-//! `Retry-After`) or 5xx, before touching any state.
+//! `Retry-After`) or 5xx, before touching any state. Requests can be held
+//! (a slow API): from `hold()` until `release()`, each request that arrives
+//! waits before it is looked at, then is handled as usual.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -111,6 +113,29 @@ struct Inner {
 struct Shared {
     config: Arc<KvContractConfig>,
     inner: Arc<Mutex<Inner>>,
+    /// True while arriving requests are held.
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
+    /// How many requests are held now.
+    held: Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+impl Shared {
+    async fn pass_gate(&self) {
+        let mut gate = self.gate.subscribe();
+        if !*gate.borrow_and_update() {
+            return;
+        }
+        self.held.send_modify(|n| *n += 1);
+        // The count goes down even when the client gives up (the handler is dropped).
+        struct Leaving<'a>(&'a tokio::sync::watch::Sender<usize>);
+        impl Drop for Leaving<'_> {
+            fn drop(&mut self) {
+                self.0.send_modify(|n| *n -= 1);
+            }
+        }
+        let _leaving = Leaving(&self.held);
+        let _ = gate.wait_for(|held| !*held).await;
+    }
 }
 
 /// The running server; stopped when dropped.
@@ -131,6 +156,8 @@ impl KvContractServer {
         let shared = Shared {
             config: Arc::new(config),
             inner: Arc::default(),
+            gate: Arc::new(tokio::sync::watch::channel(false).0),
+            held: Arc::new(tokio::sync::watch::channel(0).0),
         };
         let app = Router::new()
             .route(
@@ -205,6 +232,22 @@ impl KvContractServer {
         self.shared.inner.lock().unwrap().accepted.clone()
     }
 
+    /// Holds every request that arrives from now on until [`release`](Self::release).
+    pub fn hold(&self) {
+        self.shared.gate.send_replace(true);
+    }
+
+    /// Lets the held requests (and later ones) through.
+    pub fn release(&self) {
+        self.shared.gate.send_replace(false);
+    }
+
+    /// Waits until at least `count` requests are held.
+    pub async fn wait_until_held(&self, count: usize) {
+        let mut held = self.shared.held.subscribe();
+        let _ = held.wait_for(|n| *n >= count).await;
+    }
+
     /// How many requests arrived, faulted ones included.
     pub fn attempts(&self) -> usize {
         self.shared.inner.lock().unwrap().attempts
@@ -228,6 +271,7 @@ async fn cloudflare_bulk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.pass_gate().await;
     let token = shared.config.api_token.clone();
     if account != shared.config.account_id {
         return handle(&shared, &headers, &token, None, method, body);
@@ -250,6 +294,7 @@ async fn local_bulk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.pass_gate().await;
     let token = shared.config.local_token.clone();
     let namespace = shared
         .config

@@ -190,3 +190,20 @@ async fn injects_rate_limits_and_server_errors() -> Result<()> {
     assert_eq!(client.server.accepted().len(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn holds_requests_until_released() -> Result<()> {
+    let client = Client::start().await?;
+    client.server.hold();
+    let body = json!([{ "key": "a", "value": "1" }]);
+    let (answer, ()) = tokio::join!(client.put(ROUTES, body), async {
+        client.server.wait_until_held(1).await;
+        // Held before being looked at: nothing written, nothing recorded yet.
+        assert!(client.server.get(ROUTES, "a").is_none());
+        assert_eq!(client.server.attempts(), 0);
+        client.server.release();
+    });
+    assert_eq!(answer?.0, 200);
+    assert_eq!(client.server.get(ROUTES, "a").as_deref(), Some("1"));
+    Ok(())
+}
