@@ -78,11 +78,10 @@ impl Application {
             .await
             .context("cannot apply the migrations")?;
         let wake = Arc::new(Notify::new());
-        let publisher = Publisher::new(
+        let publisher = Publisher::with_settings(
             store.clone(),
             backend,
-            settings.publish_batch_size,
-            settings.publish_poll_interval,
+            settings.publish.clone(),
             wake.clone(),
         );
         let certificates = Certificates::from_settings(&settings.certificate_provider)

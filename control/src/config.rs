@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use portico_shared::PlatformDomain;
 use serde::Deserialize;
@@ -16,8 +15,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = ".portico";
 pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
 pub const DEFAULT_LOCAL_EDGE_URL: &str = "http://127.0.0.1:8787";
-pub const DEFAULT_PUBLISH_BATCH_SIZE: usize = 1000;
-pub const DEFAULT_PUBLISH_POLL_MS: u64 = 1000;
 /// Where `scripts/build-wasm-pkg` puts the browser build of `shared` (from the repository root).
 pub const DEFAULT_DASHBOARD_WASM_DIR: &str = "shared/pkg-web";
 
@@ -72,6 +69,8 @@ pub struct RawSettings {
     pub cloudflare_zone_id: Option<String>,
     pub publish_batch_size: Option<usize>,
     pub publish_poll_ms: Option<u64>,
+    pub publish_batch_bytes: Option<usize>,
+    pub publish_lease_ms: Option<u64>,
     pub database_max_connections: Option<u32>,
     // The verifier (control/src/verify/).
     pub verifier: Option<bool>,
@@ -158,6 +157,8 @@ impl RawSettings {
         text!(cloudflare_zone_id, "PORTICO_CLOUDFLARE_ZONE_ID");
         parsed!(publish_batch_size, "PORTICO_PUBLISH_BATCH_SIZE");
         parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
+        parsed!(publish_batch_bytes, "PORTICO_PUBLISH_BATCH_BYTES");
+        parsed!(publish_lease_ms, "PORTICO_PUBLISH_LEASE_MS");
         parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
         parsed!(verifier, "PORTICO_VERIFIER");
         text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");
@@ -237,8 +238,8 @@ pub struct Settings {
     pub log_filter: String,
     pub kv: KvSettings,
     pub certificate_provider: CertificateProvider,
-    pub publish_batch_size: usize,
-    pub publish_poll_interval: Duration,
+    /// The publisher: batches, polling, its lease.
+    pub publish: crate::publish::settings::PublishSettings,
     /// The verifier: DNS, forward and CAA checks, and its schedule.
     pub verify: crate::verify::settings::VerifySettings,
     /// The browser build of `shared` the dashboard loads (`scripts/build-wasm-pkg`).
@@ -260,6 +261,7 @@ impl Settings {
 
     pub fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
         let verify = crate::verify::settings::VerifySettings::resolve(&raw)?;
+        let publish = crate::publish::settings::PublishSettings::resolve(&raw)?;
         let platform_domain = PlatformDomain::parse(
             raw.platform_domain
                 .as_deref()
@@ -364,10 +366,6 @@ impl Settings {
                 ))
             }
         };
-        let publish_batch_size = raw.publish_batch_size.unwrap_or(DEFAULT_PUBLISH_BATCH_SIZE);
-        if !(1..=10_000).contains(&publish_batch_size) {
-            return Err(invalid("publish_batch_size", "expected 1 to 10000"));
-        }
         let dev_clock_offset_ms = match raw.dev_clock_offset_secs.unwrap_or(0) {
             0 => 0,
             secs => {
@@ -411,12 +409,7 @@ impl Settings {
             log_filter: raw.log.unwrap_or_else(|| "info".to_string()),
             kv,
             certificate_provider,
-            publish_batch_size,
-            publish_poll_interval: Duration::from_millis(
-                raw.publish_poll_ms
-                    .unwrap_or(DEFAULT_PUBLISH_POLL_MS)
-                    .max(10),
-            ),
+            publish,
         })
     }
 

@@ -3,6 +3,7 @@
 //! the routes (utoipa-axum), so every route is documented by construction.
 
 pub mod accounts;
+pub mod admin;
 pub mod diagnostics;
 pub mod domain_add;
 pub mod domains;
@@ -205,6 +206,7 @@ impl FromRequestParts<AppState> for AccountAuth {
         (name = "pages", description = "Pages and their content revisions"),
         (name = "links", description = "Pages at paths on domains or the platform host"),
         (name = "events", description = "The account's activity"),
+        (name = "admin", description = "Operating the platform (admin token): publishing"),
     )
 )]
 struct ApiDoc;
@@ -247,6 +249,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(links::list_links, links::create_link))
         .routes(routes!(links::get_link, links::delete_link))
         .routes(routes!(events::list_events))
+        .routes(routes!(admin::publishing_status))
+        .routes(routes!(admin::list_parked))
+        .routes(routes!(admin::retry_parked))
+        .routes(routes!(admin::retry_all_parked))
         .split_for_parts()
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::{BoxFuture, KvBackend, KvError, KvPut};
+use super::{BoxFuture, KvBackend, KvError, KvFailure, KvPut};
 use crate::cloudflare_api::{error_detail, http_client, Envelope};
 use crate::config::KvSettings;
 use crate::retry::retry_after;
@@ -27,7 +27,7 @@ pub const MAX_REQUEST_BYTES: usize = 95 * 1000 * 1000;
 pub const MAX_VALUE_BYTES: usize = portico_shared::record::MAX_VALUE_LEN;
 /// Workers KV refuses keys over 512 bytes.
 pub const MAX_KEY_BYTES: usize = portico_shared::record::MAX_KEY_LEN;
-/// One request; a publisher batch makes a few, well inside its lease.
+/// One request at most (the publisher also keeps each inside its lease).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where one namespace's bulk endpoints live and how to authenticate.
@@ -121,11 +121,10 @@ impl CloudflareKv {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<(), KvError> {
-        let response = request.send().await.map_err(|err| KvError {
-            message: format!("{what}: {err}"),
-            retry_after: None,
-            permanent: false,
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| KvError::transient(format!("{what}: {err}")))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = response.bytes().await.unwrap_or_default();
@@ -135,14 +134,14 @@ impl CloudflareKv {
             return Err(KvError {
                 message: format!("{what}: {status}: {detail}"),
                 retry_after,
-                permanent: false,
+                kind: KvFailure::Transient,
             });
         }
         if !status.is_success() {
             return Err(KvError {
                 message: format!("{what}: {status}: {detail}"),
                 retry_after: None,
-                permanent: true,
+                kind: refusal(status),
             });
         }
         match envelope {
@@ -154,22 +153,17 @@ impl CloudflareKv {
                 if failed.is_empty() {
                     Ok(())
                 } else {
-                    Err(KvError {
-                        message: format!(
-                            "{what}: {} keys not written (first: {})",
-                            failed.len(),
-                            failed[0]
-                        ),
-                        retry_after: None,
-                        permanent: false,
-                    })
+                    // Cloudflare's advice for these: retry them.
+                    Err(KvError::transient(format!(
+                        "{what}: {} keys not written (first: {})",
+                        failed.len(),
+                        failed[0]
+                    )))
                 }
             }
-            _ => Err(KvError {
-                message: format!("{what}: the API did not report success: {detail}"),
-                retry_after: None,
-                permanent: false,
-            }),
+            _ => Err(KvError::transient(format!(
+                "{what}: the API did not report success: {detail}"
+            ))),
         }
     }
 
@@ -183,7 +177,7 @@ impl CloudflareKv {
                         pair.key
                     ),
                     retry_after: None,
-                    permanent: true,
+                    kind: KvFailure::Content,
                 });
             }
         }
@@ -243,6 +237,19 @@ impl KvBackend for CloudflareKv {
         keys: &'a [String],
     ) -> BoxFuture<'a, Result<(), KvError>> {
         Box::pin(self.delete_all(namespace, keys))
+    }
+}
+
+/// What a refusal (a 4xx other than 429) is about: the request's keys and
+/// values (400 bad request, 413 too large: a request without the culprit
+/// succeeds), or the setup (401, 403, 404 namespace: every request fails).
+fn refusal(status: StatusCode) -> KvFailure {
+    match status {
+        StatusCode::BAD_REQUEST
+        | StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::URI_TOO_LONG
+        | StatusCode::UNPROCESSABLE_ENTITY => KvFailure::Content,
+        _ => KvFailure::Setup,
     }
 }
 

@@ -1,27 +1,36 @@
 //! Publishing: the outbox drained, in batches and in order, to a KV backend.
 //!
 //! Guarantees: a row leaves the outbox only after the backend acknowledged
-//! it, so a crash at any moment loses nothing and a restart re-sends (puts
-//! and deletes are idempotent). Within a batch the last write of each key
-//! wins and content goes before routing records, which may name it. One
-//! replica publishes at a time (a lease in the store, renewed before every
-//! batch), so two replicas never reorder the writes of one key.
+//! it (or refused it for good: then it is parked, see `store::parked`), so a
+//! crash at any moment loses nothing and a restart re-sends (puts and
+//! deletes are idempotent). Within a batch the last write of each key wins
+//! and content goes before routing records, which may name it. One replica
+//! publishes at a time, fenced: it holds a short lease with a token bumped
+//! at every takeover, re-checks the token before every KV request, and
+//! deletes rows only in a transaction that finds the token unchanged. The
+//! guarantees in full: docs/publishing.md.
 
+pub mod batch;
 pub mod defaults;
+mod drain;
 pub mod kv_cloudflare;
+pub mod settings;
 pub mod sync;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 use crate::retry::backoff;
-use crate::store::outbox::{self, Namespace};
+use crate::store::lease;
+use crate::store::outbox::Namespace;
 use crate::store::{new_id, now_ms, Store};
+
+pub use settings::PublishSettings;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -32,15 +41,41 @@ pub struct KvPut {
     pub value: String,
 }
 
-/// A failed delivery. Every failure is retried (after `retry_after` when the
-/// backend said so); `permanent` only says whether an operator must act
-/// (bad credentials, a refused request) for the retries to succeed.
+/// Why a delivery failed, which decides what the publisher does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvFailure {
+    /// Worth sending again as is (timeouts, 429, 5xx): retried with backoff.
+    Transient,
+    /// The setup is wrong (credentials, account, namespace): every write
+    /// fails alike until an operator acts; retried with backoff.
+    Setup,
+    /// Refused for what the request carries (a key or value Workers KV does
+    /// not take): the request is split to find the writes to park.
+    Content,
+}
+
+/// A failed delivery.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct KvError {
     pub message: String,
     pub retry_after: Option<Duration>,
-    pub permanent: bool,
+    pub kind: KvFailure,
+}
+
+impl KvError {
+    pub fn transient(message: impl Into<String>) -> KvError {
+        KvError {
+            message: message.into(),
+            retry_after: None,
+            kind: KvFailure::Transient,
+        }
+    }
+
+    /// Whether an operator must act (or the write be parked) for it to succeed.
+    pub fn permanent(&self) -> bool {
+        self.kind != KvFailure::Transient
+    }
 }
 
 /// Where KV writes go: Workers KV (or the local edge's copy of its API), or nowhere.
@@ -93,9 +128,6 @@ impl KvBackend for NoKv {
     }
 }
 
-/// How long a lease lasts; a batch (a few requests of at most
-/// `kv_cloudflare::REQUEST_TIMEOUT` each) must fit well inside it.
-pub const LEASE_TTL: Duration = Duration::from_secs(60);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +136,10 @@ pub enum Drained {
     Idle,
     /// Another replica holds the lease.
     NotLeader,
-    /// Rows delivered and deleted.
+    /// Another replica took the lease during the batch: this one stopped
+    /// before its next KV request and deleted nothing.
+    Deposed,
+    /// Rows delivered (or parked) and deleted, and parked writes retried.
     Delivered(usize),
 }
 
@@ -121,9 +156,9 @@ pub enum PublishError {
 pub struct Publisher {
     store: Store,
     backend: Arc<dyn KvBackend>,
+    /// New for every process: a restarted one never mistakes the dead one's lease for its own.
     holder: String,
-    batch_size: usize,
-    poll_interval: Duration,
+    settings: PublishSettings,
     wake: Arc<Notify>,
 }
 
@@ -135,92 +170,59 @@ impl Publisher {
         poll_interval: Duration,
         wake: Arc<Notify>,
     ) -> Publisher {
+        Publisher::with_settings(
+            store,
+            backend,
+            PublishSettings {
+                batch_size,
+                poll_interval,
+                ..PublishSettings::default()
+            },
+            wake,
+        )
+    }
+
+    pub fn with_settings(
+        store: Store,
+        backend: Arc<dyn KvBackend>,
+        settings: PublishSettings,
+        wake: Arc<Notify>,
+    ) -> Publisher {
         Publisher {
             store,
             backend,
             holder: new_id("pub"),
-            batch_size,
-            poll_interval,
+            settings,
             wake,
         }
     }
 
-    /// Delivers one batch, if this replica holds (or takes) the lease.
-    pub async fn drain_once(&self) -> Result<Drained, PublishError> {
-        let pool = self.store.pool();
-        if !outbox::acquire_lease(pool, &self.holder, now_ms(), LEASE_TTL.as_millis() as i64)
-            .await?
-        {
-            return Ok(Drained::NotLeader);
-        }
-        let rows = outbox::next_batch(pool, self.batch_size).await?;
-        if rows.is_empty() {
-            return Ok(Drained::Idle);
-        }
-        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        // The last write of each key wins; BTreeMap keys sort Routes before Content.
-        let mut last: BTreeMap<(Namespace, String), Option<String>> = BTreeMap::new();
-        for row in rows {
-            let Some(namespace) = Namespace::parse(&row.namespace) else {
-                tracing::error!(
-                    id = row.id,
-                    namespace = row.namespace,
-                    "outbox row of an unknown namespace: skipped"
-                );
-                continue;
-            };
-            let value = if row.op == "put" { row.value } else { None };
-            last.insert((namespace, row.key), value);
-        }
-        // Content first: routing records may name it.
-        for namespace in [Namespace::Content, Namespace::Routes] {
-            let mut puts = Vec::new();
-            let mut deletes = Vec::new();
-            for ((ns, key), value) in &last {
-                if *ns != namespace {
-                    continue;
-                }
-                match value {
-                    Some(value) => puts.push(KvPut {
-                        key: key.clone(),
-                        value: value.clone(),
-                    }),
-                    None => deletes.push(key.clone()),
-                }
-            }
-            if !puts.is_empty() {
-                self.backend.put(namespace, &puts).await?;
-            }
-            if !deletes.is_empty() {
-                self.backend.delete(namespace, &deletes).await?;
-            }
-        }
-        outbox::delete_delivered(pool, &ids).await?;
-        tracing::debug!(
-            rows = ids.len(),
-            keys = last.len(),
-            backend = self.backend.name(),
-            "published"
-        );
-        Ok(Drained::Delivered(ids.len()))
+    /// This publisher's holder id in the lease.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.settings.lease_ttl.as_millis() as i64
     }
 
     /// Drains until `shutdown` turns true; a batch in flight is finished
-    /// first. Retries with exponential backoff, honouring `Retry-After`.
+    /// first. Retries with exponential backoff, honouring `Retry-After`,
+    /// and keeps its lease renewed meanwhile.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let wait = match self.drain_once().await {
+            let (wait, mut leader) = match self.drain_once().await {
                 Ok(Drained::Delivered(_)) => {
                     failures = 0;
                     continue;
                 }
-                Ok(Drained::Idle) | Ok(Drained::NotLeader) => {
+                Ok(drained) => {
                     failures = 0;
-                    self.poll_interval
+                    (self.settings.poll_interval, drained == Drained::Idle)
                 }
                 Err(err) => {
                     failures = failures.saturating_add(1);
@@ -231,34 +233,50 @@ impl Publisher {
                         }) => (*after).min(MAX_RETRY_AFTER),
                         _ => backoff(failures),
                     };
-                    let permanent = matches!(
-                        &err,
-                        PublishError::Kv(KvError {
-                            permanent: true,
-                            ..
-                        })
-                    );
+                    let permanent = matches!(&err, PublishError::Kv(kv) if kv.permanent());
                     if permanent {
                         tracing::error!(error = %err, retry_in_ms = delay.as_millis() as u64, attempt = failures, "publishing failed: an operator must fix this");
                     } else {
                         tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, attempt = failures, "publishing failed; will retry");
                     }
-                    delay
+                    (delay, true)
                 }
             };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notified(), if failures == 0 => {}
-                _ = shutdown.changed() => {}
+            // Waits, renewing the lease every third of its life while it is ours.
+            let until = Instant::now() + wait;
+            loop {
+                let renew_at = Instant::now() + self.settings.lease_ttl / 3;
+                let next = if leader { until.min(renew_at) } else { until };
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next) => {
+                        if next >= until {
+                            break;
+                        }
+                        leader = self.renew().await;
+                    }
+                    _ = self.wake.notified(), if failures == 0 => break,
+                    _ = shutdown.changed() => break,
+                }
             }
         }
         self.release().await;
         tracing::info!("publisher stopped");
     }
 
+    /// Keeps (or retakes) the lease between batches; false when another replica holds it.
+    async fn renew(&self) -> bool {
+        match lease::acquire(self.store.pool(), &self.holder, now_ms(), self.lease_ms()).await {
+            Ok(fence) => fence.is_some(),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not renew the publisher lease");
+                false
+            }
+        }
+    }
+
     /// Gives up the lease (at shutdown), so another replica takes over at once.
     pub async fn release(&self) {
-        if let Err(err) = outbox::release_lease(self.store.pool(), &self.holder).await {
+        if let Err(err) = lease::release(self.store.pool(), &self.holder).await {
             tracing::warn!(error = %err, "could not release the publisher lease; it expires by itself");
         }
     }

@@ -7,9 +7,11 @@ pub mod accounts;
 pub mod checks;
 pub mod domains;
 pub mod events;
+pub mod lease;
 pub mod links;
 pub mod outbox;
 pub mod pages;
+pub mod parked;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -1,8 +1,14 @@
 //! The outbox: KV writes committed with the change that caused them, in id
-//! order, deleted only once the KV backend acknowledged them; what KV has
-//! been told to hold (`kv_published`); and the publisher lease.
+//! order, deleted only once the KV backend acknowledged them (or refused
+//! them for good: then parked), in a transaction fenced by the publisher
+//! lease; and what KV has been told to hold (`kv_published`).
+
+use std::collections::HashMap;
 
 use sqlx::{AnyConnection, AnyPool};
+
+use super::lease::{self, Fence};
+use super::parked::{self, Refused};
 
 /// The two KV namespaces the edge reads (wrangler.toml bindings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,13 +44,38 @@ impl Namespace {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OutboxRow {
+/// What a row asks of KV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    Put,
+    Delete,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Put => "put",
+            Op::Delete => "delete",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Op> {
+        match text {
+            "put" => Some(Op::Put),
+            "delete" => Some(Op::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// An outbox row without its value (read first, to bound a batch in bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRow {
     pub id: i64,
-    pub namespace: String,
+    /// `None`: a namespace or op this version does not know (dropped with a log line).
+    pub write: Option<(Namespace, Op)>,
     pub key: String,
-    pub op: String,
-    pub value: Option<String>,
+    pub payload_bytes: i64,
 }
 
 pub async fn enqueue_put(
@@ -55,11 +86,13 @@ pub async fn enqueue_put(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO outbox (namespace, key, op, value, created_at) VALUES ($1, $2, 'put', $3, $4)",
+        "INSERT INTO outbox (namespace, key, op, value, payload_bytes, created_at) \
+         VALUES ($1, $2, 'put', $3, $4, $5)",
     )
     .bind(namespace.as_str())
     .bind(key)
     .bind(value)
+    .bind((key.len() + value.len()) as i64)
     .bind(now)
     .execute(conn)
     .await?;
@@ -72,12 +105,16 @@ pub async fn enqueue_delete(
     key: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO outbox (namespace, key, op, value, created_at) VALUES ($1, $2, 'delete', NULL, $3)")
-        .bind(namespace.as_str())
-        .bind(key)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO outbox (namespace, key, op, value, payload_bytes, created_at) \
+         VALUES ($1, $2, 'delete', NULL, $3, $4)",
+    )
+    .bind(namespace.as_str())
+    .bind(key)
+    .bind(key.len() as i64)
+    .bind(now)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -140,30 +177,95 @@ pub async fn claim_content(
     Ok(done.rows_affected() == 1)
 }
 
-/// The oldest rows, in order.
-pub async fn next_batch(pool: &AnyPool, limit: usize) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, namespace, key, op, value FROM outbox ORDER BY id LIMIT $1")
-        .bind(limit as i64)
-        .fetch_all(pool)
-        .await
+/// The oldest rows, in id order, without their values.
+pub async fn next_batch(pool: &AnyPool, limit: usize) -> Result<Vec<QueuedRow>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, namespace, key, op, payload_bytes FROM outbox ORDER BY id LIMIT $1",
+    )
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, namespace, key, op, payload_bytes)| QueuedRow {
+            id,
+            write: Namespace::parse(&namespace).zip(Op::parse(&op)),
+            key,
+            payload_bytes,
+        })
+        .collect())
 }
 
-/// Deletes delivered rows by id (never by range: a row with a lower id may
-/// still be committing).
-pub async fn delete_delivered(pool: &AnyPool, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// The values of these rows (puts), by id.
+pub async fn values(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, String>, sqlx::Error> {
+    let mut values = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, value FROM outbox WHERE value IS NOT NULL AND id IN ({})",
+            placeholders(chunk.len(), 0)
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        values.extend(query.fetch_all(pool).await?);
+    }
+    Ok(values)
+}
+
+/// What a batch came to.
+#[derive(Debug, Default)]
+pub struct Settlement<'a> {
+    /// Rows done with: delivered, superseded within the batch, parked or unreadable.
+    pub done_ids: Vec<i64>,
+    /// Keys whose newest write KV acknowledged: any parked write of theirs is stale.
+    pub delivered: Vec<(Namespace, &'a str)>,
+    /// Writes KV refused for good.
+    pub refused: Vec<Refused<'a>>,
+}
+
+/// Records a batch's outcome in one transaction, only while `fence` still
+/// holds the lease (renewing it); false, and nothing written, once another
+/// replica took over.
+pub async fn settle(
+    pool: &AnyPool,
+    fence: &Fence,
+    now: i64,
+    ttl_ms: i64,
+    settlement: &Settlement<'_>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // First: on SQLite it takes the write lock; on PostgreSQL it locks the
+    // lease row, so a takeover waits for this commit or this sees it.
+    if !lease::renew(&mut tx, fence, now, ttl_ms).await? {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    for chunk in settlement.done_ids.chunks(500) {
         let sql = format!(
             "DELETE FROM outbox WHERE id IN ({})",
-            placeholders.join(", ")
+            placeholders(chunk.len(), 0)
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
             query = query.bind(*id);
         }
-        query.execute(pool).await?;
+        query.execute(&mut *tx).await?;
     }
-    Ok(())
+    parked::unpark(&mut tx, &settlement.delivered).await?;
+    for refused in &settlement.refused {
+        parked::park(&mut tx, refused, now).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// `$first+1, $first+2, …` for an `IN (…)` list.
+pub(crate) fn placeholders(count: usize, first: usize) -> String {
+    (first + 1..=first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn pending(pool: &AnyPool) -> Result<i64, sqlx::Error> {
@@ -173,32 +275,9 @@ pub async fn pending(pool: &AnyPool) -> Result<i64, sqlx::Error> {
     Ok(count)
 }
 
-/// Takes or renews the publisher lease; true when `holder` holds it until
-/// `now + ttl_ms`.
-pub async fn acquire_lease(
-    pool: &AnyPool,
-    holder: &str,
-    now: i64,
-    ttl_ms: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE publisher_lease SET holder = $1, expires_at = $2 \
-         WHERE id = 1 AND (holder IS NULL OR holder = $1 OR expires_at < $3)",
-    )
-    .bind(holder)
-    .bind(now + ttl_ms)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub async fn release_lease(pool: &AnyPool, holder: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE publisher_lease SET holder = NULL, expires_at = 0 WHERE id = 1 AND holder = $1",
-    )
-    .bind(holder)
-    .execute(pool)
-    .await?;
-    Ok(())
+/// How many rows wait, and when the oldest was queued.
+pub async fn depth(pool: &AnyPool) -> Result<(i64, Option<i64>), sqlx::Error> {
+    sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox")
+        .fetch_one(pool)
+        .await
 }

@@ -9,12 +9,14 @@ mod domains;
 mod edge;
 mod errors;
 mod events;
+mod fencing;
 mod health;
 mod isolation;
 mod links;
 mod openapi;
 mod ownership;
 mod pages;
+mod parking;
 mod publishing;
 mod verification;
 #[path = "../verify/world.rs"]

@@ -36,6 +36,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/v1/links/{link_id}"),
     ("delete", "/v1/links/{link_id}"),
     ("get", "/v1/events"),
+    ("get", "/v1/admin/publishing"),
+    ("get", "/v1/admin/publishing/parked"),
+    ("post", "/v1/admin/publishing/parked/retry"),
+    ("post", "/v1/admin/publishing/parked/{parked_id}/retry"),
 ];
 
 #[tokio::test]

@@ -319,13 +319,7 @@ async fn a_restart_converges_and_nothing_is_lost(db: Db) {
 struct Failing;
 
 fn down<'a>() -> BoxFuture<'a, Result<(), KvError>> {
-    Box::pin(async {
-        Err(KvError {
-            message: "down".into(),
-            retry_after: None,
-            permanent: false,
-        })
-    })
+    Box::pin(async { Err(KvError::transient("down")) })
 }
 
 impl KvBackend for Failing {
@@ -530,6 +524,11 @@ async fn bulk_requests_stay_within_the_api_limits() {
         .put(outbox::Namespace::Routes, &pairs[..1])
         .await
         .unwrap_err();
-    assert!(err.permanent, "{err}");
+    assert!(err.permanent(), "{err}");
+    assert_eq!(
+        err.kind,
+        portico_control::publish::KvFailure::Setup,
+        "{err}"
+    );
     assert!(err.to_string().contains("401"), "{err}");
 }
