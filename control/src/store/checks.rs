@@ -158,7 +158,8 @@ pub async fn for_account(pool: &AnyPool, account_id: &str) -> Result<Vec<CheckRo
 }
 
 /// How many routing-record writes for these keys (or under these prefixes)
-/// still wait in the outbox: the verifier reports `connected` only at zero.
+/// still wait in the outbox or are parked (refused by KV): the verifier
+/// reports `connected` only at zero.
 pub async fn pending_routes(
     pool: &AnyPool,
     keys: &[String],
@@ -178,7 +179,8 @@ pub async fn pending_routes(
         return Ok(0);
     }
     let sql = format!(
-        "SELECT COUNT(*) FROM outbox WHERE namespace = 'routes' AND ({})",
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE namespace = 'routes' AND ({0})) \
+         + (SELECT COUNT(*) FROM outbox_parked WHERE namespace = 'routes' AND ({0}))",
         clauses.join(" OR ")
     );
     let mut query = sqlx::query_as::<_, (i64,)>(&sql);

@@ -256,3 +256,35 @@ both_stores!(
     a_parked_write_never_overwrites_a_newer_one,
     admin_endpoints_need_the_admin_token,
 );
+
+async fn a_parked_routing_record_keeps_its_domain_waiting(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let store = open_store(&database).await;
+    let server = kv_server().await;
+    let publisher = publisher(&store, &server, PublishSettings::default());
+    let key = "v1/h/sales.example.com";
+    put(&store, Namespace::Routes, key, "{}").await;
+    server.inject(REFUSED);
+    assert_eq!(publisher.drain_once().await.unwrap(), Drained::Delivered(1));
+    // Not in KV: the verifier must not report the domain connected.
+    let pending = |keys: Vec<String>, prefixes: Vec<String>| {
+        let store = store.clone();
+        async move {
+            portico_control::store::checks::pending_routes(store.pool(), &keys, &prefixes)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(pending(vec![key.into()], vec![]).await, 1);
+    assert_eq!(pending(vec![], vec!["v1/h/sales.".into()]).await, 1);
+    assert_eq!(pending(vec!["v1/h/other.example".into()], vec![]).await, 0);
+    put(&store, Namespace::Routes, key, "{}").await;
+    assert_eq!(pending(vec![key.into()], vec![]).await, 2);
+    publisher.drain_once().await.unwrap();
+    assert_eq!(pending(vec![key.into()], vec![]).await, 0);
+    store.close().await;
+}
+
+both_stores!(a_parked_routing_record_keeps_its_domain_waiting);
