@@ -306,6 +306,23 @@ mod tests {
     }
 
     #[test]
+    fn refusals_about_the_content_are_told_from_the_setup() {
+        for (status, kind) in [
+            (400, KvFailure::Content),
+            (413, KvFailure::Content),
+            (401, KvFailure::Setup),
+            (403, KvFailure::Setup),
+            (404, KvFailure::Setup),
+        ] {
+            assert_eq!(
+                refusal(StatusCode::from_u16(status).unwrap()),
+                kind,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
     fn local_and_cloudflare_differ_only_in_base_url_and_token() {
         let local = CloudflareKv::from_settings(&KvSettings::Local {
             edge_url: "http://127.0.0.1:8787/".into(),
