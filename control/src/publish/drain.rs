@@ -27,6 +27,24 @@ impl From<sqlx::Error> for Stop {
     }
 }
 
+/// The rows and parked writes a batch takes.
+struct Taken {
+    pending: Vec<Pending>,
+    /// Rows of a namespace or op this version does not know: dropped.
+    unreadable: Vec<i64>,
+    /// Whether anything was parked when the batch began.
+    any_parked: bool,
+}
+
+/// What sending a batch came to.
+#[derive(Default)]
+struct Sent<'p> {
+    delivered: Vec<&'p Write>,
+    refused: Vec<(&'p Write, String)>,
+    /// The failure that stopped the batch before its end.
+    failure: Option<PublishError>,
+}
+
 impl Publisher {
     /// Delivers one batch, if this replica holds (or takes) the lease.
     pub async fn drain_once(&self) -> Result<Drained, PublishError> {
@@ -35,18 +53,91 @@ impl Publisher {
         else {
             return Ok(Drained::NotLeader);
         };
+        let Some(taken) = self.take_batch().await? else {
+            return Ok(Drained::Idle);
+        };
+        let plan = Plan::new(taken.pending);
+        let Some(sent) = self.send_plan(&fence, &plan).await else {
+            tracing::warn!(
+                token = fence.token,
+                "another replica took the publisher lease: stopped mid-batch"
+            );
+            return Ok(Drained::Deposed);
+        };
+
+        // What was done is settled even when a later request failed.
+        let mut settlement = Settlement {
+            done_ids: taken.unreadable,
+            ..Settlement::default()
+        };
+        for write in &sent.delivered {
+            settlement.done_ids.extend(&write.row_ids);
+            if taken.any_parked {
+                settlement
+                    .delivered
+                    .push((write.namespace, write.key.as_str()));
+            }
+        }
+        for (write, error) in &sent.refused {
+            settlement.done_ids.extend(&write.row_ids);
+            settlement.refused.push(Refused {
+                namespace: write.namespace,
+                key: &write.key,
+                outbox_id: write.id,
+                op: write.op(),
+                value: write.value.as_deref(),
+                error,
+            });
+        }
+        // Parked writes sent again settle no outbox row, but count as work done.
+        let retried = sent
+            .delivered
+            .iter()
+            .copied()
+            .chain(sent.refused.iter().map(|(write, _)| *write))
+            .filter(|write| write.row_ids.is_empty())
+            .count();
+        let settled = settlement.done_ids.len() + retried;
+        if settled > 0
+            && !outbox::settle(pool, &fence, now_ms(), self.lease_ms(), &settlement).await?
+        {
+            tracing::warn!(
+                token = fence.token,
+                "another replica took the publisher lease: nothing of this batch deleted"
+            );
+            return Ok(Drained::Deposed);
+        }
+        if let Some(err) = sent.failure {
+            return Err(err);
+        }
+        tracing::debug!(
+            rows = settlement.done_ids.len(),
+            keys = plan.writes().len(),
+            parked = sent.refused.len(),
+            backend = self.backend.name(),
+            "published"
+        );
+        Ok(Drained::Delivered(settled))
+    }
+
+    /// The oldest rows that fit the batch (count and bytes), with their
+    /// values, and parked writes an admin asked to retry if room is left;
+    /// `None` when there is nothing to send.
+    async fn take_batch(&self) -> Result<Option<Taken>, sqlx::Error> {
+        let pool = self.store.pool();
         let queued = outbox::next_batch(pool, self.settings.batch_size).await?;
         let max_bytes = self.settings.batch_bytes;
         let taken = batch::rows_that_fit(queued.iter().map(|row| row.payload_bytes), max_bytes);
         let queued = &queued[..taken];
         let used: i64 = queued.iter().map(|row| row.payload_bytes).sum();
         let room = self.settings.batch_size - taken;
-        let mut retries = if room > 0 {
+        // Only this publisher parks, so none can appear while the batch runs.
+        let any_parked = parked::count(pool).await? > 0;
+        let mut retries = if any_parked && room > 0 {
             parked::retries(pool, room).await?
         } else {
             Vec::new()
         };
-        // Retries fill what room the outbox left (all of it when the outbox is empty).
         let fit = if taken == 0 {
             batch::rows_that_fit(retries.iter().map(|r| r.payload_bytes()), max_bytes)
         } else {
@@ -57,7 +148,7 @@ impl Publisher {
         };
         retries.truncate(fit);
         if queued.is_empty() && retries.is_empty() {
-            return Ok(Drained::Idle);
+            return Ok(None);
         }
 
         let put_ids: Vec<i64> = queued
@@ -96,28 +187,28 @@ impl Publisher {
             value: retry.value,
             in_outbox: false,
         }));
-        let plan = Plan::new(pending);
+        Ok(Some(Taken {
+            pending,
+            unreadable,
+            any_parked,
+        }))
+    }
 
-        let mut delivered: Vec<&Write> = Vec::new();
-        let mut refused: Vec<(&Write, String)> = Vec::new();
-        let mut failure = None;
-        'requests: for request in plan.requests() {
-            // Depth first, first half first: a refused request is split in two.
+    /// Sends the plan's requests in order; a request refused for its content
+    /// is split in halves (depth first) until the refused writes are alone.
+    /// `None` as soon as the lease is found lost.
+    async fn send_plan<'p>(&self, fence: &Fence, plan: &'p Plan) -> Option<Sent<'p>> {
+        let mut sent = Sent::default();
+        for request in plan.requests() {
             let mut parts = vec![request];
             while let Some(part) = parts.pop() {
-                match self.send(&fence, part).await {
-                    Ok(()) => delivered.extend(part),
-                    Err(Stop::Deposed) => {
-                        tracing::warn!(
-                            token = fence.token,
-                            "another replica took the publisher lease: stopped mid-batch"
-                        );
-                        return Ok(Drained::Deposed);
-                    }
+                match self.send(fence, part).await {
+                    Ok(()) => sent.delivered.extend(part),
+                    Err(Stop::Deposed) => return None,
                     Err(Stop::Failed(PublishError::Kv(err))) if err.kind == KvFailure::Content => {
                         if let [write] = part {
                             tracing::error!(namespace = write.namespace.binding(), key = write.key, error = %err, "KV refused a write for good: parked");
-                            refused.push((write, err.message));
+                            sent.refused.push((write, err.message));
                         } else {
                             let (first, second) = part.split_at(part.len() / 2);
                             parts.push(second);
@@ -125,65 +216,13 @@ impl Publisher {
                         }
                     }
                     Err(Stop::Failed(err)) => {
-                        failure = Some(err);
-                        break 'requests;
+                        sent.failure = Some(err);
+                        return Some(sent);
                     }
                 }
             }
         }
-
-        // What was done is settled even when a later request failed.
-        let mut settlement = Settlement {
-            done_ids: unreadable,
-            ..Settlement::default()
-        };
-        for write in &delivered {
-            settlement.done_ids.extend(&write.row_ids);
-            settlement
-                .delivered
-                .push((write.namespace, write.key.as_str()));
-        }
-        for (write, error) in &refused {
-            settlement.done_ids.extend(&write.row_ids);
-            settlement.refused.push(Refused {
-                namespace: write.namespace,
-                key: &write.key,
-                outbox_id: write.id,
-                op: write.op(),
-                value: write.value.as_deref(),
-                error,
-            });
-        }
-        let retried = delivered
-            .iter()
-            .copied()
-            .chain(refused.iter().map(|(write, _)| *write))
-            .filter(|write| write.row_ids.is_empty())
-            .count();
-        let settled = settlement.done_ids.len() + retried;
-        let nothing_done = settlement.done_ids.is_empty()
-            && settlement.delivered.is_empty()
-            && settlement.refused.is_empty();
-        if !nothing_done
-            && !outbox::settle(pool, &fence, now_ms(), self.lease_ms(), &settlement).await?
-        {
-            tracing::warn!(
-                token = fence.token,
-                "another replica took the publisher lease: nothing of this batch deleted"
-            );
-            return Ok(Drained::Deposed);
-        }
-        if let Some(err) = failure {
-            return Err(err);
-        }
-        tracing::debug!(
-            rows = settlement.done_ids.len(),
-            keys = plan.writes().len(),
-            parked = refused.len(),
-            backend = self.backend.name(),
-            "published"
-        );
-        Ok(Drained::Delivered(settled))
+        Some(sent)
     }
 
     /// How long one KV request may take: well inside the lease it was sent

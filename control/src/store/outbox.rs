@@ -196,21 +196,24 @@ pub async fn next_batch(pool: &AnyPool, limit: usize) -> Result<Vec<QueuedRow>, 
         .collect())
 }
 
-/// The values of these rows (puts), by id.
+/// The values of these rows (puts), by id: one query over their id range
+/// (a batch is the oldest rows, so the range holds few others).
 pub async fn values(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, String>, sqlx::Error> {
-    let mut values = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT id, value FROM outbox WHERE value IS NOT NULL AND id IN ({})",
-            placeholders(chunk.len(), 0)
-        );
-        let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        values.extend(query.fetch_all(pool).await?);
-    }
-    Ok(values)
+    let (Some(first), Some(last)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, value FROM outbox WHERE id >= $1 AND id <= $2 AND value IS NOT NULL",
+    )
+    .bind(*first)
+    .bind(*last)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(id, _)| wanted.contains(id))
+        .collect())
 }
 
 /// What a batch came to.
@@ -218,7 +221,8 @@ pub async fn values(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, String>,
 pub struct Settlement<'a> {
     /// Rows done with: delivered, superseded within the batch, parked or unreadable.
     pub done_ids: Vec<i64>,
-    /// Keys whose newest write KV acknowledged: any parked write of theirs is stale.
+    /// Keys whose newest write KV acknowledged: any parked write of theirs is
+    /// stale (left empty when nothing is parked).
     pub delivered: Vec<(Namespace, &'a str)>,
     /// Writes KV refused for good.
     pub refused: Vec<Refused<'a>>,
