@@ -41,6 +41,22 @@ pub struct KvPut {
     pub value: String,
 }
 
+/// One key as a namespace listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedKey {
+    pub name: String,
+    /// The metadata stored with the key, if any.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// One page of a namespace listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyPage {
+    pub keys: Vec<ListedKey>,
+    /// Where the next page starts; `None` on the last page.
+    pub cursor: Option<String>,
+}
+
 /// Why a delivery failed, which decides what the publisher does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KvFailure {
@@ -91,6 +107,52 @@ pub trait KvBackend: Send + Sync + 'static {
         namespace: Namespace,
         keys: &'a [String],
     ) -> BoxFuture<'a, Result<(), KvError>>;
+    /// One page of the namespace's keys (those starting with `prefix`),
+    /// in lexicographic order, from `cursor` (`None`: the start). Backends
+    /// that cannot list say so with a `Setup` error.
+    fn list<'a>(
+        &'a self,
+        namespace: Namespace,
+        _prefix: Option<&'a str>,
+        _cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<KeyPage, KvError>> {
+        let message = format!(
+            "the {} KV backend cannot list the keys of {}",
+            self.name(),
+            namespace.binding()
+        );
+        Box::pin(async move {
+            Err(KvError {
+                message,
+                retry_after: None,
+                kind: KvFailure::Setup,
+            })
+        })
+    }
+}
+
+/// Every key of a namespace starting with `prefix`, following the cursor
+/// page by page.
+pub async fn list_all(
+    backend: &dyn KvBackend,
+    namespace: Namespace,
+    prefix: Option<&str>,
+) -> Result<Vec<ListedKey>, KvError> {
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = backend.list(namespace, prefix, cursor.as_deref()).await?;
+        keys.extend(page.keys);
+        match page.cursor {
+            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+            Some(_) => {
+                return Err(KvError::transient(
+                    "the listing returned the same cursor twice",
+                ))
+            }
+            None => return Ok(keys),
+        }
+    }
 }
 
 /// `kv = "none"`: drops every update with a log line (API-only use).
@@ -125,6 +187,21 @@ impl KvBackend for NoKv {
             "kv = none: dropping deletes"
         );
         Box::pin(async { Ok(()) })
+    }
+
+    fn list<'a>(
+        &'a self,
+        _namespace: Namespace,
+        _prefix: Option<&'a str>,
+        _cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<KeyPage, KvError>> {
+        Box::pin(async {
+            Err(KvError {
+                message: "kv = none keeps no keys: there is nothing to list".into(),
+                retry_after: None,
+                kind: KvFailure::Setup,
+            })
+        })
     }
 }
 
