@@ -57,6 +57,20 @@ pub struct CloudflareKv {
 struct BulkPair<'a> {
     key: &'a str,
     value: &'a str,
+    /// `{"sha256": <hex of value>}`: listings then show what each key holds
+    /// without fetching values (drift checks, `publish::drift`).
+    metadata: ValueMetadata,
+}
+
+/// The metadata written with every value.
+#[derive(Debug, Serialize)]
+pub struct ValueMetadata {
+    pub sha256: String,
+}
+
+/// The value digest a listed key's metadata carries, if it was written by us.
+pub fn listed_digest(metadata: Option<&serde_json::Value>) -> Option<&str> {
+    metadata?.get("sha256")?.as_str()
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,6 +215,9 @@ impl CloudflareKv {
                 .map(|pair| BulkPair {
                     key: &pair.key,
                     value: &pair.value,
+                    metadata: ValueMetadata {
+                        sha256: super::sync::sha256_hex(pair.value.as_bytes()),
+                    },
                 })
                 .collect();
             let request = self

@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod defaults;
 mod drain;
+pub mod drift;
 pub mod kv_cloudflare;
 pub mod settings;
 pub mod sync;

@@ -1,11 +1,15 @@
 //! What Workers KV holds, compared with the store: listing keys through the
 //! KV client, and `republish --verify` finding and repairing drift.
 
+use portico_control::publish::drift;
 use portico_control::publish::kv_cloudflare::CloudflareKv;
 use portico_control::publish::{list_all, KvBackend, KvFailure, KvPut};
-use portico_control::store::outbox::Namespace;
+use portico_control::store::outbox::{self, Namespace};
 
-use crate::helpers::{cloudflare_settings, kv_server, local_settings, ROUTES_NS};
+use crate::both_stores;
+use crate::helpers::{
+    cloudflare_settings, kv_server, local_settings, start, Db, TestDatabase, CONTENT_NS, ROUTES_NS,
+};
 
 #[tokio::test]
 async fn lists_every_key_across_pages() {
@@ -48,3 +52,105 @@ async fn the_local_edge_cannot_list_and_says_so() {
     // It never asked the server.
     assert_eq!(server.attempts(), 0);
 }
+
+async fn a_wiped_namespace_is_reported_then_rebuilt_by_full(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let server = kv_server().await;
+    let mut settings = database.settings();
+    settings.kv = cloudflare_settings(&server);
+    let app = start(&settings).await;
+    let (_, token) = app.account("katie").await;
+    app.page(&token, "Offer", "<h1>Offer</h1>").await;
+    app.published().await;
+    let kv = CloudflareKv::from_settings(&settings.kv).unwrap().unwrap();
+    let clean = drift::observe(app.store(), &kv).await.unwrap();
+    assert!(clean.is_clean(), "{}", clean.render());
+    let routes = server.entries(ROUTES_NS);
+    let content = server.entries(CONTENT_NS);
+    assert!(!routes.is_empty() && !content.is_empty());
+
+    server.wipe(ROUTES_NS);
+    server.wipe(CONTENT_NS);
+    let report = drift::observe(app.store(), &kv).await.unwrap();
+    let expected_routes: Vec<String> = routes.keys().cloned().collect();
+    let expected_content: Vec<String> = content.keys().cloned().collect();
+    assert_eq!(report.routes.missing, expected_routes);
+    assert_eq!(report.content.missing, expected_content);
+    assert!(report.routes.extra.is_empty() && report.routes.stale.is_empty());
+    // Verifying touches nothing.
+    assert_eq!(outbox::pending(app.store().pool()).await.unwrap(), 0);
+    assert!(server.entries(ROUTES_NS).is_empty());
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["content"]["missing"].as_array().unwrap().len(),
+        content.len()
+    );
+    assert!(report.render().contains("KV differs from the store."));
+
+    // The old republish trusts kv_published: it writes nothing.
+    let written = portico_control::publish::sync::republish_all(app.store(), &app.state.platform)
+        .await
+        .unwrap();
+    assert_eq!(written, 0);
+    let written = drift::rewrite_all(app.store(), &app.state.platform)
+        .await
+        .unwrap();
+    assert_eq!(written, routes.len() + content.len());
+    app.state.published();
+    app.published().await;
+    assert_eq!(server.entries(ROUTES_NS), routes);
+    assert_eq!(server.entries(CONTENT_NS), content);
+    let after = drift::observe(app.store(), &kv).await.unwrap();
+    assert!(after.is_clean(), "{}", after.render());
+    app.stop().await;
+}
+
+async fn extra_and_stale_keys_are_found_and_repaired(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let server = kv_server().await;
+    let mut settings = database.settings();
+    settings.kv = cloudflare_settings(&server);
+    let app = start(&settings).await;
+    app.account("katie").await;
+    app.published().await;
+    let kv = CloudflareKv::from_settings(&settings.kv).unwrap().unwrap();
+    let routes = server.entries(ROUTES_NS);
+    let content = server.entries(CONTENT_NS);
+    let host = "v1/h/katie.portico.test";
+    let content_key = content.keys().next().unwrap().clone();
+
+    server.insert(ROUTES_NS, "v1/h/stray.example", "{}");
+    server.insert(ROUTES_NS, host, "{\"v\":1,\"stale\":true}");
+    server.insert(CONTENT_NS, &content_key, "<p>tampered</p>");
+    // Not ours (another format version): never judged.
+    server.insert(ROUTES_NS, "v2/h/katie.portico.test", "{}");
+    let report = drift::observe(app.store(), &kv).await.unwrap();
+    assert_eq!(report.routes.extra, vec!["v1/h/stray.example"]);
+    assert_eq!(report.routes.stale, vec![host]);
+    assert_eq!(report.content.stale, vec![content_key.clone()]);
+    assert!(report.routes.missing.is_empty() && report.content.missing.is_empty());
+    assert_eq!(outbox::pending(app.store().pool()).await.unwrap(), 0);
+
+    let written = drift::repair(app.store(), &app.state.platform, &report)
+        .await
+        .unwrap();
+    assert_eq!(written, 3, "one delete, two puts");
+    app.state.published();
+    app.published().await;
+    let mut expected = routes.clone();
+    expected.insert("v2/h/katie.portico.test".into(), "{}".into());
+    assert_eq!(server.entries(ROUTES_NS), expected);
+    assert_eq!(server.entries(CONTENT_NS), content);
+    let after = drift::observe(app.store(), &kv).await.unwrap();
+    assert!(after.is_clean(), "{}", after.render());
+    app.stop().await;
+}
+
+both_stores!(
+    a_wiped_namespace_is_reported_then_rebuilt_by_full,
+    extra_and_stale_keys_are_found_and_repaired,
+);
