@@ -14,6 +14,7 @@ pub mod batch;
 pub mod defaults;
 mod drain;
 pub mod drift;
+pub mod gc;
 pub mod kv_cloudflare;
 pub mod settings;
 pub mod sync;
@@ -207,6 +208,8 @@ impl KvBackend for NoKv {
 }
 
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// How often the leader looks for content to collect.
+const CONTENT_GC_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drained {
@@ -289,9 +292,20 @@ impl Publisher {
     /// and keeps its lease renewed meanwhile.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
+        let mut next_collection = Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if Instant::now() >= next_collection {
+                next_collection = Instant::now() + CONTENT_GC_INTERVAL;
+                match self.collect_content(now_ms()).await {
+                    Ok(Some(collected)) if collected > 0 => continue,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "content collection failed; will retry")
+                    }
+                }
             }
             let (wait, mut leader) = match self.drain_once().await {
                 Ok(Drained::Delivered(_)) => {
@@ -339,6 +353,24 @@ impl Publisher {
         }
         self.release().await;
         tracing::info!("publisher stopped");
+    }
+
+    /// One content collection pass (`publish::gc`) under this publisher's
+    /// lease, with `now` in ms: `None` when another replica holds it.
+    pub async fn collect_content(&self, now: i64) -> Result<Option<usize>, sqlx::Error> {
+        let pool = self.store.pool();
+        let Some(fence) = lease::acquire(pool, &self.holder, now_ms(), self.lease_ms()).await?
+        else {
+            return Ok(None);
+        };
+        gc::collect_content(
+            pool,
+            &fence,
+            now,
+            self.settings.content_gc_delay.as_millis() as i64,
+            self.lease_ms(),
+        )
+        .await
     }
 
     /// Keeps (or retakes) the lease between batches; false when another replica holds it.

@@ -154,3 +154,97 @@ both_stores!(
     a_wiped_namespace_is_reported_then_rebuilt_by_full,
     extra_and_stale_keys_are_found_and_repaired,
 );
+
+async fn unreferenced_content_stays_for_the_delay_then_is_deleted(db: Db) {
+    use portico_control::publish::{Drained, PublishSettings, Publisher};
+    use portico_control::store::{now_ms, Store};
+    use serde_json::json;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let server = kv_server().await;
+    let mut settings = database.settings();
+    settings.kv = cloudflare_settings(&server);
+    let app = start(&settings).await;
+    let (_, token) = app.account("katie").await;
+    let page = app.page(&token, "Offer", "<h1>Spring offer</h1>").await;
+    let (status, _) = app
+        .post(
+            "/v1/links",
+            &token,
+            json!({ "page_id": page["id"], "path": "offer" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.published().await;
+    let path = "v1/p/katie.portico.test/offer";
+    let old_record = server.get(ROUTES_NS, path).expect("the link is published");
+    let old_content = format!(
+        "v1/c/{}",
+        portico_control::publish::sync::sha256_hex(b"<h1>Spring offer</h1>")
+    );
+    assert!(old_record.contains(&old_content[5..]), "{old_record}");
+    assert!(server.get(CONTENT_NS, &old_content).is_some());
+
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/v1/pages/{}", page["id"].as_str().unwrap()),
+            Some(&token),
+            Some(json!({ "content": "<h1>Summer offer</h1>" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.published().await;
+    assert_ne!(server.get(ROUTES_NS, path).unwrap(), old_record);
+    app.stop().await;
+
+    let store = Store::connect(&database.url, 2).await.unwrap();
+    let kv = CloudflareKv::from_settings(&settings.kv).unwrap().unwrap();
+    let publisher = Publisher::with_settings(
+        store.clone(),
+        Arc::new(kv),
+        PublishSettings {
+            content_gc_delay: Duration::from_secs(3600),
+            ..PublishSettings::default()
+        },
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let now = now_ms();
+    // Within the delay an edge still holding the old record finds its content.
+    for later in [0, 60_000, 3_599_000] {
+        assert_eq!(
+            publisher.collect_content(now + later).await.unwrap(),
+            Some(0)
+        );
+        assert_eq!(publisher.drain_once().await.unwrap(), Drained::Idle);
+        assert!(server.get(CONTENT_NS, &old_content).is_some(), "{later}");
+    }
+    // Past it, the old content goes; what the new record names stays.
+    assert_eq!(
+        publisher.collect_content(now + 3_601_000).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(publisher.drain_once().await.unwrap(), Drained::Delivered(1));
+    assert!(server.get(CONTENT_NS, &old_content).is_none());
+    let new_content = format!(
+        "v1/c/{}",
+        portico_control::publish::sync::sha256_hex(b"<h1>Summer offer</h1>")
+    );
+    assert!(server.get(CONTENT_NS, &new_content).is_some());
+    let kv = CloudflareKv::from_settings(&settings.kv).unwrap().unwrap();
+    let report = drift::observe(&store, &kv).await.unwrap();
+    assert!(report.is_clean(), "{}", report.render());
+    // Nothing left to collect; the built-in pages are still named.
+    assert_eq!(
+        publisher.collect_content(now + 7_200_000).await.unwrap(),
+        Some(0)
+    );
+    publisher.release().await;
+    store.close().await;
+}
+
+both_stores!(unreferenced_content_stays_for_the_delay_then_is_deleted);
