@@ -192,7 +192,9 @@ pub async fn observe(store: &Store, backend: &dyn KvBackend) -> Result<DriftRepo
 
 /// Enqueues what fixes `report`: missing and stale keys are forgotten in
 /// `kv_published`, so every account's resync puts them again (with their
-/// current values); extra keys are deleted, unless published meanwhile.
+/// current values); extra routing keys are deleted, unless published
+/// meanwhile; extra content is marked unreferenced, so the content
+/// collection deletes it after its delay (an edge may still name it).
 /// Returns how many outbox rows were written.
 pub async fn repair(
     store: &Store,
@@ -220,7 +222,23 @@ pub async fn repair(
                     .bind(key)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if published.is_none() {
+            if published.is_some() {
+                continue;
+            }
+            if namespace == Namespace::Content {
+                // An edge may still hold a record naming it: adopted as
+                // unreferenced, it is collected after the delay (`gc`).
+                let digest = key.rsplit('/').next().unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO kv_published (namespace, key, account_id, value_digest, unreferenced_since) \
+                     VALUES ('content', $1, NULL, $2, $3) ON CONFLICT (namespace, key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(digest)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            } else {
                 outbox::enqueue_delete(&mut tx, namespace, key, now).await?;
                 written += 1;
             }
@@ -232,11 +250,14 @@ pub async fn repair(
 
 /// `--full`: forgets everything `kv_published` holds and resyncs every
 /// account, so every desired key (and every content a record names) is put
-/// again. Rebuilds a wiped namespace; deletes nothing.
+/// again. Rebuilds a wiped namespace; deletes nothing. Content waiting for
+/// collection keeps its mark (and is collected as planned).
 pub async fn rewrite_all(store: &Store, platform: &PlatformDomain) -> Result<usize, sqlx::Error> {
-    sqlx::query("DELETE FROM kv_published")
-        .execute(store.pool())
-        .await?;
+    sqlx::query(
+        "DELETE FROM kv_published WHERE namespace <> 'content' OR unreferenced_since IS NULL",
+    )
+    .execute(store.pool())
+    .await?;
     super::sync::republish_all(store, platform).await
 }
 

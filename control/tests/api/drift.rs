@@ -128,10 +128,26 @@ async fn extra_and_stale_keys_are_found_and_repaired(db: Db) {
     server.insert(CONTENT_NS, &content_key, "<p>tampered</p>");
     // Not ours (another format version): never judged.
     server.insert(ROUTES_NS, "v2/h/katie.portico.test", "{}");
+    // Content an older run wrote that nothing names (as after --full).
+    let stray_html = "<p>old</p>";
+    let stray = format!(
+        "v1/c/{}",
+        portico_control::publish::sync::sha256_hex(stray_html.as_bytes())
+    );
+    kv.put(
+        Namespace::Content,
+        &[KvPut {
+            key: stray.clone(),
+            value: stray_html.into(),
+        }],
+    )
+    .await
+    .unwrap();
     let report = drift::observe(app.store(), &kv).await.unwrap();
     assert_eq!(report.routes.extra, vec!["v1/h/stray.example"]);
     assert_eq!(report.routes.stale, vec![host]);
     assert_eq!(report.content.stale, vec![content_key.clone()]);
+    assert_eq!(report.content.extra, vec![stray.clone()]);
     assert!(report.routes.missing.is_empty() && report.content.missing.is_empty());
     assert_eq!(outbox::pending(app.store().pool()).await.unwrap(), 0);
 
@@ -144,9 +160,19 @@ async fn extra_and_stale_keys_are_found_and_repaired(db: Db) {
     let mut expected = routes.clone();
     expected.insert("v2/h/katie.portico.test".into(), "{}".into());
     assert_eq!(server.entries(ROUTES_NS), expected);
-    assert_eq!(server.entries(CONTENT_NS), content);
+    // Extra content is not deleted at once: it waits for collection.
+    let mut expected = content.clone();
+    expected.insert(stray.clone(), stray_html.into());
+    assert_eq!(server.entries(CONTENT_NS), expected);
     let after = drift::observe(app.store(), &kv).await.unwrap();
     assert!(after.is_clean(), "{}", after.render());
+    let marked: (Option<i64>,) =
+        sqlx::query_as("SELECT unreferenced_since FROM kv_published WHERE key = $1")
+            .bind(&stray)
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap();
+    assert!(marked.0.is_some());
     app.stop().await;
 }
 
