@@ -41,6 +41,12 @@ pub struct ResultInfo {
     pub page: u32,
     #[serde(default)]
     pub total_pages: u32,
+    /// Cursor-paginated lists (Workers KV keys): how many on this page.
+    #[serde(default)]
+    pub count: u32,
+    /// Cursor-paginated lists: where the next page starts; empty on the last.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// One entry of `errors` (or `messages`).

@@ -71,6 +71,7 @@ pub struct RawSettings {
     pub publish_poll_ms: Option<u64>,
     pub publish_batch_bytes: Option<usize>,
     pub publish_lease_ms: Option<u64>,
+    pub content_gc_delay_s: Option<u64>,
     pub database_max_connections: Option<u32>,
     // The verifier (control/src/verify/).
     pub verifier: Option<bool>,
@@ -159,6 +160,7 @@ impl RawSettings {
         parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
         parsed!(publish_batch_bytes, "PORTICO_PUBLISH_BATCH_BYTES");
         parsed!(publish_lease_ms, "PORTICO_PUBLISH_LEASE_MS");
+        parsed!(content_gc_delay_s, "PORTICO_CONTENT_GC_DELAY_S");
         parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
         parsed!(verifier, "PORTICO_VERIFIER");
         text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");

@@ -33,7 +33,24 @@ enum Command {
     Migrate,
     /// Recomputes every account's KV records and queues what differs (after
     /// changing the platform domain, or an upgrade); `serve` delivers them.
-    Republish,
+    /// `--verify` compares Workers KV with the store (needs kv = cloudflare).
+    Republish {
+        /// List both KV namespaces and report keys missing, extra or stale
+        /// against what the store says is published. Changes nothing alone.
+        #[arg(long)]
+        verify: bool,
+        /// With --verify: queue the puts and deletes that fix the drift found.
+        #[arg(long, requires = "verify")]
+        repair: bool,
+        /// Queue every desired key of every account and every content a
+        /// record names, whatever the store believes KV holds (rebuilds a
+        /// wiped namespace).
+        #[arg(long, conflicts_with = "repair")]
+        full: bool,
+        /// Print the --verify report as JSON.
+        #[arg(long, requires = "verify")]
+        json: bool,
+    },
     /// Checks a domain's setup (DNS at its nameservers and resolvers, the
     /// root forward, CAA, DNSSEC, the DNS provider) without an account, and
     /// prints what is wrong and how to fix it. Requests no certificate.
@@ -94,7 +111,12 @@ fn main() -> anyhow::Result<()> {
                 json,
             } => doctor(&settings, &hostname, username.as_deref(), json).await,
             Command::SweepCertificates { delete } => sweep_certificates(&settings, delete).await,
-            Command::Republish => {
+            Command::Republish {
+                verify,
+                repair,
+                full,
+                json,
+            } => {
                 let store = Store::connect(&settings.database_url, 1)
                     .await
                     .context("cannot open the database")?;
@@ -102,16 +124,50 @@ fn main() -> anyhow::Result<()> {
                     .migrate()
                     .await
                     .context("cannot apply the migrations")?;
-                let written = republish_all(&store, &settings.platform_domain).await?;
+                let result = republish(&settings, &store, verify, repair, full, json).await;
                 store.close().await;
-                tracing::info!(
-                    outbox_rows = written,
-                    "republished: a running serve delivers the changes"
-                );
-                Ok(())
+                result
             }
         }
     })
+}
+
+/// `republish [--verify [--repair] [--json]] [--full]`.
+async fn republish(
+    settings: &Settings,
+    store: &Store,
+    verify: bool,
+    repair: bool,
+    full: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use portico_control::publish::drift;
+    use portico_control::publish::kv_cloudflare::CloudflareKv;
+    let mut written = 0;
+    if verify {
+        let backend = CloudflareKv::from_settings(&settings.kv)
+            .map_err(anyhow::Error::msg)?
+            .context("kv = none: there is no KV to verify")?;
+        let report = drift::observe(store, &backend).await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.render());
+        }
+        if repair && !report.is_clean() {
+            written += drift::repair(store, &settings.platform_domain, &report).await?;
+        }
+    }
+    if full {
+        written += drift::rewrite_all(store, &settings.platform_domain).await?;
+    } else if !verify {
+        written += republish_all(store, &settings.platform_domain).await?;
+    }
+    tracing::info!(
+        outbox_rows = written,
+        "republished: a running serve delivers the changes"
+    );
+    Ok(())
 }
 
 /// `sweep-certificates`: one line per orphaned custom hostname

@@ -17,13 +17,22 @@
 //! - At most 10,000 pairs (or keys) per request, and at most 100 MB of body
 //!   (413); keys are 1 to 512 bytes and never `.` or `..`; values at most
 //!   25 MiB; `expiration_ttl` at least 60 seconds.
+//! - `metadata` is a JSON value of at most 1024 bytes serialized, stored with
+//!   the key and returned by listings.
 //! - Answers use Cloudflare's envelope `{ success, errors, messages, result }`
 //!   with `result: { successful_key_count, unsuccessful_keys }`.
+//! - `GET …/keys?limit=&cursor=&prefix=` lists keys in lexicographic (byte)
+//!   order: `limit` 10 to 1000 (default 1000; anything else, or a non-number,
+//!   is refused with 400), `prefix` filters, `cursor` is opaque (only a value
+//!   this server handed out is accepted, else 400). The answer is `result:
+//!   [{ name, metadata? }]` and `result_info: { count, cursor }`, `cursor`
+//!   empty on the last page.
 //!
 //! The local edge's dev-only copy of these endpoints
 //! (`/__portico/kv/<BINDING>/bulk`, `…/bulk/delete`, its own token) is
 //! served too, mapped onto the same namespaces, so the control plane's
-//! `local` KV backend is tested against the same rules.
+//! `local` KV backend is tested against the same rules. It has no listing:
+//! neither has the local edge.
 //!
 //! Faults can be injected: the next requests answer 429 (with
 //! `Retry-After`) or 5xx, before touching any state. Requests can be held
@@ -35,10 +44,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use base64::Engine;
 use serde_json::{json, Value};
@@ -54,6 +63,13 @@ pub const MAX_BODY_BYTES: usize = 100_000_000;
 pub const MAX_KEY_BYTES: usize = 512;
 /// Values are at most 25 MiB.
 pub const MAX_VALUE_BYTES: usize = 25 * 1024 * 1024;
+/// Metadata is at most 1024 bytes serialized.
+pub const MAX_METADATA_BYTES: usize = 1024;
+/// A listing page holds 10 to 1000 keys; 1000 when `limit` is absent.
+pub const LIST_LIMIT_MIN: usize = 10;
+pub const LIST_LIMIT_MAX: usize = 1000;
+/// Listing cursors start with this (then base64 of the last key listed).
+const CURSOR_TAG: &str = "portico-kv-double:";
 
 /// Who may call and which namespaces exist.
 #[derive(Debug, Clone)]
@@ -103,6 +119,8 @@ pub struct Recorded {
 #[derive(Default)]
 struct Inner {
     data: HashMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Namespace → key → metadata, for keys written with some.
+    metadata: HashMap<String, HashMap<String, Value>>,
     faults: VecDeque<Fault>,
     accepted: Vec<Recorded>,
     /// Every request that arrived, faulted or not.
@@ -168,6 +186,10 @@ impl KvContractServer {
                 "/client/v4/accounts/{account}/storage/kv/namespaces/{namespace}/bulk/delete",
                 post(cloudflare_bulk),
             )
+            .route(
+                "/client/v4/accounts/{account}/storage/kv/namespaces/{namespace}/keys",
+                get(cloudflare_list),
+            )
             .route("/__portico/kv/{binding}/bulk", put(local_bulk))
             .route("/__portico/kv/{binding}/bulk/delete", post(local_bulk))
             .fallback(|| async {
@@ -220,6 +242,36 @@ impl KvContractServer {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The metadata stored with `key`, if any.
+    pub fn metadata(&self, namespace_id: &str, key: &str) -> Option<Value> {
+        let inner = self.shared.inner.lock().unwrap();
+        inner
+            .metadata
+            .get(namespace_id)
+            .and_then(|ns| ns.get(key))
+            .cloned()
+    }
+
+    /// Writes `key` directly, as another writer (or an old bug) would.
+    pub fn insert(&self, namespace_id: &str, key: &str, value: &str) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner
+            .data
+            .entry(namespace_id.to_string())
+            .or_default()
+            .insert(key.to_string(), value.as_bytes().to_vec());
+        if let Some(ns) = inner.metadata.get_mut(namespace_id) {
+            ns.remove(key);
+        }
+    }
+
+    /// Empties a namespace, as if it were wiped.
+    pub fn wipe(&self, namespace_id: &str) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.data.remove(namespace_id);
+        inner.metadata.remove(namespace_id);
     }
 
     /// Answers the next request with `fault` (queued after earlier ones).
@@ -305,6 +357,119 @@ async fn local_bulk(
     handle(&shared, &headers, &token, namespace, method, body)
 }
 
+async fn cloudflare_list(
+    State(shared): State<Shared>,
+    Path((account, namespace)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    shared.pass_gate().await;
+    let fault = {
+        let mut inner = shared.inner.lock().unwrap();
+        inner.attempts += 1;
+        inner.faults.pop_front()
+    };
+    if let Some(fault) = fault {
+        return fault_response(&fault);
+    }
+    if !authorized(&headers, &shared.config.api_token) {
+        return envelope_error(StatusCode::UNAUTHORIZED, 10_000, "Authentication error");
+    }
+    if account != shared.config.account_id || !shared.config.namespaces.contains(&namespace) {
+        return envelope_error(StatusCode::NOT_FOUND, 10_013, "namespace not found");
+    }
+    let mut limit = LIST_LIMIT_MAX;
+    let mut cursor = None;
+    let mut prefix = String::new();
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*name {
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (LIST_LIMIT_MIN..=LIST_LIMIT_MAX).contains(&n) => limit = n,
+                _ => {
+                    return envelope_error(
+                        StatusCode::BAD_REQUEST,
+                        10_026,
+                        "limit must be a number from 10 to 1000",
+                    )
+                }
+            },
+            "cursor" if !value.is_empty() => {
+                let after = value
+                    .strip_prefix(CURSOR_TAG)
+                    .and_then(|b| {
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD
+                            .decode(b)
+                            .ok()
+                    })
+                    .and_then(|bytes| String::from_utf8(bytes).ok());
+                let Some(after) = after else {
+                    return envelope_error(StatusCode::BAD_REQUEST, 10_026, "invalid cursor");
+                };
+                cursor = Some(after);
+            }
+            "prefix" => prefix = value.into_owned(),
+            _ => {}
+        }
+    }
+    let inner = shared.inner.lock().unwrap();
+    let empty = BTreeMap::new();
+    let keys = inner.data.get(&namespace).unwrap_or(&empty);
+    let start = match &cursor {
+        Some(after) => std::ops::Bound::Excluded(after.clone()),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut page: Vec<&String> = keys
+        .range((start, std::ops::Bound::Unbounded))
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(&prefix))
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = match (more, page.last()) {
+        (true, Some(last)) => format!(
+            "{CURSOR_TAG}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last.as_bytes())
+        ),
+        _ => String::new(),
+    };
+    let metadata = inner.metadata.get(&namespace);
+    let result: Vec<Value> = page
+        .iter()
+        .map(|name| match metadata.and_then(|m| m.get(*name)) {
+            Some(meta) => json!({ "name": name, "metadata": meta }),
+            None => json!({ "name": name }),
+        })
+        .collect();
+    let body = json!({
+        "success": true,
+        "errors": [],
+        "messages": [],
+        "result": result,
+        "result_info": { "count": page.len(), "cursor": next },
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+fn fault_response(fault: &Fault) -> Response {
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = envelope_error(status, 10_013, "injected fault");
+    if let Some(seconds) = fault.retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", seconds.to_string().parse().unwrap());
+    }
+    response
+}
+
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| given == token)
+}
+
 fn handle(
     shared: &Shared,
     headers: &HeaderMap,
@@ -319,22 +484,9 @@ fn handle(
         inner.faults.pop_front()
     };
     if let Some(fault) = fault {
-        let status =
-            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = envelope_error(status, 10_013, "injected fault");
-        if let Some(seconds) = fault.retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", seconds.to_string().parse().unwrap());
-        }
-        return response;
+        return fault_response(&fault);
     }
-    let authorized = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| given == token);
-    if !authorized {
+    if !authorized(headers, token) {
         return envelope_error(StatusCode::UNAUTHORIZED, 10_000, "Authentication error");
     }
     let Some(namespace) = namespace else {
@@ -443,14 +595,31 @@ fn bulk_put(
                 return Err(format!("`{key}`: expiration_ttl is at least 60 seconds"));
             }
         }
-        pairs.push((key.to_string(), bytes));
+        let metadata = match object.get("metadata") {
+            None | Some(Value::Null) => None,
+            Some(meta) => {
+                if meta.to_string().len() > MAX_METADATA_BYTES {
+                    return Err(format!("`{key}`: metadata is at most 1024 bytes"));
+                }
+                Some(meta.clone())
+            }
+        };
+        pairs.push((key.to_string(), bytes, metadata));
     }
     let mut inner = shared.inner.lock().unwrap();
     let count = pairs.len();
-    let keys = pairs.iter().map(|(k, _)| k.clone()).collect();
-    let ns = inner.data.entry(namespace.to_string()).or_default();
-    for (key, bytes) in pairs {
-        ns.insert(key, bytes);
+    let keys = pairs.iter().map(|(k, _, _)| k.clone()).collect();
+    for (key, bytes, metadata) in pairs {
+        let stored = inner.metadata.entry(namespace.to_string()).or_default();
+        match metadata {
+            Some(meta) => stored.insert(key.clone(), meta),
+            None => stored.remove(&key),
+        };
+        inner
+            .data
+            .entry(namespace.to_string())
+            .or_default()
+            .insert(key, bytes);
     }
     inner.accepted.push(Recorded {
         namespace: namespace.to_string(),
@@ -475,6 +644,11 @@ fn bulk_delete(
     let ns = inner.data.entry(namespace.to_string()).or_default();
     for key in &keys {
         ns.remove(key);
+    }
+    if let Some(stored) = inner.metadata.get_mut(namespace) {
+        for key in &keys {
+            stored.remove(key);
+        }
     }
     let count = keys.len();
     inner.accepted.push(Recorded {

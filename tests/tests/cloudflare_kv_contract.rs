@@ -207,3 +207,106 @@ async fn holds_requests_until_released() -> Result<()> {
     assert_eq!(client.server.get(ROUTES, "a").as_deref(), Some("1"));
     Ok(())
 }
+
+impl Client {
+    /// `GET …/keys?{query}` with the API token.
+    async fn list(&self, namespace: &str, query: &str) -> Result<(u16, Value)> {
+        let token = self.server.config().api_token.clone();
+        let url = format!("{}/keys?{query}", self.namespace_url(namespace));
+        let response = self.http.get(url).bearer_auth(token).send().await?;
+        let status = response.status().as_u16();
+        Ok((status, serde_json::from_str(&response.text().await?)?))
+    }
+}
+
+#[tokio::test]
+async fn lists_keys_sorted_page_by_page_with_an_opaque_cursor() -> Result<()> {
+    let client = Client::start().await?;
+    // Written out of order; listed in byte order.
+    let mut written: Vec<String> = (0..25).rev().map(|i| format!("v1/k{i:02}")).collect();
+    written.push("other".into());
+    let pairs: Vec<Value> = written
+        .iter()
+        .map(|key| json!({ "key": key, "value": "v", "metadata": { "sha256": key } }))
+        .collect();
+    assert_eq!(client.put(ROUTES, Value::Array(pairs)).await?.0, 200);
+
+    let mut listed = Vec::new();
+    let mut query = "limit=10&prefix=v1%2F".to_string();
+    let mut pages = 0;
+    loop {
+        let (status, body) = client.list(ROUTES, &query).await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        let keys = body["result"].as_array().unwrap();
+        assert_eq!(body["result_info"]["count"], keys.len());
+        for key in keys {
+            let name = key["name"].as_str().unwrap().to_string();
+            // Metadata written with the key comes back with it.
+            assert_eq!(key["metadata"]["sha256"], name);
+            listed.push(name);
+        }
+        pages += 1;
+        let cursor = body["result_info"]["cursor"].as_str().unwrap();
+        if cursor.is_empty() {
+            break;
+        }
+        // Opaque: not a key name.
+        assert!(!cursor.starts_with("v1/"));
+        query = format!("limit=10&prefix=v1%2F&cursor={}", urlencode(cursor));
+    }
+    assert_eq!(pages, 3);
+    let mut expected: Vec<String> = (0..25).map(|i| format!("v1/k{i:02}")).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // Without a limit: up to 1000 at once, every key, the prefix-less one too.
+    let (status, body) = client.list(ROUTES, "").await?;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"].as_array().unwrap().len(), 26);
+    assert_eq!(body["result_info"]["cursor"], "");
+    // Deleted keys are not listed, nor is their metadata kept.
+    let token = client.server.config().api_token.clone();
+    let url = format!("{}/bulk/delete", client.namespace_url(ROUTES));
+    client
+        .send("POST", url, &token, json!(["other"]).to_string())
+        .await?;
+    let (_, body) = client.list(ROUTES, "").await?;
+    assert_eq!(body["result"].as_array().unwrap().len(), 25);
+    assert!(client.server.metadata(ROUTES, "other").is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn listing_refuses_what_the_api_refuses() -> Result<()> {
+    let client = Client::start().await?;
+    for query in ["limit=9", "limit=0", "limit=1001", "limit=ten", "limit=-5"] {
+        let (status, body) = client.list(ROUTES, query).await?;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["success"], false, "{query}");
+    }
+    for query in ["limit=10", "limit=1000"] {
+        assert_eq!(client.list(ROUTES, query).await?.0, 200, "{query}");
+    }
+    let (status, _) = client.list(ROUTES, "cursor=made-up").await?;
+    assert_eq!(status, 400);
+    let (status, _) = client.list("no-such-namespace", "").await?;
+    assert_eq!(status, 404);
+    let url = format!("{}/keys", client.namespace_url(ROUTES));
+    let response = client.http.get(url).bearer_auth("wrong").send().await?;
+    assert_eq!(response.status().as_u16(), 401);
+    // Metadata over 1024 bytes is refused at write time.
+    let big = "m".repeat(1100);
+    let (status, _, _) = client
+        .put(
+            ROUTES,
+            json!([{ "key": "a", "value": "1", "metadata": { "x": big } }]),
+        )
+        .await?;
+    assert_eq!(status, 400);
+    Ok(())
+}
+
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

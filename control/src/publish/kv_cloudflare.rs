@@ -1,18 +1,23 @@
 //! The Workers KV REST API client: bulk writes
 //! (`PUT {namespace}/bulk`, a JSON array of `{key, value}`) and bulk deletes
 //! (`POST {namespace}/bulk/delete`, a JSON array of keys), Bearer token,
-//! answers in Cloudflare's envelope `{success, errors, messages, result}`.
+//! answers in Cloudflare's envelope `{success, errors, messages, result}`;
+//! and listing (`GET {namespace}/keys?limit=&cursor=&prefix=`, answering
+//! `result: [{name, expiration?, metadata?}]` and `result_info: {count,
+//! cursor}`, the cursor empty on the last page).
 //!
 //! A namespace is its base URL and token, nothing else, so the same client
 //! serves Cloudflare (`{api}/accounts/{account}/storage/kv/namespaces/{id}`)
-//! and the local edge (`http://<edge>/__portico/kv/<BINDING>`).
+//! and the local edge (`http://<edge>/__portico/kv/<BINDING>`). The local
+//! edge's dev endpoint only writes: listing through it is refused with an
+//! error that says so (workerd's local KV is not listed over HTTP).
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::{BoxFuture, KvBackend, KvError, KvFailure, KvPut};
+use super::{BoxFuture, KeyPage, KvBackend, KvError, KvFailure, KvPut, ListedKey};
 use crate::cloudflare_api::{error_detail, http_client, Envelope};
 use crate::config::KvSettings;
 use crate::retry::retry_after;
@@ -27,6 +32,8 @@ pub const MAX_REQUEST_BYTES: usize = 95 * 1000 * 1000;
 pub const MAX_VALUE_BYTES: usize = portico_shared::record::MAX_VALUE_LEN;
 /// Workers KV refuses keys over 512 bytes.
 pub const MAX_KEY_BYTES: usize = portico_shared::record::MAX_KEY_LEN;
+/// Keys per listing page: the most Workers KV returns (it takes 10 to 1000).
+pub const LIST_LIMIT: u32 = 1000;
 /// One request at most (the publisher also keeps each inside its lease).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -50,6 +57,27 @@ pub struct CloudflareKv {
 struct BulkPair<'a> {
     key: &'a str,
     value: &'a str,
+    /// `{"sha256": <hex of value>}`: listings then show what each key holds
+    /// without fetching values (drift checks, `publish::drift`).
+    metadata: ValueMetadata,
+}
+
+/// The metadata written with every value.
+#[derive(Debug, Serialize)]
+pub struct ValueMetadata {
+    pub sha256: String,
+}
+
+/// The value digest a listed key's metadata carries, if it was written by us.
+pub fn listed_digest(metadata: Option<&serde_json::Value>) -> Option<&str> {
+    metadata?.get("sha256")?.as_str()
+}
+
+#[derive(Debug, Deserialize)]
+struct WireKey {
+    name: String,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +215,9 @@ impl CloudflareKv {
                 .map(|pair| BulkPair {
                     key: &pair.key,
                     value: &pair.value,
+                    metadata: ValueMetadata {
+                        sha256: super::sync::sha256_hex(pair.value.as_bytes()),
+                    },
                 })
                 .collect();
             let request = self
@@ -198,6 +229,90 @@ impl CloudflareKv {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn list_page(
+        &self,
+        namespace: Namespace,
+        prefix: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<KeyPage, KvError> {
+        let what = format!("listing keys of {}", namespace.binding());
+        if self.name == "local" {
+            return Err(KvError {
+                message: format!(
+                    "{what}: the local edge's KV endpoint (kv = local) cannot list keys; \
+                     drift checks need kv = cloudflare"
+                ),
+                retry_after: None,
+                kind: KvFailure::Setup,
+            });
+        }
+        let endpoint = self.endpoint(namespace);
+        let mut url =
+            reqwest::Url::parse(&format!("{}/keys", endpoint.base_url)).map_err(|err| KvError {
+                message: format!("{what}: bad namespace URL: {err}"),
+                retry_after: None,
+                kind: KvFailure::Setup,
+            })?;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("limit", &LIST_LIMIT.to_string());
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+            if let Some(prefix) = prefix {
+                query.append_pair("prefix", prefix);
+            }
+        }
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&endpoint.token)
+            .send()
+            .await
+            .map_err(|err| KvError::transient(format!("{what}: {err}")))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        let envelope: Option<Envelope<Vec<WireKey>>> = serde_json::from_slice(&body).ok();
+        let detail = error_detail(envelope.as_ref().map_or(&[][..], |e| &e.errors[..]), &body);
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(KvError {
+                message: format!("{what}: {status}: {detail}"),
+                retry_after,
+                kind: KvFailure::Transient,
+            });
+        }
+        if !status.is_success() {
+            return Err(KvError {
+                message: format!("{what}: {status}: {detail}"),
+                retry_after: None,
+                kind: KvFailure::Setup,
+            });
+        }
+        match envelope {
+            Some(Envelope {
+                success: true,
+                result: Some(keys),
+                result_info,
+                ..
+            }) => Ok(KeyPage {
+                keys: keys
+                    .into_iter()
+                    .map(|key| ListedKey {
+                        name: key.name,
+                        metadata: key.metadata,
+                    })
+                    .collect(),
+                cursor: result_info
+                    .and_then(|info| info.cursor)
+                    .filter(|cursor| !cursor.is_empty()),
+            }),
+            _ => Err(KvError::transient(format!(
+                "{what}: the API did not report success: {detail}"
+            ))),
+        }
     }
 
     async fn delete_all(&self, namespace: Namespace, keys: &[String]) -> Result<(), KvError> {
@@ -237,6 +352,15 @@ impl KvBackend for CloudflareKv {
         keys: &'a [String],
     ) -> BoxFuture<'a, Result<(), KvError>> {
         Box::pin(self.delete_all(namespace, keys))
+    }
+
+    fn list<'a>(
+        &'a self,
+        namespace: Namespace,
+        prefix: Option<&'a str>,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<KeyPage, KvError>> {
+        Box::pin(self.list_page(namespace, prefix, cursor))
     }
 }
 

@@ -13,6 +13,8 @@
 pub mod batch;
 pub mod defaults;
 mod drain;
+pub mod drift;
+pub mod gc;
 pub mod kv_cloudflare;
 pub mod settings;
 pub mod sync;
@@ -39,6 +41,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct KvPut {
     pub key: String,
     pub value: String,
+}
+
+/// One key as a namespace listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedKey {
+    pub name: String,
+    /// The metadata stored with the key, if any.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// One page of a namespace listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyPage {
+    pub keys: Vec<ListedKey>,
+    /// Where the next page starts; `None` on the last page.
+    pub cursor: Option<String>,
 }
 
 /// Why a delivery failed, which decides what the publisher does next.
@@ -91,6 +109,52 @@ pub trait KvBackend: Send + Sync + 'static {
         namespace: Namespace,
         keys: &'a [String],
     ) -> BoxFuture<'a, Result<(), KvError>>;
+    /// One page of the namespace's keys (those starting with `prefix`),
+    /// in lexicographic order, from `cursor` (`None`: the start). Backends
+    /// that cannot list say so with a `Setup` error.
+    fn list<'a>(
+        &'a self,
+        namespace: Namespace,
+        _prefix: Option<&'a str>,
+        _cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<KeyPage, KvError>> {
+        let message = format!(
+            "the {} KV backend cannot list the keys of {}",
+            self.name(),
+            namespace.binding()
+        );
+        Box::pin(async move {
+            Err(KvError {
+                message,
+                retry_after: None,
+                kind: KvFailure::Setup,
+            })
+        })
+    }
+}
+
+/// Every key of a namespace starting with `prefix`, following the cursor
+/// page by page.
+pub async fn list_all(
+    backend: &dyn KvBackend,
+    namespace: Namespace,
+    prefix: Option<&str>,
+) -> Result<Vec<ListedKey>, KvError> {
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = backend.list(namespace, prefix, cursor.as_deref()).await?;
+        keys.extend(page.keys);
+        match page.cursor {
+            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+            Some(_) => {
+                return Err(KvError::transient(
+                    "the listing returned the same cursor twice",
+                ))
+            }
+            None => return Ok(keys),
+        }
+    }
 }
 
 /// `kv = "none"`: drops every update with a log line (API-only use).
@@ -126,9 +190,26 @@ impl KvBackend for NoKv {
         );
         Box::pin(async { Ok(()) })
     }
+
+    fn list<'a>(
+        &'a self,
+        _namespace: Namespace,
+        _prefix: Option<&'a str>,
+        _cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<KeyPage, KvError>> {
+        Box::pin(async {
+            Err(KvError {
+                message: "kv = none keeps no keys: there is nothing to list".into(),
+                retry_after: None,
+                kind: KvFailure::Setup,
+            })
+        })
+    }
 }
 
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// How often the leader looks for content to collect.
+const CONTENT_GC_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drained {
@@ -211,9 +292,20 @@ impl Publisher {
     /// and keeps its lease renewed meanwhile.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut failures: u32 = 0;
+        let mut next_collection = Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if Instant::now() >= next_collection {
+                next_collection = Instant::now() + CONTENT_GC_INTERVAL;
+                match self.collect_content(now_ms()).await {
+                    Ok(Some(collected)) if collected > 0 => continue,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "content collection failed; will retry")
+                    }
+                }
             }
             let (wait, mut leader) = match self.drain_once().await {
                 Ok(Drained::Delivered(_)) => {
@@ -261,6 +353,24 @@ impl Publisher {
         }
         self.release().await;
         tracing::info!("publisher stopped");
+    }
+
+    /// One content collection pass (`publish::gc`) under this publisher's
+    /// lease, with `now` in ms: `None` when another replica holds it.
+    pub async fn collect_content(&self, now: i64) -> Result<Option<usize>, sqlx::Error> {
+        let pool = self.store.pool();
+        let Some(fence) = lease::acquire(pool, &self.holder, now_ms(), self.lease_ms()).await?
+        else {
+            return Ok(None);
+        };
+        gc::collect_content(
+            pool,
+            &fence,
+            now,
+            self.settings.content_gc_delay.as_millis() as i64,
+            self.lease_ms(),
+        )
+        .await
     }
 
     /// Keeps (or retakes) the lease between batches; false when another replica holds it.

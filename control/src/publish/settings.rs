@@ -13,6 +13,12 @@ pub const DEFAULT_BATCH_BYTES: usize = 4_000_000;
 pub const DEFAULT_POLL_MS: u64 = 1000;
 /// Short, so a replica takes over within seconds of a crash.
 pub const DEFAULT_LEASE_MS: u64 = 5000;
+/// One hour: far above Workers KV's 60 s read cache and propagation plus the
+/// publisher's retry backoff (at most 5 min), so no edge still serves a
+/// record naming content once it is deleted (see `publish::gc`).
+pub const DEFAULT_CONTENT_GC_DELAY_S: u64 = 3600;
+/// Below KV's own 60 s caching a page could 404: never shorter than twice it.
+pub const MIN_CONTENT_GC_DELAY_S: u64 = 120;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishSettings {
@@ -24,6 +30,8 @@ pub struct PublishSettings {
     pub poll_interval: Duration,
     /// How long the publisher lease lasts unless renewed.
     pub lease_ttl: Duration,
+    /// How long content stays in KV after no record names it.
+    pub content_gc_delay: Duration,
 }
 
 impl Default for PublishSettings {
@@ -33,6 +41,7 @@ impl Default for PublishSettings {
             batch_bytes: DEFAULT_BATCH_BYTES,
             poll_interval: Duration::from_millis(DEFAULT_POLL_MS),
             lease_ttl: Duration::from_millis(DEFAULT_LEASE_MS),
+            content_gc_delay: Duration::from_secs(DEFAULT_CONTENT_GC_DELAY_S),
         }
     }
 }
@@ -58,6 +67,11 @@ impl PublishSettings {
                 raw.publish_poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10),
             ),
             lease_ttl: Duration::from_millis(lease_ms),
+            content_gc_delay: Duration::from_secs(
+                raw.content_gc_delay_s
+                    .unwrap_or(DEFAULT_CONTENT_GC_DELAY_S)
+                    .max(MIN_CONTENT_GC_DELAY_S),
+            ),
         })
     }
 }

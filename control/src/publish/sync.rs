@@ -110,6 +110,9 @@ pub async fn sync_account(
 
     let now = now_ms();
     let mut written = 0;
+    let named: std::collections::BTreeSet<&str> =
+        desired.content.keys().map(String::as_str).collect();
+    outbox::set_content_refs(conn, account_id, &named, now).await?;
     for (key, (digest, source)) in &desired.content {
         if !outbox::claim_content(conn, key, digest.as_str()).await? {
             continue;
@@ -238,5 +241,9 @@ pub async fn republish_all(
         written += sync_account(&mut tx, platform, &account_id).await?;
         tx.commit().await?;
     }
+    // Every account's content refs are recorded now: collection may start.
+    sqlx::query("INSERT INTO kv_content_refs_complete (id) VALUES (1) ON CONFLICT DO NOTHING")
+        .execute(store.pool())
+        .await?;
     Ok(written)
 }

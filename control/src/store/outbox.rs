@@ -158,14 +158,24 @@ pub async fn unset_published_route(conn: &mut AnyConnection, key: &str) -> Resul
     Ok(())
 }
 
-/// Marks immutable content as published; true when this transaction is the
-/// first to (and so must enqueue it). Content is shared by every account and
-/// never deleted.
+/// Marks immutable content as published and named again (clearing any
+/// pending collection); true when this transaction is the first to publish
+/// it (and so must enqueue it). The UPDATE first takes the row's lock, so a
+/// concurrent collection either sees it named or has deleted it before.
 pub async fn claim_content(
     conn: &mut AnyConnection,
     key: &str,
     digest: &str,
 ) -> Result<bool, sqlx::Error> {
+    let named = sqlx::query(
+        "UPDATE kv_published SET unreferenced_since = NULL WHERE namespace = 'content' AND key = $1",
+    )
+    .bind(key)
+    .execute(&mut *conn)
+    .await?;
+    if named.rows_affected() == 1 {
+        return Ok(false);
+    }
     let done = sqlx::query(
         "INSERT INTO kv_published (namespace, key, account_id, value_digest) VALUES ('content', $1, NULL, $2) \
          ON CONFLICT (namespace, key) DO NOTHING",
@@ -175,6 +185,54 @@ pub async fn claim_content(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records which content keys `account_id` names now; content no account
+/// names any more is marked unreferenced since `now` (collected later, see
+/// `publish::gc`).
+pub async fn set_content_refs(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    keys: &std::collections::BTreeSet<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let old: Vec<(String,)> =
+        sqlx::query_as("SELECT key FROM kv_content_refs WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (key,) in &old {
+        if keys.contains(key.as_str()) {
+            continue;
+        }
+        sqlx::query("DELETE FROM kv_content_refs WHERE account_id = $1 AND key = $2")
+            .bind(account_id)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "UPDATE kv_published SET unreferenced_since = $2 \
+             WHERE namespace = 'content' AND key = $1 AND unreferenced_since IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM kv_content_refs r WHERE r.key = $1)",
+        )
+        .bind(key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for key in keys {
+        if old.iter().any(|(k,)| k == key) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO kv_content_refs (account_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(*key)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The oldest rows, in id order, without their values.

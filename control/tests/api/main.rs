@@ -6,6 +6,7 @@ mod accounts;
 mod certificates;
 mod dashboard;
 mod domains;
+mod drift;
 mod edge;
 mod errors;
 mod events;
