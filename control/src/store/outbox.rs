@@ -196,12 +196,14 @@ pub async fn set_content_refs(
     keys: &std::collections::BTreeSet<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let old: Vec<(String,)> =
-        sqlx::query_as("SELECT key FROM kv_content_refs WHERE account_id = $1")
+    let old: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT key FROM kv_content_refs WHERE account_id = $1")
             .bind(account_id)
             .fetch_all(&mut *conn)
-            .await?;
-    for (key,) in &old {
+            .await?
+            .into_iter()
+            .collect();
+    for key in &old {
         if keys.contains(key.as_str()) {
             continue;
         }
@@ -221,7 +223,7 @@ pub async fn set_content_refs(
         .await?;
     }
     for key in keys {
-        if old.iter().any(|(k,)| k == key) {
+        if old.contains(*key) {
             continue;
         }
         sqlx::query(
