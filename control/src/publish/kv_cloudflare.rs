@@ -153,25 +153,7 @@ impl CloudflareKv {
             .send()
             .await
             .map_err(|err| KvError::transient(format!("{what}: {err}")))?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.unwrap_or_default();
-        let envelope: Option<Envelope<BulkResult>> = serde_json::from_slice(&body).ok();
-        let detail = error_detail(envelope.as_ref().map_or(&[][..], |e| &e.errors[..]), &body);
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(KvError {
-                message: format!("{what}: {status}: {detail}"),
-                retry_after,
-                kind: KvFailure::Transient,
-            });
-        }
-        if !status.is_success() {
-            return Err(KvError {
-                message: format!("{what}: {status}: {detail}"),
-                retry_after: None,
-                kind: refusal(status),
-            });
-        }
+        let (envelope, detail) = read_answer::<BulkResult>(response, what, refusal).await?;
         match envelope {
             Some(envelope) if envelope.success => {
                 let failed = envelope
@@ -272,25 +254,9 @@ impl CloudflareKv {
             .send()
             .await
             .map_err(|err| KvError::transient(format!("{what}: {err}")))?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.unwrap_or_default();
-        let envelope: Option<Envelope<Vec<WireKey>>> = serde_json::from_slice(&body).ok();
-        let detail = error_detail(envelope.as_ref().map_or(&[][..], |e| &e.errors[..]), &body);
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(KvError {
-                message: format!("{what}: {status}: {detail}"),
-                retry_after,
-                kind: KvFailure::Transient,
-            });
-        }
-        if !status.is_success() {
-            return Err(KvError {
-                message: format!("{what}: {status}: {detail}"),
-                retry_after: None,
-                kind: KvFailure::Setup,
-            });
-        }
+        // Listing sends no content, so any refusal is about the setup.
+        let (envelope, detail) =
+            read_answer::<Vec<WireKey>>(response, &what, |_| KvFailure::Setup).await?;
         match envelope {
             Some(Envelope {
                 success: true,
@@ -362,6 +328,36 @@ impl KvBackend for CloudflareKv {
     ) -> BoxFuture<'a, Result<KeyPage, KvError>> {
         Box::pin(self.list_page(namespace, prefix, cursor))
     }
+}
+
+/// An answer's envelope (when it is one) and its error detail; a fault to
+/// retry (429, 5xx) or a refusal (other non-2xx, classified by `refused`)
+/// is an error.
+async fn read_answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    what: &str,
+    refused: fn(StatusCode) -> KvFailure,
+) -> Result<(Option<Envelope<T>>, String), KvError> {
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
+    let body = response.bytes().await.unwrap_or_default();
+    let envelope: Option<Envelope<T>> = serde_json::from_slice(&body).ok();
+    let detail = error_detail(envelope.as_ref().map_or(&[][..], |e| &e.errors[..]), &body);
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(KvError {
+            message: format!("{what}: {status}: {detail}"),
+            retry_after,
+            kind: KvFailure::Transient,
+        });
+    }
+    if !status.is_success() {
+        return Err(KvError {
+            message: format!("{what}: {status}: {detail}"),
+            retry_after: None,
+            kind: refused(status),
+        });
+    }
+    Ok((envelope, detail))
 }
 
 /// What a refusal (a 4xx other than 429) is about: the request's keys and
