@@ -11,8 +11,13 @@ pub const DEFAULT_BATCH_SIZE: usize = 1000;
 /// (three quarters of the lease) on a link of 10 Mbit/s or more.
 pub const DEFAULT_BATCH_BYTES: usize = 4_000_000;
 pub const DEFAULT_POLL_MS: u64 = 1000;
-/// Short, so a replica takes over within seconds of a crash.
-pub const DEFAULT_LEASE_MS: u64 = 5000;
+/// After a crash, another replica (or the restarted process) takes over
+/// once the dead holder's lease runs out. Each KV request must finish
+/// within three quarters of it (the fencing), so the default leaves a
+/// request 11.25 s: more than the KV client's own 10 s timeout, so fencing
+/// never cuts short a slow but healthy upload. Where KV answers fast, 5 s
+/// (`publish_lease_ms = 5000`) takes over within about 6 s.
+pub const DEFAULT_LEASE_MS: u64 = 15_000;
 /// One hour: far above Workers KV's 60 s read cache and propagation plus the
 /// publisher's retry backoff (at most 5 min), so no edge still serves a
 /// record naming content once it is deleted (see `publish::gc`).
@@ -84,7 +89,7 @@ mod tests {
     fn defaults_and_bounds() {
         let settings = PublishSettings::resolve(&RawSettings::default()).unwrap();
         assert_eq!(settings, PublishSettings::default());
-        assert_eq!(settings.lease_ttl, Duration::from_secs(5));
+        assert_eq!(settings.lease_ttl, Duration::from_secs(15));
         for raw in [
             RawSettings {
                 publish_batch_size: Some(10_001),

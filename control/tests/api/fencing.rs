@@ -147,8 +147,13 @@ async fn a_crashed_publisher_is_replaced_within_its_short_lease(db: Db) {
     let server = kv_server().await;
     let store = open_store(&database).await;
     // A process publishes, then dies without giving its lease up (SIGKILL).
+    // A short lease, as where KV answers fast (`publish_lease_ms = 5000`).
+    let short = PublishSettings {
+        lease_ttl: Duration::from_secs(5),
+        ..PublishSettings::default()
+    };
     put(&store, Namespace::Routes, "v1/h/before.example", "x").await;
-    let dead = publisher(&store, &server, PublishSettings::default());
+    let dead = publisher(&store, &server, short.clone());
     assert_eq!(dead.drain_once().await.unwrap(), Drained::Delivered(1));
     let crashed_at = Instant::now();
     drop(dead);
@@ -158,6 +163,7 @@ async fn a_crashed_publisher_is_replaced_within_its_short_lease(db: Db) {
     let mut settings = database.settings();
     settings.kv = cloudflare_settings(&server);
     settings.publish.poll_interval = PublishSettings::default().poll_interval;
+    settings.publish.lease_ttl = short.lease_ttl;
     let app = start(&settings).await;
     app.account("katie").await;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -168,7 +174,7 @@ async fn a_crashed_publisher_is_replaced_within_its_short_lease(db: Db) {
     let waited = crashed_at.elapsed();
     eprintln!("published {waited:?} after the crash");
     // It waited for the dead lease (5 s), not a minute; and not less: it was fenced out.
-    let lease = PublishSettings::default().lease_ttl;
+    let lease = short.lease_ttl;
     assert!(waited >= lease - Duration::from_millis(500), "{waited:?}");
     assert!(waited < lease + Duration::from_secs(3), "{waited:?}");
     let status = lease::current(app.store().pool()).await.unwrap();
@@ -252,6 +258,7 @@ fn serve(database: &TestDatabase, server: &KvContractServer) -> (Serving, String
         .env("PORTICO_DATABASE_URL", &database.url)
         .env("PORTICO_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)
         .env("PORTICO_VERIFIER", "false")
+        .env("PORTICO_PUBLISH_LEASE_MS", "5000")
         .env("PORTICO_KV", "cloudflare")
         .env("PORTICO_CLOUDFLARE_API_URL", server.api_url())
         .env("PORTICO_CLOUDFLARE_ACCOUNT_ID", &config.account_id)
