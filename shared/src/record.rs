@@ -30,9 +30,17 @@ pub const MAX_VALUE_LEN: usize = 25 * 1024 * 1024;
 // Keys and ETags are built on every request at the edge: concatenated, not
 // `format!`ted (the formatting machinery showed in the worker's profiles).
 
+/// What every host key starts with.
+pub const HOST_KEY_PREFIX: &str = "v1/h/";
+
 /// `v1/h/<host>`
 pub fn host_key(host: &Hostname) -> String {
-    ["v1/h/", host.as_str()].concat()
+    [HOST_KEY_PREFIX, host.as_str()].concat()
+}
+
+/// True for a host record's key (`v1/h/…`), false for path and content keys.
+pub fn is_host_key(key: &str) -> bool {
+    key.starts_with(HOST_KEY_PREFIX)
 }
 
 /// `v1/p/<host>/<slug>`

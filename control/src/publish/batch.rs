@@ -1,8 +1,23 @@
 //! A batch planned without I/O: how many of the oldest rows it takes (count
 //! and bytes), the last write of each key, and the bulk requests that carry
-//! them, content before the routing records that may name it.
+//! them, in an order where no moment mixes two owners' records:
+//!
+//! 1. content puts (and garbage-collected content deletes): a record may name
+//!    the content only once it is there;
+//! 2. host record deletes, including a host deleted and put again within the
+//!    batch (a hostname that changed owner): the old owner's site stops
+//!    before anything of the new owner's appears;
+//! 3. path record deletes: no path of an old owner survives under a host
+//!    record put later;
+//! 4. path record puts;
+//! 5. host record puts last: a host appears with its paths already there.
+//!
+//! A bulk request is not atomic (its keys land one by one), so each stage is
+//! its own request.
 
 use std::collections::BTreeMap;
+
+use portico_shared::record::is_host_key;
 
 use crate::store::outbox::{Namespace, Op};
 
@@ -29,6 +44,9 @@ pub struct Write {
     pub id: i64,
     /// The outbox rows this write settles (the newest and those it supersedes).
     pub row_ids: Vec<i64>,
+    /// A delete sent before the key's final write (a host that changed
+    /// owner): it settles, parks and retries nothing.
+    pub interim: bool,
 }
 
 impl Write {
@@ -72,12 +90,17 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The last write of each key wins (by id); content goes first, and
-    /// within a namespace puts, then deletes.
+    /// The last write of each key wins (by id), sent in the stages of the
+    /// module's documentation.
     pub fn new(mut pending: Vec<Pending>) -> Plan {
         pending.sort_by_key(|p| p.id);
         let mut last: BTreeMap<(Namespace, String), Write> = BTreeMap::new();
+        // Host keys deleted at some point of the batch: the id of the delete.
+        let mut host_deleted: BTreeMap<String, i64> = BTreeMap::new();
         for p in pending {
+            if p.namespace == Namespace::Routes && p.value.is_none() && is_host_key(&p.key) {
+                host_deleted.insert(p.key.clone(), p.id);
+            }
             let entry = last
                 .entry((p.namespace, p.key.clone()))
                 .or_insert_with(|| Write {
@@ -86,6 +109,7 @@ impl Plan {
                     value: None,
                     id: p.id,
                     row_ids: Vec::new(),
+                    interim: false,
                 });
             entry.value = p.value;
             entry.id = p.id;
@@ -94,15 +118,25 @@ impl Plan {
             }
         }
         let mut writes: Vec<Write> = last.into_values().collect();
-        let rank = |w: &Write| {
-            let namespace = match w.namespace {
-                Namespace::Content => 0,
-                Namespace::Routes => 1,
-            };
-            (namespace, w.op())
-        };
-        // Stable: keys stay sorted within a request.
-        writes.sort_by_key(rank);
+        // A host deleted and then put again: its delete still goes first,
+        // settling no row of its own (the put settles them all).
+        let interim: Vec<Write> = writes
+            .iter()
+            .filter(|w| w.namespace == Namespace::Routes && w.value.is_some())
+            .filter_map(|w| {
+                host_deleted.get(&w.key).map(|&id| Write {
+                    namespace: Namespace::Routes,
+                    key: w.key.clone(),
+                    value: None,
+                    id,
+                    row_ids: Vec::new(),
+                    interim: true,
+                })
+            })
+            .collect();
+        writes.extend(interim);
+        // Stable: keys stay sorted within a stage.
+        writes.sort_by_key(stage);
         Plan { writes }
     }
 
@@ -114,20 +148,21 @@ impl Plan {
         &self.writes
     }
 
-    /// One bulk request per namespace and op, in sending order.
+    /// One bulk request per stage, in sending order.
     pub fn requests(&self) -> Vec<&[Write]> {
-        let mut requests = Vec::new();
-        let mut start = 0;
-        for i in 1..=self.writes.len() {
-            let boundary = i == self.writes.len()
-                || (self.writes[i].namespace, self.writes[i].op())
-                    != (self.writes[start].namespace, self.writes[start].op());
-            if boundary {
-                requests.push(&self.writes[start..i]);
-                start = i;
-            }
-        }
-        requests
+        self.writes.chunk_by(|a, b| stage(a) == stage(b)).collect()
+    }
+}
+
+/// The stage a write is sent in (see the module's documentation).
+fn stage(write: &Write) -> u8 {
+    match (write.namespace, write.op(), is_host_key(&write.key)) {
+        (Namespace::Content, Op::Put, _) => 0,
+        (Namespace::Content, Op::Delete, _) => 1,
+        (Namespace::Routes, Op::Delete, true) => 2,
+        (Namespace::Routes, Op::Delete, false) => 3,
+        (Namespace::Routes, Op::Put, false) => 4,
+        (Namespace::Routes, Op::Put, true) => 5,
     }
 }
 
@@ -184,13 +219,13 @@ mod tests {
             sent,
             vec![
                 (Namespace::Content, Op::Put, "v1/c/x", 2, &[2][..]),
-                (Namespace::Routes, Op::Put, "v1/h/b", 5, &[3, 5][..]),
                 (Namespace::Routes, Op::Delete, "v1/h/a", 4, &[1, 4][..]),
+                (Namespace::Routes, Op::Put, "v1/h/b", 5, &[3, 5][..]),
             ]
         );
         let requests: Vec<usize> = plan.requests().iter().map(|r| r.len()).collect();
         assert_eq!(requests, vec![1, 1, 1]);
-        assert_eq!(plan.writes()[1].value.as_deref(), Some("b2"));
+        assert_eq!(plan.writes()[2].value.as_deref(), Some("b2"));
     }
 
     #[test]
@@ -211,20 +246,65 @@ mod tests {
         assert!(plan.writes()[0].row_ids.is_empty());
     }
 
-    #[test]
-    fn requests_group_by_namespace_and_op() {
-        let plan = Plan::new(vec![
-            row(1, Namespace::Routes, "r1", Some("v")),
-            row(2, Namespace::Routes, "r2", Some("v")),
-            row(3, Namespace::Routes, "r3", None),
-            row(4, Namespace::Content, "c1", Some("v")),
-        ]);
-        let requests: Vec<Vec<&str>> = plan
-            .requests()
+    fn requests(plan: &Plan) -> Vec<Vec<(Op, &str)>> {
+        plan.requests()
             .iter()
-            .map(|r| r.iter().map(|w| w.key.as_str()).collect())
-            .collect();
-        assert_eq!(requests, vec![vec!["c1"], vec!["r1", "r2"], vec!["r3"]]);
+            .map(|r| r.iter().map(|w| (w.op(), w.key.as_str())).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_host_appears_after_its_paths_and_goes_before_them() {
+        let plan = Plan::new(vec![
+            row(1, Namespace::Routes, "v1/h/new.test", Some("site")),
+            row(2, Namespace::Routes, "v1/p/new.test/a", Some("a")),
+            row(3, Namespace::Routes, "v1/p/new.test/b", Some("b")),
+            row(4, Namespace::Routes, "v1/p/old.test/a", None),
+            row(5, Namespace::Routes, "v1/h/old.test", None),
+            row(6, Namespace::Content, "v1/c/x", Some("x")),
+            row(7, Namespace::Content, "v1/c/y", None),
+        ]);
+        assert_eq!(
+            requests(&plan),
+            vec![
+                vec![(Op::Put, "v1/c/x")],
+                vec![(Op::Delete, "v1/c/y")],
+                vec![(Op::Delete, "v1/h/old.test")],
+                vec![(Op::Delete, "v1/p/old.test/a")],
+                vec![(Op::Put, "v1/p/new.test/a"), (Op::Put, "v1/p/new.test/b")],
+                vec![(Op::Put, "v1/h/new.test")],
+            ]
+        );
         assert!(Plan::new(Vec::new()).requests().is_empty());
+    }
+
+    #[test]
+    fn a_host_that_changed_owner_in_the_batch_is_deleted_before_any_new_path() {
+        // Alice's site is unpublished, then bob's is published on the same
+        // host, all while the publisher was away: alice's index must not be
+        // served with bob's paths, nor alice's `/old` under bob's host.
+        let plan = Plan::new(vec![
+            row(1, Namespace::Routes, "v1/h/shop.test", None),
+            row(2, Namespace::Routes, "v1/p/shop.test/old", None),
+            row(3, Namespace::Routes, "v1/p/shop.test/offer", None),
+            row(4, Namespace::Routes, "v1/p/shop.test/offer", Some("bob")),
+            row(5, Namespace::Routes, "v1/h/shop.test", Some("bob")),
+        ]);
+        assert_eq!(
+            requests(&plan),
+            vec![
+                vec![(Op::Delete, "v1/h/shop.test")],
+                vec![(Op::Delete, "v1/p/shop.test/old")],
+                vec![(Op::Put, "v1/p/shop.test/offer")],
+                vec![(Op::Put, "v1/h/shop.test")],
+            ]
+        );
+        let interim = &plan.requests()[0][0];
+        assert!(interim.interim && interim.row_ids.is_empty(), "{interim:?}");
+        let last = &plan.requests()[3][0];
+        assert_eq!((last.interim, &last.row_ids[..]), (false, &[1, 5][..]));
+        // Without a delete in the batch, no interim write.
+        let plan = Plan::new(vec![row(9, Namespace::Routes, "v1/h/shop.test", Some("x"))]);
+        assert_eq!(plan.writes().len(), 1);
     }
 }

@@ -70,7 +70,7 @@ impl Publisher {
             done_ids: taken.unreadable,
             ..Settlement::default()
         };
-        for write in &sent.delivered {
+        for write in sent.delivered.iter().filter(|w| !w.interim) {
             settlement.done_ids.extend(&write.row_ids);
             if taken.any_parked {
                 settlement
@@ -78,7 +78,7 @@ impl Publisher {
                     .push((write.namespace, write.key.as_str()));
             }
         }
-        for (write, error) in &sent.refused {
+        for (write, error) in sent.refused.iter().filter(|(w, _)| !w.interim) {
             settlement.done_ids.extend(&write.row_ids);
             settlement.refused.push(Refused {
                 namespace: write.namespace,
@@ -95,7 +95,7 @@ impl Publisher {
             .iter()
             .copied()
             .chain(sent.refused.iter().map(|(write, _)| *write))
-            .filter(|write| write.row_ids.is_empty())
+            .filter(|write| write.row_ids.is_empty() && !write.interim)
             .count();
         let settled = settlement.done_ids.len() + retried;
         if settled > 0
