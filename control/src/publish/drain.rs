@@ -1,16 +1,16 @@
-//! One batch, fenced: take (or keep) the lease, plan the oldest rows, send
-//! each bulk request only after the store confirmed the lease is still
-//! ours, split a request KV refuses for its content until the refused
-//! writes are found (parked, so they block nothing), and settle the batch
-//! in one transaction that checks the lease's token again.
-
-use std::time::Duration;
+//! One batch, fenced: take (or keep) the lease, keep it alive with a
+//! heartbeat while the batch is out, plan the oldest rows, renew before each
+//! bulk request and let it run only while the lease is known to be ours, split a request KV
+//! refuses for its content until the refused writes are found (parked, so
+//! they block nothing), and settle the batch in one transaction that checks
+//! the lease's token again.
 
 use tokio::time::Instant;
 
 use super::batch::{self, Pending, Plan, Write};
+use super::heartbeat::{Heartbeat, Lost};
 use super::{Drained, KvError, KvFailure, KvPut, PublishError, Publisher};
-use crate::store::lease::{self, Fence};
+use crate::store::lease;
 use crate::store::now_ms;
 use crate::store::outbox::{self, Op, Settlement};
 use crate::store::parked::{self, Refused};
@@ -49,6 +49,7 @@ impl Publisher {
     /// Delivers one batch, if this replica holds (or takes) the lease.
     pub async fn drain_once(&self) -> Result<Drained, PublishError> {
         let pool = self.store.pool();
+        let taken_at = Instant::now();
         let Some(fence) = lease::acquire(pool, &self.holder, now_ms(), self.lease_ms()).await?
         else {
             return Ok(Drained::NotLeader);
@@ -57,7 +58,15 @@ impl Publisher {
             return Ok(Drained::Idle);
         };
         let plan = Plan::new(taken.pending);
-        let Some(sent) = self.send_plan(&fence, &plan).await else {
+        let mut heartbeat = Heartbeat::start(
+            pool.clone(),
+            fence.clone(),
+            self.settings.lease_ttl,
+            taken_at,
+        );
+        let sent = self.send_plan(&mut heartbeat, &plan).await;
+        drop(heartbeat);
+        let Some(sent) = sent else {
             tracing::warn!(
                 token = fence.token,
                 "another replica took the publisher lease: stopped mid-batch"
@@ -197,12 +206,12 @@ impl Publisher {
     /// Sends the plan's requests in order; a request refused for its content
     /// is split in halves (depth first) until the refused writes are alone.
     /// `None` as soon as the lease is found lost.
-    async fn send_plan<'p>(&self, fence: &Fence, plan: &'p Plan) -> Option<Sent<'p>> {
+    async fn send_plan<'p>(&self, heartbeat: &mut Heartbeat, plan: &'p Plan) -> Option<Sent<'p>> {
         let mut sent = Sent::default();
         for request in plan.requests() {
             let mut parts = vec![request];
             while let Some(part) = parts.pop() {
-                match self.send(fence, part).await {
+                match self.send(heartbeat, part).await {
                     Ok(()) => sent.delivered.extend(part),
                     Err(Stop::Deposed) => return None,
                     Err(Stop::Failed(PublishError::Kv(err))) if err.kind == KvFailure::Content => {
@@ -225,30 +234,14 @@ impl Publisher {
         Some(sent)
     }
 
-    /// How long one KV request may take: well inside the lease it was sent
-    /// under, so it cannot land after another replica took over (the margin
-    /// covers clock skew between replicas and the store's round trip).
-    fn request_budget(&self) -> Duration {
-        self.settings.lease_ttl * 3 / 4
-    }
-
-    /// Sends one bulk request, after renewing the lease under `fence`.
-    async fn send(&self, fence: &Fence, writes: &[Write]) -> Result<(), Stop> {
-        let started = Instant::now();
-        {
-            let mut conn = self.store.pool().acquire().await?;
-            if !lease::renew(&mut conn, fence, now_ms(), self.lease_ms()).await? {
-                return Err(Stop::Deposed);
-            }
-        }
-        let Some(budget) = self.request_budget().checked_sub(started.elapsed()) else {
-            return Err(Stop::Failed(
-                KvError::transient("the lease check took the whole request budget").into(),
-            ));
-        };
+    /// Sends one bulk request after renewing the lease, and lets it run
+    /// while `heartbeat` says the lease is ours.
+    async fn send(&self, heartbeat: &mut Heartbeat, writes: &[Write]) -> Result<(), Stop> {
         let namespace = writes[0].namespace;
-        let sent = match writes[0].op() {
-            Op::Put => {
+        let checked = heartbeat.check().await;
+        let sent = match (checked, writes[0].op()) {
+            (Err(lost), _) => Err(lost),
+            (Ok(()), Op::Put) => {
                 let pairs: Vec<KvPut> = writes
                     .iter()
                     .map(|w| KvPut {
@@ -256,21 +249,21 @@ impl Publisher {
                         value: w.value.clone().unwrap_or_default(),
                     })
                     .collect();
-                tokio::time::timeout(budget, self.backend.put(namespace, &pairs)).await
+                heartbeat.guard(self.backend.put(namespace, &pairs)).await
             }
-            Op::Delete => {
+            (Ok(()), Op::Delete) => {
                 let keys: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
-                tokio::time::timeout(budget, self.backend.delete(namespace, &keys)).await
+                heartbeat.guard(self.backend.delete(namespace, &keys)).await
             }
         };
         match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => Err(Stop::Failed(err.into())),
-            Err(_) => Err(Stop::Failed(
+            Err(Lost::Deposed) => Err(Stop::Deposed),
+            Err(Lost::Expired) => Err(Stop::Failed(
                 KvError::transient(format!(
-                    "a bulk request to {} took over {} ms, its share of the lease: abandoned",
+                    "the publisher lease could not be renewed in time for a bulk request to {}: abandoned",
                     namespace.binding(),
-                    budget.as_millis()
                 ))
                 .into(),
             )),

@@ -6,7 +6,8 @@
 //! deletes are idempotent). Within a batch the last write of each key wins
 //! and content goes before routing records, which may name it. One replica
 //! publishes at a time, fenced: it holds a short lease with a token bumped
-//! at every takeover, re-checks the token before every KV request, and
+//! at every takeover, renews it from a heartbeat while a batch is out, lets
+//! a KV request run only while the last renewal says the lease is ours, and
 //! deletes rows only in a transaction that finds the token unchanged. The
 //! guarantees in full: docs/publishing.md.
 
@@ -15,6 +16,7 @@ pub mod defaults;
 mod drain;
 pub mod drift;
 pub mod gc;
+mod heartbeat;
 pub mod kv_cloudflare;
 pub mod settings;
 pub mod sync;

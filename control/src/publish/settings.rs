@@ -7,17 +7,15 @@ use super::kv_cloudflare::{MAX_PAIRS_PER_REQUEST, MAX_REQUEST_BYTES};
 use crate::config::{invalid, ConfigError, RawSettings};
 
 pub const DEFAULT_BATCH_SIZE: usize = 1000;
-/// Small enough for one bulk request to upload well inside its time budget
-/// (three quarters of the lease) on a link of 10 Mbit/s or more.
+/// Small enough for one bulk request to upload well inside the KV client's
+/// 10 s timeout on a link of 10 Mbit/s or more.
 pub const DEFAULT_BATCH_BYTES: usize = 4_000_000;
 pub const DEFAULT_POLL_MS: u64 = 1000;
 /// After a crash, another replica (or the restarted process) takes over
-/// once the dead holder's lease runs out. Each KV request must finish
-/// within three quarters of it (the fencing), so the default leaves a
-/// request 11.25 s: more than the KV client's own 10 s timeout, so fencing
-/// never cuts short a slow but healthy upload. Where KV answers fast, 5 s
-/// (`publish_lease_ms = 5000`) takes over within about 6 s.
-pub const DEFAULT_LEASE_MS: u64 = 15_000;
+/// once the dead holder's lease runs out: within about 6 s. A live holder
+/// renews it every third of its life, from a heartbeat while a batch is out,
+/// so a slow but healthy KV request may take longer than the lease.
+pub const DEFAULT_LEASE_MS: u64 = 5_000;
 /// One hour: far above Workers KV's 60 s read cache and propagation plus the
 /// publisher's retry backoff (at most 5 min), so no edge still serves a
 /// record naming content once it is deleted (see `publish::gc`).

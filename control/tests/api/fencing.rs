@@ -1,6 +1,8 @@
 //! Fenced publishing: a publisher that lost its lease stops before its next
-//! KV request and deletes nothing; a crashed one is replaced within its
-//! short lease; batches are bounded in bytes.
+//! KV request (or mid-request, at its heartbeat) and deletes nothing; a
+//! request slower than the lease lands while the lease is renewed; a crashed
+//! publisher is replaced within its short lease; batches are bounded in
+//! bytes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -147,11 +149,8 @@ async fn a_crashed_publisher_is_replaced_within_its_short_lease(db: Db) {
     let server = kv_server().await;
     let store = open_store(&database).await;
     // A process publishes, then dies without giving its lease up (SIGKILL).
-    // A short lease, as where KV answers fast (`publish_lease_ms = 5000`).
-    let short = PublishSettings {
-        lease_ttl: Duration::from_secs(5),
-        ..PublishSettings::default()
-    };
+    let short = PublishSettings::default();
+    assert_eq!(short.lease_ttl, Duration::from_secs(5));
     put(&store, Namespace::Routes, "v1/h/before.example", "x").await;
     let dead = publisher(&store, &server, short.clone());
     assert_eq!(dead.drain_once().await.unwrap(), Drained::Delivered(1));
@@ -180,6 +179,84 @@ async fn a_crashed_publisher_is_replaced_within_its_short_lease(db: Db) {
     let status = lease::current(app.store().pool()).await.unwrap();
     assert_eq!(status.token, 2, "one takeover after the first");
     app.stop().await;
+}
+
+/// Where the lease is 1.5 s, a bulk request that takes 4 s.
+async fn a_request_slower_than_the_lease_lands_while_renewals_do(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let store = open_store(&database).await;
+    let server = kv_server().await;
+    put(&store, Namespace::Routes, "v1/h/slow.example", "v1").await;
+    let lease_ttl = Duration::from_millis(1500);
+    let slow = publisher(
+        &store,
+        &server,
+        PublishSettings {
+            lease_ttl,
+            ..PublishSettings::default()
+        },
+    );
+    server.hold();
+    let batch = tokio::spawn({
+        let slow = slow.clone();
+        async move { slow.drain_once().await }
+    });
+    server.wait_until_held(1).await;
+    tokio::time::sleep(lease_ttl * 2 + Duration::from_secs(1)).await;
+    // Still ours, renewed by the heartbeat: no other replica could take over.
+    let lease = lease::current(store.pool()).await.unwrap();
+    assert_eq!(lease.holder.as_deref(), Some(slow.holder()));
+    assert!(
+        lease.expires_at > portico_control::store::now_ms(),
+        "{lease:?}"
+    );
+    assert!(!batch.is_finished());
+    server.release();
+    assert_eq!(batch.await.unwrap().unwrap(), Drained::Delivered(1));
+    assert_eq!(
+        server.get(ROUTES_NS, "v1/h/slow.example").as_deref(),
+        Some("v1")
+    );
+    assert_eq!(outbox::pending(store.pool()).await.unwrap(), 0);
+    store.close().await;
+}
+
+/// Taken over while a request is out: the heartbeat's next renewal is
+/// refused, and the request is cut short without waiting for KV.
+async fn a_deposed_publisher_cuts_its_request_short(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let store = open_store(&database).await;
+    let server = kv_server().await;
+    put(&store, Namespace::Routes, "v1/h/cut.example", "v1").await;
+    let lease_ttl = Duration::from_millis(3000);
+    let first = publisher(
+        &store,
+        &server,
+        PublishSettings {
+            lease_ttl,
+            ..PublishSettings::default()
+        },
+    );
+    server.hold();
+    let batch = tokio::spawn({
+        let first = first.clone();
+        async move { first.drain_once().await }
+    });
+    server.wait_until_held(1).await;
+    let stolen_at = Instant::now();
+    steal_lease(&store, portico_control::store::now_ms() + 60_000).await;
+    let drained = tokio::time::timeout(lease_ttl, batch)
+        .await
+        .expect("stopped at the next beat, with KV still holding the request");
+    assert_eq!(drained.unwrap().unwrap(), Drained::Deposed);
+    assert!(stolen_at.elapsed() < lease_ttl / 3 + Duration::from_millis(500));
+    server.release();
+    assert_eq!(outbox::pending(store.pool()).await.unwrap(), 1);
+    store.close().await;
 }
 
 async fn batches_are_bounded_in_bytes(db: Db) {
@@ -258,7 +335,6 @@ fn serve(database: &TestDatabase, server: &KvContractServer) -> (Serving, String
         .env("PORTICO_DATABASE_URL", &database.url)
         .env("PORTICO_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)
         .env("PORTICO_VERIFIER", "false")
-        .env("PORTICO_PUBLISH_LEASE_MS", "5000")
         .env("PORTICO_KV", "cloudflare")
         .env("PORTICO_CLOUDFLARE_API_URL", server.api_url())
         .env("PORTICO_CLOUDFLARE_ACCOUNT_ID", &config.account_id)
@@ -320,7 +396,7 @@ async fn a_killed_control_plane_is_replaced_within_seconds(db: Db) {
     let waited = killed_at.elapsed();
     eprintln!("a change reached KV {waited:?} after the kill");
     drop(second);
-    // The dead lease (5 s) plus a poll (1 s), not the minute it used to be.
+    // The dead lease (5 s by default) plus a poll (1 s), not the minute it used to be.
     assert!(waited < Duration::from_secs(8), "{waited:?}");
 }
 
@@ -329,5 +405,7 @@ both_stores!(
     a_deposed_publisher_stops_before_its_next_write,
     a_deposed_publisher_deletes_nothing,
     a_crashed_publisher_is_replaced_within_its_short_lease,
+    a_request_slower_than_the_lease_lands_while_renewals_do,
+    a_deposed_publisher_cuts_its_request_short,
     batches_are_bounded_in_bytes,
 );
