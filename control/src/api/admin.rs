@@ -22,6 +22,9 @@ pub struct PublishingStatus {
     pub oldest_age_seconds: Option<f64>,
     /// Who holds the publisher lease; null when nobody does.
     pub leader: Option<Leader>,
+    /// The publisher id of the replica that answered (equal to
+    /// `leader.holder` when it is the one publishing).
+    pub replica: Option<String>,
     /// Writes KV refused for good, waiting for an operator.
     pub parked: i64,
 }
@@ -66,6 +69,7 @@ pub async fn publishing_status(
             token: lease.token,
             expires_in_ms: lease.expires_at - now,
         }),
+        replica: state.replica.clone(),
         parked,
     }))
 }

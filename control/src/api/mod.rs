@@ -60,6 +60,8 @@ pub struct AppState {
     pub units: Units,
     /// The lifecycle's clock.
     pub clock: Clock,
+    /// This replica's publisher id (the lease's holder when it publishes).
+    pub replica: Option<String>,
 }
 
 impl AppState {
@@ -73,7 +75,14 @@ impl AppState {
             verifier: None,
             clock: units.clock,
             units,
+            replica: None,
         }
+    }
+
+    /// This replica's publisher id, shown to operators.
+    pub fn with_replica(mut self, holder: &str) -> AppState {
+        self.replica = Some(holder.to_string());
+        self
     }
 
     /// The DNS verifier.

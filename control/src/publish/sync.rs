@@ -68,15 +68,40 @@ impl Desired {
     }
 }
 
-/// Recomputes the account's records and enqueues what changed. Returns how
-/// many outbox rows it wrote.
-pub async fn sync_account(
+/// What one account should have in KV, as the store says now: every
+/// routing key with its value, and the content keys those records name.
+/// Independent of what was published (`kv_published`): what a check of KV
+/// compares with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub routes: BTreeMap<String, String>,
+    pub content: std::collections::BTreeSet<String>,
+}
+
+/// The records `account_id` should have in KV (nothing for an account that
+/// does not exist).
+pub async fn expected(
     conn: &mut AnyConnection,
     platform: &PlatformDomain,
     account_id: &str,
-) -> Result<usize, sqlx::Error> {
+) -> Result<Expected, sqlx::Error> {
+    Ok(desired(conn, platform, account_id)
+        .await?
+        .map(|desired| Expected {
+            content: desired.content.keys().cloned().collect(),
+            routes: desired.routes,
+        })
+        .unwrap_or_default())
+}
+
+/// Computes the account's records from its pages, links and domains.
+async fn desired(
+    conn: &mut AnyConnection,
+    platform: &PlatformDomain,
+    account_id: &str,
+) -> Result<Option<Desired>, sqlx::Error> {
     let Some(account) = accounts::get_in(conn, account_id).await? else {
-        return Ok(0);
+        return Ok(None);
     };
     let pages: HashMap<String, pages::PageRow> = pages::list(&mut *conn, account_id)
         .await?
@@ -107,6 +132,19 @@ pub async fn sync_account(
     for domain in domains.iter().filter(|d| d.published_at.is_some()) {
         add_domain(&mut desired, domain, &pages, &links);
     }
+    Ok(Some(desired))
+}
+
+/// Recomputes the account's records and enqueues what changed. Returns how
+/// many outbox rows it wrote.
+pub async fn sync_account(
+    conn: &mut AnyConnection,
+    platform: &PlatformDomain,
+    account_id: &str,
+) -> Result<usize, sqlx::Error> {
+    let Some(desired) = desired(conn, platform, account_id).await? else {
+        return Ok(0);
+    };
 
     let now = now_ms();
     let mut written = 0;

@@ -18,6 +18,7 @@ use crate::both_stores;
 use crate::helpers::{
     cloudflare_settings, kv_server, start, Db, TestDatabase, CONTENT_NS, ROUTES_NS,
 };
+use crate::serving::{create_account, serve};
 
 pub async fn open_store(database: &TestDatabase) -> Store {
     let store = Store::connect(&database.url, 4).await.unwrap();
@@ -307,67 +308,6 @@ async fn batches_are_bounded_in_bytes(db: Db) {
     store.close().await;
 }
 
-/// A `serve` process, killed (SIGKILL) when dropped.
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `portico-control serve` as a process, publishing to the KV contract server.
-fn serve(database: &TestDatabase, server: &KvContractServer) -> (Serving, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = server.config();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portico-control"));
-    for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("PORTICO_")) {
-        command.env_remove(name);
-    }
-    let child = command
-        .arg("serve")
-        .env("PORTICO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PORTICO_DATABASE_URL", &database.url)
-        .env("PORTICO_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)
-        .env("PORTICO_VERIFIER", "false")
-        .env("PORTICO_KV", "cloudflare")
-        .env("PORTICO_CLOUDFLARE_API_URL", server.api_url())
-        .env("PORTICO_CLOUDFLARE_ACCOUNT_ID", &config.account_id)
-        .env("PORTICO_CLOUDFLARE_API_TOKEN", &config.api_token)
-        .env("PORTICO_CLOUDFLARE_ROUTES_NAMESPACE_ID", ROUTES_NS)
-        .env("PORTICO_CLOUDFLARE_CONTENT_NAMESPACE_ID", CONTENT_NS)
-        .env("PORTICO_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    (Serving(child), format!("http://127.0.0.1:{port}"))
-}
-
-/// Creates an account through a running `serve`, once it answers.
-async fn create_account(api: &str, username: &str) {
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let sent = http
-            .post(format!("{api}/v1/accounts"))
-            .bearer_auth(crate::helpers::ADMIN_TOKEN)
-            .json(&serde_json::json!({ "username": username }))
-            .send()
-            .await;
-        if let Ok(response) = sent {
-            assert_eq!(response.status().as_u16(), 201);
-            return;
-        }
-        assert!(Instant::now() < deadline, "serve did not answer");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn published_within(server: &KvContractServer, key: &str, limit: Duration) {
     let deadline = Instant::now() + limit;
     while server.get(ROUTES_NS, key).is_none() {
@@ -384,13 +324,13 @@ async fn a_killed_control_plane_is_replaced_within_seconds(db: Db) {
         return;
     };
     let server = kv_server().await;
-    let (first, api) = serve(&database, &server);
+    let (first, api) = serve(&database, &server, &[]);
     create_account(&api, "katie").await;
     published_within(&server, "v1/h/katie.portico.test", Duration::from_secs(20)).await;
     drop(first); // SIGKILL: the lease is not given up
     let killed_at = Instant::now();
 
-    let (second, api) = serve(&database, &server);
+    let (second, api) = serve(&database, &server, &[]);
     create_account(&api, "bob").await;
     published_within(&server, "v1/h/bob.portico.test", Duration::from_secs(20)).await;
     let waited = killed_at.elapsed();

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod certificates;
+mod crash;
 mod dashboard;
 mod domains;
 mod drift;
@@ -19,6 +20,7 @@ mod ownership;
 mod pages;
 mod parking;
 mod publishing;
+mod serving;
 mod verification;
 #[path = "../verify/world.rs"]
 #[allow(dead_code)]
