@@ -9,8 +9,7 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, AdminAuth, ApiError, ApiJson, ApiPath, AppState};
-use crate::publish::sync::sync_account;
-use crate::store::{accounts, is_unique_violation, lock_account, new_id, now_ms, rfc3339};
+use crate::store::{accounts, is_unique_violation, new_id, now_ms, rfc3339};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewAccount {
@@ -76,16 +75,18 @@ pub async fn create_account(
         username: username.to_string(),
         created_at: now_ms(),
     };
-    // The first statement writes: SQLite then takes the write lock at once.
-    let mut tx = state.store.pool().begin().await?;
-    match accounts::insert(&mut tx, &row).await {
-        Err(err) if is_unique_violation(&err) => return Err(taken()),
-        other => other?,
-    }
-    lock_account(&mut tx, &row.id).await?;
-    sync_account(&mut tx, &state.platform, &row.id).await?;
-    tx.commit().await?;
-    state.published();
+    // One unit of work, like every account change: locked (SQLite takes
+    // the write lock at its first statement), inserted, its platform host
+    // published, the publisher woken.
+    state
+        .units
+        .run(&[row.id.as_str()], async |unit| {
+            match accounts::insert(unit.conn(), &row).await {
+                Err(err) if is_unique_violation(&err) => Err(taken()),
+                other => other.map_err(ApiError::from),
+            }
+        })
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(view(&state, &row))))
 }
 
