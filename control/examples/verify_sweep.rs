@@ -270,6 +270,8 @@ async fn sweep(server: &DnsServer, options: &Options, platform: PlatformDomain) 
         platform,
         wake,
         clock: portico_control::clock::Clock::system(),
+        challenge_label: Default::default(),
+        webhooks_wake: Arc::new(tokio::sync::Notify::new()),
     };
     let scheduler = Arc::new(Scheduler::new(units, Arc::new(verifier)));
     let started = Instant::now();

@@ -21,6 +21,7 @@ use crate::publish::kv_cloudflare::CloudflareKv;
 use crate::publish::{KvBackend, NoKv, Publisher};
 use crate::store::Store;
 use crate::unit::Units;
+use crate::webhooks::deliver::Deliverer;
 
 /// How long shutdown waits for the publisher to finish its batch in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -29,6 +30,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     publisher: Publisher,
+    deliverer: Deliverer,
     dashboard: Dashboard,
 }
 
@@ -98,7 +100,14 @@ impl Application {
             platform: settings.platform_domain.clone(),
             wake,
             clock: Clock::shifted(settings.dev_clock_offset_ms),
+            challenge_label: settings.verify.challenge_label.clone(),
+            webhooks_wake: Arc::new(Notify::new()),
         };
+        let deliverer = Deliverer::new(
+            units.clone(),
+            settings.webhooks.clone(),
+            units.webhooks_wake.clone(),
+        );
         let scheduler = Arc::new(crate::verify::scheduler::Scheduler::new(
             units.clone(),
             Arc::new(verifier),
@@ -106,7 +115,8 @@ impl Application {
         let state = AppState::new(units, &admin_token)
             .with_certificates(certificates)
             .with_verifier(scheduler)
-            .with_replica(publisher.holder());
+            .with_replica(publisher.holder())
+            .with_webhooks(settings.webhooks.clone());
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -114,6 +124,7 @@ impl Application {
             listener,
             state,
             publisher,
+            deliverer,
             dashboard: Dashboard::new(settings.dashboard_wasm_dir.clone()),
         })
     }
@@ -136,6 +147,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let publisher = tokio::spawn(self.publisher.run(stop_rx.clone()));
+        let deliverer = tokio::spawn(self.deliverer.run(stop_rx.clone()));
         // The verifier's scheduled checks; an unfinished check's claim
         // simply expires, so it is not waited for.
         let verifier = match &self.state.verifier {
@@ -157,6 +169,16 @@ impl Application {
         match tokio::time::timeout(SHUTDOWN_GRACE, publisher).await {
             Ok(_) => {}
             Err(_) => tracing::warn!("the publisher did not stop in time; its rows stay in the outbox for the next start"),
+        }
+        // An attempt in flight finishes (10 s at most) or its claim expires
+        // and another replica sends it again.
+        if tokio::time::timeout(SHUTDOWN_GRACE, deliverer)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "webhook delivery did not stop in time; unfinished attempts are sent again"
+            );
         }
         store.close().await;
         served.context("the HTTP server failed")

@@ -72,6 +72,11 @@ pub struct RawSettings {
     pub publish_batch_bytes: Option<usize>,
     pub publish_lease_ms: Option<u64>,
     pub content_gc_delay_s: Option<u64>,
+    // Webhooks (control/src/webhooks/).
+    pub webhook_allow_http: Option<bool>,
+    pub webhook_retry_schedule_s: Option<String>,
+    pub webhook_disable_after_s: Option<u64>,
+    pub webhook_poll_ms: Option<u64>,
     pub database_max_connections: Option<u32>,
     // The verifier (control/src/verify/).
     pub verifier: Option<bool>,
@@ -161,6 +166,10 @@ impl RawSettings {
         parsed!(publish_batch_bytes, "PORTICO_PUBLISH_BATCH_BYTES");
         parsed!(publish_lease_ms, "PORTICO_PUBLISH_LEASE_MS");
         parsed!(content_gc_delay_s, "PORTICO_CONTENT_GC_DELAY_S");
+        parsed!(webhook_allow_http, "PORTICO_WEBHOOK_ALLOW_HTTP");
+        text!(webhook_retry_schedule_s, "PORTICO_WEBHOOK_RETRY_SCHEDULE_S");
+        parsed!(webhook_disable_after_s, "PORTICO_WEBHOOK_DISABLE_AFTER_S");
+        parsed!(webhook_poll_ms, "PORTICO_WEBHOOK_POLL_MS");
         parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
         parsed!(verifier, "PORTICO_VERIFIER");
         text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");
@@ -244,6 +253,8 @@ pub struct Settings {
     pub publish: crate::publish::settings::PublishSettings,
     /// The verifier: DNS, forward and CAA checks, and its schedule.
     pub verify: crate::verify::settings::VerifySettings,
+    /// Webhook delivery: outbound rules, retries.
+    pub webhooks: crate::webhooks::settings::WebhookSettings,
     /// The browser build of `shared` the dashboard loads (`scripts/build-wasm-pkg`).
     pub dashboard_wasm_dir: PathBuf,
 }
@@ -264,6 +275,7 @@ impl Settings {
     pub fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
         let verify = crate::verify::settings::VerifySettings::resolve(&raw)?;
         let publish = crate::publish::settings::PublishSettings::resolve(&raw)?;
+        let webhooks = crate::webhooks::settings::WebhookSettings::resolve(&raw)?;
         let platform_domain = PlatformDomain::parse(
             raw.platform_domain
                 .as_deref()
@@ -412,6 +424,7 @@ impl Settings {
             kv,
             certificate_provider,
             publish,
+            webhooks,
         })
     }
 

@@ -18,3 +18,4 @@ pub mod store;
 pub mod telemetry;
 pub mod unit;
 pub mod verify;
+pub mod webhooks;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use portico_shared::ownership::ChallengeLabel;
 use portico_shared::PlatformDomain;
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::Notify;
@@ -14,6 +15,7 @@ use crate::publish::sync::sync_account;
 use crate::store::domains::Domain;
 use crate::store::events::{self, EventKind};
 use crate::store::{lock_account, Store};
+use crate::webhooks::{self, Views};
 
 /// What a unit of work needs: the store, what records are built from, the
 /// publisher to wake and the clock.
@@ -23,6 +25,10 @@ pub struct Units {
     pub platform: PlatformDomain,
     pub wake: Arc<Notify>,
     pub clock: Clock,
+    /// Where TXT ownership proofs live (a domain's view shows it).
+    pub challenge_label: ChallengeLabel,
+    /// Wakes the webhook deliverer after a commit that queued messages.
+    pub webhooks_wake: Arc<Notify>,
 }
 
 /// One transaction over some accounts, locked.
@@ -30,6 +36,9 @@ pub struct Unit {
     tx: Transaction<'static, Any>,
     /// The time of the change (the unit's clock, read once).
     pub now: i64,
+    views: Views,
+    /// Webhook messages queued by this unit.
+    messages: usize,
 }
 
 impl Unit {
@@ -37,7 +46,8 @@ impl Unit {
         &mut self.tx
     }
 
-    /// Records an event about `domain` in its account's activity.
+    /// Records an event about `domain` in its account's activity, and
+    /// queues it for the account's webhook endpoints.
     pub async fn event(
         &mut self,
         domain: &Domain,
@@ -54,7 +64,10 @@ impl Unit {
             message,
             now,
         )
-        .await
+        .await?;
+        self.messages +=
+            webhooks::enqueue(&mut self.tx, &self.views, domain, kind, message, now).await?;
+        Ok(())
     }
 }
 
@@ -87,7 +100,15 @@ impl Units {
         E: From<sqlx::Error>,
     {
         let tx = self.store.pool().begin().await?;
-        let mut unit = Unit { tx, now };
+        let mut unit = Unit {
+            tx,
+            now,
+            views: Views {
+                platform: self.platform.clone(),
+                challenge_label: self.challenge_label.clone(),
+            },
+            messages: 0,
+        };
         let mut order: Vec<&str> = accounts.to_vec();
         order.sort_unstable();
         order.dedup();
@@ -104,9 +125,13 @@ impl Units {
             synced.push(account_id);
             written += sync_account(&mut unit.tx, &self.platform, account_id).await?;
         }
+        let messages = unit.messages;
         unit.tx.commit().await?;
         if written > 0 {
             self.wake.notify_one();
+        }
+        if messages > 0 {
+            self.webhooks_wake.notify_one();
         }
         Ok(value)
     }

@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use portico_shared::lifecycle::{connect_deadline, Status};
-use portico_shared::ownership::{self, txt_value, Claim};
+use portico_shared::ownership::{self, txt_value, ChallengeLabel, Claim};
 use portico_shared::{Hostname, Integration};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -57,7 +57,16 @@ pub(crate) fn proof_view(
     token: &str,
     check: Option<Check>,
 ) -> OwnershipProof {
-    let label = state.challenge_label();
+    proof_view_with(&state.challenge_label(), integration, token, check)
+}
+
+/// [`proof_view`] with the label given.
+pub(crate) fn proof_view_with(
+    label: &ChallengeLabel,
+    integration: &Integration,
+    token: &str,
+    check: Option<Check>,
+) -> OwnershipProof {
     let name = label.name_for(&integration.served_host);
     let host = match integration.relative_name().as_str() {
         "" | "@" => label.as_str().to_string(),

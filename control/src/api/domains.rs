@@ -5,7 +5,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use portico_shared::lifecycle::Status;
-use portico_shared::{ExternalUrl, Integration, IntegrationKind, Username};
+use portico_shared::ownership::ChallengeLabel;
+use portico_shared::{ExternalUrl, Integration, IntegrationKind, PlatformDomain, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -134,8 +135,19 @@ pub(crate) fn settings_view(domain: &Domain) -> DomainSettings {
 }
 
 pub(crate) fn view(state: &AppState, username: &Username, row: &Domain) -> DomainView {
+    view_with(&state.platform, &state.challenge_label(), username, row)
+}
+
+/// The domain as the API returns it, from what it is built of (webhooks
+/// build it inside a unit of work, without the application state).
+pub fn view_with(
+    platform: &PlatformDomain,
+    label: &ChallengeLabel,
+    username: &Username,
+    row: &Domain,
+) -> DomainView {
     let integration = &row.integration;
-    let cname = integration.cname_record(username, &state.platform);
+    let cname = integration.cname_record(username, platform);
     DomainView {
         id: row.id.clone(),
         hostname: row.hostname.clone(),
@@ -166,7 +178,7 @@ pub(crate) fn view(state: &AppState, username: &Username, row: &Domain) -> Domai
         ownership_proof: row
             .ownership_token
             .as_deref()
-            .map(|token| super::domain_add::proof_view(state, integration, token, None)),
+            .map(|token| super::domain_add::proof_view_with(label, integration, token, None)),
         settings: settings_view(row),
         verification: None,
     }

@@ -13,6 +13,7 @@ pub mod health;
 pub mod links;
 pub mod pages;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -62,6 +63,8 @@ pub struct AppState {
     pub clock: Clock,
     /// This replica's publisher id (the lease's holder when it publishes).
     pub replica: Option<String>,
+    /// Webhook endpoints' outbound rules.
+    pub webhooks: crate::webhooks::settings::WebhookSettings,
 }
 
 impl AppState {
@@ -76,7 +79,17 @@ impl AppState {
             clock: units.clock,
             units,
             replica: None,
+            webhooks: Default::default(),
         }
+    }
+
+    /// The webhook settings (`webhook_*`).
+    pub fn with_webhooks(
+        mut self,
+        settings: crate::webhooks::settings::WebhookSettings,
+    ) -> AppState {
+        self.webhooks = settings;
+        self
     }
 
     /// This replica's publisher id, shown to operators.
@@ -215,6 +228,7 @@ impl FromRequestParts<AppState> for AccountAuth {
         (name = "pages", description = "Pages and their content revisions"),
         (name = "links", description = "Pages at paths on domains or the platform host"),
         (name = "events", description = "The account's activity"),
+        (name = "webhooks", description = "Signed webhooks (Standard Webhooks): endpoints, secrets, the delivery log"),
         (name = "admin", description = "Operating the platform (admin token): publishing"),
     )
 )]
@@ -258,6 +272,15 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(links::list_links, links::create_link))
         .routes(routes!(links::get_link, links::delete_link))
         .routes(routes!(events::list_events))
+        .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))
+        .routes(routes!(
+            webhooks::get_endpoint,
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::list_messages))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(admin::publishing_status))
         .routes(routes!(admin::list_parked))
         .routes(routes!(admin::retry_parked))

@@ -17,6 +17,8 @@ pub enum EventKind {
     /// Another account proved control of the host's DNS: the domain was
     /// removed from this one.
     DomainReleased,
+    /// A webhook endpoint failed for days and was switched off.
+    WebhookDisabled,
 }
 
 impl EventKind {
@@ -28,6 +30,7 @@ impl EventKind {
             EventKind::DomainExpired => "domain_expired",
             EventKind::DomainRemoved => "domain_removed",
             EventKind::DomainReleased => "domain_released",
+            EventKind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -39,6 +42,7 @@ impl EventKind {
             EventKind::DomainExpired,
             EventKind::DomainRemoved,
             EventKind::DomainReleased,
+            EventKind::WebhookDisabled,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

@@ -12,6 +12,7 @@ pub mod links;
 pub mod outbox;
 pub mod pages;
 pub mod parked;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;

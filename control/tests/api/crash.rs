@@ -374,6 +374,8 @@ async fn killing_the_publisher_loses_nothing_and_leaves_nothing_stale(db: Db) {
             platform: platform.clone(),
             wake: Arc::new(Notify::new()),
             clock: Clock::system(),
+            challenge_label: Default::default(),
+            webhooks_wake: Arc::new(Notify::new()),
         },
         rng: StdRng::seed_from_u64(rng.gen()),
         accounts: Vec::new(),

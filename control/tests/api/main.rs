@@ -22,6 +22,7 @@ mod parking;
 mod publishing;
 mod serving;
 mod verification;
+mod webhooks;
 #[path = "../verify/world.rs"]
 #[allow(dead_code)]
 mod world;
