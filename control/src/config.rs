@@ -77,6 +77,7 @@ pub struct RawSettings {
     pub webhook_retry_schedule_s: Option<String>,
     pub webhook_disable_after_s: Option<u64>,
     pub webhook_poll_ms: Option<u64>,
+    pub webhook_timeout_ms: Option<u64>,
     pub database_max_connections: Option<u32>,
     // The verifier (control/src/verify/).
     pub verifier: Option<bool>,
@@ -170,6 +171,7 @@ impl RawSettings {
         text!(webhook_retry_schedule_s, "PORTICO_WEBHOOK_RETRY_SCHEDULE_S");
         parsed!(webhook_disable_after_s, "PORTICO_WEBHOOK_DISABLE_AFTER_S");
         parsed!(webhook_poll_ms, "PORTICO_WEBHOOK_POLL_MS");
+        parsed!(webhook_timeout_ms, "PORTICO_WEBHOOK_TIMEOUT_MS");
         parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
         parsed!(verifier, "PORTICO_VERIFIER");
         text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");

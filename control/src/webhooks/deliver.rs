@@ -17,7 +17,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::settings::{WebhookSettings, ATTEMPT_TIMEOUT};
+use super::settings::WebhookSettings;
 use super::sign::{signature_header, Secret};
 use crate::store::events::{self, EventKind};
 use crate::store::webhooks::{self, After, AttemptRecord, Claimed};
@@ -25,8 +25,6 @@ use crate::store::{new_id, now_ms, rfc3339};
 use crate::unit::Units;
 use crate::verify::forward::forbidden;
 
-/// A claim outlives the attempt it covers (10 s) with room to record it.
-const CLAIM_MS: i64 = 30_000;
 /// Messages claimed at once.
 const CLAIM_BATCH: i64 = 64;
 /// How much of an answer the delivery log keeps.
@@ -78,7 +76,7 @@ pub struct Deliverer {
 impl Deliverer {
     pub fn new(units: Units, settings: WebhookSettings, wake: Arc<Notify>) -> Deliverer {
         let http = reqwest::Client::builder()
-            .timeout(ATTEMPT_TIMEOUT)
+            .timeout(settings.attempt_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Portico-Webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(GuardedResolver {
@@ -130,7 +128,7 @@ impl Deliverer {
             self.units.store.pool(),
             &self.replica,
             now,
-            now + CLAIM_MS,
+            now + self.settings.claim().as_millis() as i64,
             CLAIM_BATCH,
         )
         .await?;
@@ -232,7 +230,7 @@ impl Deliverer {
             .body(message.payload.clone())
             .send()
             .await
-            .map_err(|err| describe(&err))?;
+            .map_err(|err| describe(&err, self.settings.attempt_timeout))?;
         let status = answer.status().as_u16();
         let mut answer = answer;
         let mut excerpt = Vec::new();
@@ -337,9 +335,9 @@ pub fn check_url(url: &reqwest::Url, settings: &WebhookSettings) -> Result<(), U
 }
 
 /// What went wrong with a request, in a line.
-fn describe(err: &reqwest::Error) -> String {
+fn describe(err: &reqwest::Error, timeout: Duration) -> String {
     let mut text = if err.is_timeout() {
-        format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())
+        format!("no answer within {} ms", timeout.as_millis())
     } else if err.is_connect() {
         "could not connect".to_string()
     } else {

@@ -15,8 +15,8 @@ pub const DEFAULT_DISABLE_AFTER_S: u64 = 5 * 24 * 3600;
 pub const DEFAULT_POLL_MS: u64 = 1000;
 /// Attempts in flight to one endpoint at once, per replica.
 pub const DEFAULT_CONCURRENCY_PER_ENDPOINT: usize = 4;
-/// The specification's advice, and what receivers expect.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// What receivers expect (Standard Webhooks' authors use 15 s at most).
+pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u64 = 10_000;
 /// Endpoints an account may have.
 pub const MAX_ENDPOINTS_PER_ACCOUNT: i64 = 10;
 
@@ -33,6 +33,8 @@ pub struct WebhookSettings {
     pub disable_after: Duration,
     pub poll_interval: Duration,
     pub concurrency_per_endpoint: usize,
+    /// How long one attempt may take; a claim lasts 5 s longer.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -47,6 +49,7 @@ impl Default for WebhookSettings {
             disable_after: Duration::from_secs(DEFAULT_DISABLE_AFTER_S),
             poll_interval: Duration::from_millis(DEFAULT_POLL_MS),
             concurrency_per_endpoint: DEFAULT_CONCURRENCY_PER_ENDPOINT,
+            attempt_timeout: Duration::from_millis(DEFAULT_ATTEMPT_TIMEOUT_MS),
         }
     }
 }
@@ -79,7 +82,18 @@ impl WebhookSettings {
                 raw.webhook_poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10),
             ),
             concurrency_per_endpoint: DEFAULT_CONCURRENCY_PER_ENDPOINT,
+            attempt_timeout: Duration::from_millis(
+                raw.webhook_timeout_ms
+                    .unwrap_or(DEFAULT_ATTEMPT_TIMEOUT_MS)
+                    .clamp(100, 30_000),
+            ),
         })
+    }
+
+    /// How long a claim on a message lasts: the attempt, then 5 s to
+    /// record it. A replica that died mid-attempt is replaced after that.
+    pub fn claim(&self) -> Duration {
+        self.attempt_timeout + Duration::from_secs(5)
     }
 
     /// The wait before retry number `failed` (1 after the first failed
@@ -101,9 +115,7 @@ mod tests {
     #[test]
     fn retries_cover_more_than_a_day_then_stop() {
         let settings = WebhookSettings::default();
-        let total: Duration = (1..=7)
-            .map(|n| settings.retry_after(n, 0.0).unwrap())
-            .sum();
+        let total: Duration = (1..=7).map(|n| settings.retry_after(n, 0.0).unwrap()).sum();
         assert!(total > Duration::from_secs(24 * 3600), "{total:?}");
         assert_eq!(settings.retry_after(8, 0.0), None);
         assert_eq!(settings.retry_after(0, 0.0), None);

@@ -23,6 +23,7 @@ mod publishing;
 mod serving;
 mod verification;
 mod webhooks;
+mod webhooks_crash;
 #[path = "../verify/world.rs"]
 #[allow(dead_code)]
 mod world;
