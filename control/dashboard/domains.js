@@ -98,6 +98,10 @@ const EVENT_LABELS = {
   domain_disconnected: 'Disconnected',
   domain_expired: 'Removed: not connected within 24 hours',
   domain_removed: 'Removed',
+  domain_released: 'Removed: another account proved the hostname is theirs',
+  certificate_active: 'Certificate active',
+  certificate_failed: 'Certificate failed',
+  webhook_disabled: 'Webhook endpoint switched off',
 };
 
 function activity(events) {

@@ -8,7 +8,7 @@
 //! commit: DESIGN.md wants the record published before the customer is told
 //! `connected`, so the verifier waits for the outbox to drain first.
 
-use portico_shared::lifecycle::Status;
+use portico_shared::lifecycle::{CertificateFinding, Status};
 
 use crate::store::domains::{self, Domain};
 use crate::store::events::EventKind;
@@ -187,4 +187,67 @@ pub async fn release(unit: &mut Unit, holder: &Domain) -> Result<(), sqlx::Error
     unit.event(holder, EventKind::DomainReleased, &message)
         .await?;
     Ok(())
+}
+
+/// The event a check's certificate finding calls for, given the previous
+/// check's: active once it becomes ready, failed once it fails (not again
+/// at every check while it stays so). Nothing where no certificate is
+/// managed (`ready` then only means "not ours to issue").
+pub fn certificate_event(
+    before: Option<CertificateFinding>,
+    after: CertificateFinding,
+    managed: bool,
+) -> Option<EventKind> {
+    if !managed || before == Some(after) {
+        return None;
+    }
+    match after {
+        CertificateFinding::Ready => Some(EventKind::CertificateActive),
+        CertificateFinding::Failed => Some(EventKind::CertificateFailed),
+        CertificateFinding::Pending | CertificateFinding::Unknown => None,
+    }
+}
+
+#[cfg(test)]
+mod certificate_events {
+    use super::*;
+    use CertificateFinding::*;
+
+    #[test]
+    fn once_per_change_and_only_when_managed() {
+        let cases = [
+            (None, Ready, true, Some(EventKind::CertificateActive)),
+            (
+                Some(Pending),
+                Ready,
+                true,
+                Some(EventKind::CertificateActive),
+            ),
+            (Some(Ready), Ready, true, None),
+            (
+                Some(Pending),
+                Failed,
+                true,
+                Some(EventKind::CertificateFailed),
+            ),
+            (Some(Failed), Failed, true, None),
+            (
+                Some(Failed),
+                Ready,
+                true,
+                Some(EventKind::CertificateActive),
+            ),
+            (Some(Ready), Pending, true, None),
+            (Some(Ready), Unknown, true, None),
+            (None, Ready, false, None),
+            (Some(Pending), Failed, false, None),
+        ];
+        for (before, after, managed, event) in cases {
+            assert_eq!(
+                certificate_event(before, after, managed),
+                event,
+                "{before:?} → {after:?}, managed: {managed}"
+            );
+        }
+    }
 }

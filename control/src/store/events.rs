@@ -17,6 +17,10 @@ pub enum EventKind {
     /// Another account proved control of the host's DNS: the domain was
     /// removed from this one.
     DomainReleased,
+    /// The domain's certificate became active (a managed one only).
+    CertificateActive,
+    /// The certificate provider could not issue the domain's certificate.
+    CertificateFailed,
     /// A webhook endpoint failed for days and was switched off.
     WebhookDisabled,
 }
@@ -30,6 +34,8 @@ impl EventKind {
             EventKind::DomainExpired => "domain_expired",
             EventKind::DomainRemoved => "domain_removed",
             EventKind::DomainReleased => "domain_released",
+            EventKind::CertificateActive => "certificate_active",
+            EventKind::CertificateFailed => "certificate_failed",
             EventKind::WebhookDisabled => "webhook_disabled",
         }
     }
@@ -42,6 +48,8 @@ impl EventKind {
             EventKind::DomainExpired,
             EventKind::DomainRemoved,
             EventKind::DomainReleased,
+            EventKind::CertificateActive,
+            EventKind::CertificateFailed,
             EventKind::WebhookDisabled,
         ]
         .into_iter()

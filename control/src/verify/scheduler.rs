@@ -14,9 +14,10 @@ use tokio::sync::{watch, Semaphore};
 
 use super::report::Report;
 use super::{Subject, Verifier};
-use crate::certs::CertificateOwner;
+use crate::certs::{CertificateOwner, Certificates};
 use crate::lifecycle::{self as transitions, LifecycleError};
 use crate::store::domains::{self, Domain};
+use crate::store::events::EventKind;
 use crate::store::{accounts, checks, new_id};
 use crate::unit::Units;
 
@@ -190,6 +191,7 @@ impl Scheduler {
             (lifecycle::Finding::Inconclusive, _) => "inconclusive",
             _ => "not_ready",
         };
+        self.certificate_event(&row, &report, now).await?;
         let json = serde_json::to_string(&report).unwrap_or_default();
         checks::finish(pool, &row.id, &self.holder, now, outcome, &json, next).await?;
         Ok(Some(Outcome {
@@ -198,6 +200,48 @@ impl Scheduler {
             status,
             next_check_at: next,
         }))
+    }
+
+    /// Records `certificate_active` or `certificate_failed` when this
+    /// check's certificate finding differs from the previous check's.
+    async fn certificate_event(
+        &self,
+        row: &Domain,
+        report: &Report,
+        now: i64,
+    ) -> Result<(), ScheduleError> {
+        let managed = !matches!(self.verifier.certificates, Certificates::None);
+        let before = checks::get(self.units.store.pool(), &row.id)
+            .await?
+            .and_then(|check| check.report)
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+            .and_then(|report| serde_json::from_value(report["certificate"].clone()).ok());
+        let Some(kind) = transitions::certificate_event(before, report.certificate, managed) else {
+            return Ok(());
+        };
+        let host = row.served_host();
+        let message = match kind {
+            EventKind::CertificateActive => {
+                format!("the certificate for {host} is active: visitors get HTTPS")
+            }
+            _ => {
+                let cause = report
+                    .check("certificate")
+                    .and_then(|check| check.cause.clone())
+                    .unwrap_or_else(|| "the certificate provider gave no reason".into());
+                format!("the certificate for {host} could not be issued: {cause}")
+            }
+        };
+        let (account, id) = (row.account_id.as_str(), row.id.as_str());
+        self.units
+            .run_at(now, &[account], async |unit| {
+                if let Some(domain) = domains::get_in(unit.conn(), account, id).await? {
+                    unit.event(&domain, kind, &message).await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// A domain that took its host from another account first takes over

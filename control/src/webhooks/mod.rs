@@ -31,6 +31,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "domain.expired",
     "domain.removed",
     "domain.released",
+    "certificate.active",
+    "certificate.failed",
     "webhook.disabled",
 ];
 
@@ -43,6 +45,8 @@ pub fn event_type(kind: EventKind) -> &'static str {
         EventKind::DomainExpired => "domain.expired",
         EventKind::DomainRemoved => "domain.removed",
         EventKind::DomainReleased => "domain.released",
+        EventKind::CertificateActive => "certificate.active",
+        EventKind::CertificateFailed => "certificate.failed",
         EventKind::WebhookDisabled => "webhook.disabled",
     }
 }

@@ -199,6 +199,18 @@ async fn verify(app: &TestApp, token: &str, id: &str) -> (String, Value) {
 }
 
 const POINTING: &str = "sales CNAME katie.portico.test.\n";
+
+/// How many events of `kind` the account's activity holds.
+async fn events_of(app: &TestApp, token: &str, kind: &str) -> usize {
+    let (status, events) = app.get("/v1/events", token).await;
+    assert_eq!(status, 200, "{events}");
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == kind)
+        .count()
+}
 const SALES: &str = "sales.example.test";
 
 async fn processing_while_the_certificate_is_pending_then_connected_once_active(db: Db) {
@@ -233,12 +245,16 @@ async fn processing_while_the_certificate_is_pending_then_connected_once_active(
         assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_none());
     }
 
+    assert_eq!(events_of(&app, &token, "certificate_active").await, 0);
     saas.set_state(SALES, HostnameState::active());
     let (status, certificate) = verify(&app, &token, id).await;
     assert_eq!(status, "connected");
     assert_eq!(certificate["state"], "pass", "{certificate}");
     assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_some());
     assert_eq!(saas.count("POST"), 1, "one custom hostname, ever");
+    // Told once, not at every later check.
+    verify(&app, &token, id).await;
+    assert_eq!(events_of(&app, &token, "certificate_active").await, 1);
 
     let (status, _) = app
         .call("DELETE", &format!("/v1/domains/{id}"), Some(&token), None)
@@ -283,6 +299,8 @@ async fn a_failed_certificate_keeps_it_processing_with_the_cause_and_the_fix(db:
             "{label}: {certificate}"
         );
     }
+    // One event when it failed, not one per failing check.
+    assert_eq!(events_of(&app, &token, "certificate_failed").await, 1);
     app.stop().await;
 }
 
