@@ -87,7 +87,7 @@ mod tests {
     fn defaults_and_bounds() {
         let settings = PublishSettings::resolve(&RawSettings::default()).unwrap();
         assert_eq!(settings, PublishSettings::default());
-        assert_eq!(settings.lease_ttl, Duration::from_secs(15));
+        assert_eq!(settings.lease_ttl, Duration::from_secs(5));
         for raw in [
             RawSettings {
                 publish_batch_size: Some(10_001),

@@ -246,7 +246,7 @@ async fn admin_endpoints_need_the_admin_token(db: Db) {
     fields.sort();
     assert_eq!(
         fields,
-        vec!["depth", "leader", "oldest_age_seconds", "parked"]
+        vec!["depth", "leader", "oldest_age_seconds", "parked", "replica"]
     );
     app.stop().await;
 }
