@@ -105,7 +105,8 @@ impl Application {
         ));
         let state = AppState::new(units, &admin_token)
             .with_certificates(certificates)
-            .with_verifier(scheduler);
+            .with_verifier(scheduler)
+            .with_test_domains(settings.allow_test_domains);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -87,6 +87,11 @@ pub fn classify_domain(input: &str, platform: &str, username: Option<&str>) -> O
         Err(err) => return Outcome::err("platform_invalid", format!("platform domain: {err}")),
     };
     let integration = attempt!(Integration::classify(input, &platform));
+    // The browser cannot see the API's setting: it lets through the suffix
+    // the platform itself runs under (`.test` on the local stack); the API
+    // decides.
+    let platform_suffix = crate::special_use::special_use(platform.host()).map(|s| s.suffix);
+    attempt!(integration.refuse_special_use(platform_suffix.as_slice()));
     let cname = match username {
         Some(name) => Some(integration.cname_record(&attempt!(Username::parse(name)), &platform)),
         None => None,

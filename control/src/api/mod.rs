@@ -60,6 +60,8 @@ pub struct AppState {
     pub units: Units,
     /// The lifecycle's clock.
     pub clock: Clock,
+    /// Customers may add `.test` names (`allow_test_domains`).
+    pub allow_test_domains: bool,
 }
 
 impl AppState {
@@ -73,6 +75,22 @@ impl AppState {
             verifier: None,
             clock: units.clock,
             units,
+            allow_test_domains: false,
+        }
+    }
+
+    /// Lets customers add `.test` names (the local stack and tests).
+    pub fn with_test_domains(mut self, allow: bool) -> AppState {
+        self.allow_test_domains = allow;
+        self
+    }
+
+    /// The special-use suffixes customers may add names under.
+    pub fn allowed_special_use(&self) -> &'static [&'static str] {
+        if self.allow_test_domains {
+            &["test"]
+        } else {
+            &[]
         }
     }
 

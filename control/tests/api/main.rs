@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod fencing;
 mod health;
+mod input;
 mod isolation;
 mod links;
 mod openapi;
