@@ -88,7 +88,6 @@ const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8, class: AddressUse) -> (IpNet, A
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 const fn v6(segments: [u16; 8], len: u8, class: AddressUse) -> (IpNet, AddressUse) {
     let [a, b, c, d, e, f, g, h] = segments;
     (

@@ -161,4 +161,16 @@ mod tests {
         .unwrap();
         assert_eq!(json["error"]["code"], "url_same_domain");
     }
+
+    #[test]
+    fn special_use_names_are_refused_as_typed() {
+        for name in ["app.localhost", "x.internal", "shop.test"] {
+            let outcome = classify_domain(name, "pages.example.net", None);
+            let code = outcome.error.map(|e| e.code);
+            assert_eq!(code, Some("domain_special_use"), "{name}");
+        }
+        // On a platform under `.test` (the local stack), `.test` names pass.
+        assert!(classify_domain("shop.test", "portico.test", None).ok);
+        assert!(!classify_domain("app.localhost", "portico.test", None).ok);
+    }
 }
