@@ -124,3 +124,37 @@ async fn every_kind_of_reserved_nameserver_address_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_root_forward_is_never_requested_at_a_reserved_address() {
+    for (record, kind) in [
+        ("@ AAAA 64:ff9b::7f00:1", "a NAT64 address"),
+        ("@ AAAA 2002:7f00:1::1", "a 6to4 address"),
+        ("@ AAAA ::ffff:127.0.0.1", "a loopback address"),
+        ("@ A 198.18.0.1", "an address reserved for benchmarking"),
+        ("@ A 203.0.113.80", "an address reserved for documentation"),
+        (
+            "@ A 100.100.100.100",
+            "a carrier-grade NAT (shared) address",
+        ),
+    ] {
+        let world = Scenario::simple(
+            "example.test",
+            &format!("{record}\nwww CNAME katie.portico.test.\n"),
+        )
+        .start()
+        .await;
+        let mut settings = world.settings();
+        settings.dns.outbound = Outbound::PUBLIC_ONLY;
+        let report = world
+            .verifier(settings)
+            .verify(&subject("example.test", Some("katie")), true, NOW)
+            .await;
+        assert_check(
+            &report,
+            "root_forward",
+            CheckState::Fail,
+            &[kind, "private or reserved", "never requests"],
+        );
+    }
+}
