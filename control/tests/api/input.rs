@@ -382,3 +382,25 @@ both_stores!(
     control_characters_are_refused_everywhere,
     special_use_names_are_never_customers_domains
 );
+
+/// The last line of defence: PostgreSQL's refusal of a NUL in text (SQLSTATE
+/// 22021) is the caller's 422, never a 500, should a check above ever miss.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refusing_a_nul_is_a_client_error() {
+    let Some((app, _db)) = spawn_app(Db::Postgres).await else {
+        return;
+    };
+    let Err(err) = sqlx::query("SELECT CAST($1 AS TEXT)")
+        .bind("a\0b")
+        .fetch_one(app.store().pool())
+        .await
+    else {
+        panic!("PostgreSQL took a NUL in text");
+    };
+    let api: portico_control::api::ApiError = err.into();
+    assert_eq!(
+        (api.status().as_u16(), api.code()),
+        (422, "control_character")
+    );
+    app.stop().await;
+}
