@@ -116,7 +116,8 @@ impl Application {
             .with_certificates(certificates)
             .with_verifier(scheduler)
             .with_replica(publisher.holder())
-            .with_webhooks(settings.webhooks.clone());
+            .with_webhooks(settings.webhooks.clone())
+            .with_test_domains(settings.allow_test_domains);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -55,6 +55,7 @@ pub struct RawSettings {
     pub admin_token: Option<String>,
     pub dev: Option<bool>,
     pub dev_clock_offset_secs: Option<i64>,
+    pub allow_test_domains: Option<bool>,
     pub log_format: Option<String>,
     pub log: Option<String>,
     pub kv: Option<String>,
@@ -144,6 +145,7 @@ impl RawSettings {
         text!(admin_token, "PORTICO_ADMIN_TOKEN");
         parsed!(dev, "PORTICO_DEV");
         parsed!(dev_clock_offset_secs, "PORTICO_DEV_CLOCK_OFFSET_SECS");
+        parsed!(allow_test_domains, "PORTICO_ALLOW_TEST_DOMAINS");
         text!(log_format, "PORTICO_LOG_FORMAT");
         text!(log, "PORTICO_LOG");
         text!(kv, "PORTICO_KV");
@@ -247,6 +249,9 @@ pub struct Settings {
     /// Development and tests only: added to every reading of the clock
     /// (`store::now_ms`), so the 24 h revert can be seen without waiting.
     pub dev_clock_offset_ms: i64,
+    /// Customers may add `.test` names (the local stack and tests); every
+    /// other special-use name is refused regardless.
+    pub allow_test_domains: bool,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub kv: KvSettings,
@@ -421,6 +426,7 @@ impl Settings {
             admin_token,
             dev: raw.dev.unwrap_or(false),
             dev_clock_offset_ms,
+            allow_test_domains: raw.allow_test_domains.unwrap_or(false),
             log_format,
             log_filter: raw.log.unwrap_or_else(|| "info".to_string()),
             kv,
@@ -462,6 +468,7 @@ mod tests {
             "sqlite://.portico/portico.db?mode=rwc"
         );
         assert_eq!(settings.kv, KvSettings::None);
+        assert!(!settings.allow_test_domains);
         assert!(settings.require_admin_token().is_err());
     }
 
@@ -474,10 +481,12 @@ mod tests {
             .overlay_env(&env(&[
                 ("PORTICO_LISTEN", "127.0.0.1:9100"),
                 ("PORTICO_DEV", "true"),
+                ("PORTICO_ALLOW_TEST_DOMAINS", "true"),
             ]))
             .unwrap();
         let settings = Settings::resolve(raw).unwrap();
         assert_eq!(settings.listen.port(), 9100);
+        assert!(settings.allow_test_domains);
         assert!(settings.require_admin_token().is_ok());
         assert_eq!(
             settings.kv,

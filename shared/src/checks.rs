@@ -87,6 +87,11 @@ pub fn classify_domain(input: &str, platform: &str, username: Option<&str>) -> O
         Err(err) => return Outcome::err("platform_invalid", format!("platform domain: {err}")),
     };
     let integration = attempt!(Integration::classify(input, &platform));
+    // The browser cannot see the API's setting: it lets through the suffix
+    // the platform itself runs under (`.test` on the local stack); the API
+    // decides.
+    let platform_suffix = crate::special_use::special_use(platform.host()).map(|s| s.suffix);
+    attempt!(integration.refuse_special_use(platform_suffix.as_slice()));
     let cname = match username {
         Some(name) => Some(integration.cname_record(&attempt!(Username::parse(name)), &platform)),
         None => None,
@@ -155,5 +160,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(json["error"]["code"], "url_same_domain");
+    }
+
+    #[test]
+    fn special_use_names_are_refused_as_typed() {
+        for name in ["app.localhost", "x.internal", "shop.test"] {
+            let outcome = classify_domain(name, "pages.example.net", None);
+            let code = outcome.error.map(|e| e.code);
+            assert_eq!(code, Some("domain_special_use"), "{name}");
+        }
+        // On a platform under `.test` (the local stack), `.test` names pass.
+        assert!(classify_domain("shop.test", "portico.test", None).ok);
+        assert!(!classify_domain("app.localhost", "portico.test", None).ok);
     }
 }

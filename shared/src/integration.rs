@@ -101,6 +101,12 @@ pub enum DomainError {
     PublicSuffix { suffix: String },
     #[error("`{host}` belongs to the platform (`{platform}`): add a domain you own")]
     PlatformDomain { host: String, platform: String },
+    #[error("`{host}` cannot be a customer's domain: `.{suffix}` is reserved: {reason}. Add a domain registered in public DNS, such as sales.example.com")]
+    SpecialUse {
+        host: String,
+        suffix: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl DomainError {
@@ -109,6 +115,7 @@ impl DomainError {
             DomainError::Host(err) => err.code(),
             DomainError::PublicSuffix { .. } => "domain_public_suffix",
             DomainError::PlatformDomain { .. } => "domain_platform",
+            DomainError::SpecialUse { .. } => "domain_special_use",
         }
     }
 }
@@ -154,6 +161,19 @@ impl Integration {
                 served_host: host,
                 root,
             })
+        }
+    }
+
+    /// Refuses special-use and reserved names (`app.localhost`,
+    /// `x.internal`, `shop.test`) unless `allowed` names their suffix.
+    pub fn refuse_special_use(&self, allowed: &[&str]) -> Result<(), DomainError> {
+        match crate::special_use::refused_special_use(&self.served_host, allowed) {
+            None => Ok(()),
+            Some(special) => Err(DomainError::SpecialUse {
+                host: self.served_host.to_string(),
+                suffix: special.suffix,
+                reason: special.reason,
+            }),
         }
     }
 

@@ -8,6 +8,7 @@
 //! and the Public Suffix List, which the edge does not need; `wasm` adds the
 //! wasm-bindgen API that dashboards load.
 
+pub mod address;
 #[cfg(feature = "customer-input")]
 pub mod checks;
 pub mod host;
@@ -19,6 +20,8 @@ pub mod pages;
 pub mod path;
 pub mod record;
 pub mod route;
+pub mod special_use;
+pub mod text;
 pub mod url;
 #[cfg(feature = "wasm")]
 pub mod wasm;

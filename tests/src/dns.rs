@@ -230,7 +230,8 @@ impl DnsServer {
         })
     }
 
-    async fn custom(
+    /// Answers each query with what `answer` makes of it (`None`: silence).
+    pub async fn custom(
         addr: SocketAddr,
         answer: impl Fn(&Message) -> Option<Message> + Send + Sync + 'static,
     ) -> Result<DnsServer> {

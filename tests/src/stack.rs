@@ -111,6 +111,7 @@ impl LocalStack {
             ("PORTICO_DNS_NAMESERVER_ADDRESSES", "*=127.0.0.1".into()),
             ("PORTICO_FORWARD_HTTP_PORT", forward_port.to_string()),
             ("PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES", "true".into()),
+            ("PORTICO_ALLOW_TEST_DOMAINS", "true".into()),
             ("PORTICO_LOG", "info".into()),
         ]
         .into_iter()

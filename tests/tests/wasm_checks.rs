@@ -41,6 +41,9 @@ fn wasm_checks_agree_with_native_checks() {
         "github.io",
         "katie.pages.example.net",
         "bücher.de",
+        "app.localhost",
+        "x.internal",
+        "shop.test",
     ];
     let slugs = ["offer", "/Offer/", "a/b", "cdn-cgi", "my offer", ""];
     let usernames = ["katie", "Katie", "www", "-x"];

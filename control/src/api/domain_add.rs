@@ -136,7 +136,7 @@ fn already_added(integration: &Integration) -> ApiError {
         (status = 201, body = DomainView),
         (status = 401, body = ErrorBody),
         (status = 409, description = "`domain_already_added` (this account) or `hostname_taken` (another account holds it and this one has not proven it controls its DNS; `error.proof` says how)", body = ErrorBody),
-        (status = 422, description = "`host_*`, `domain_public_suffix`, `domain_platform`", body = ErrorBody),
+        (status = 422, description = "`host_*`, `domain_public_suffix`, `domain_platform`, `domain_special_use` (`.localhost`, `.local`, `.internal`, `.test`… are never customers' domains), `control_character`", body = ErrorBody),
     )
 )]
 pub async fn add_domain(
@@ -145,6 +145,10 @@ pub async fn add_domain(
     ApiJson(input): ApiJson<NewDomain>,
 ) -> Result<(StatusCode, ApiJson<DomainView>), ApiError> {
     let integration = Integration::classify(&input.hostname, &state.platform)
+        .and_then(|integration| {
+            integration.refuse_special_use(state.allowed_special_use())?;
+            Ok(integration)
+        })
         .map_err(|err| ApiError::invalid("hostname", err.code(), &err))?;
     let username = username(&state, &auth.account_id).await?;
     // As typed when it is a bare name (`example.com`); a pasted URL is shown as the served host.

@@ -2,10 +2,13 @@
 //! `{ "error": { "code", "message" } }` (plus `field` for field errors).
 //! Codes are stable snake_case strings that dashboards can switch on.
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -72,7 +75,7 @@ pub enum ApiError {
     Invalid {
         code: &'static str,
         message: String,
-        field: Option<&'static str>,
+        field: Option<Cow<'static, str>>,
     },
     /// 500: logged; the answer says nothing more.
     #[error("internal error")]
@@ -84,7 +87,17 @@ impl ApiError {
         ApiError::Invalid {
             code,
             message: message.to_string(),
-            field: Some(field),
+            field: Some(Cow::Borrowed(field)),
+        }
+    }
+
+    /// 422 `control_character`: `field` (a body field, a path or query
+    /// parameter) holds a NUL or another control character.
+    pub fn control_character(field: &str, err: &portico_shared::text::TextError) -> ApiError {
+        ApiError::Invalid {
+            code: err.code(),
+            message: format!("`{field}` {err}"),
+            field: Some(Cow::Owned(field.to_string())),
         }
     }
 
@@ -129,6 +142,19 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> ApiError {
+        // PostgreSQL refuses text it cannot store (a NUL byte: 22021;
+        // 22P05): the caller's input, never a 500. The checks at the
+        // boundary should have caught it first.
+        if let sqlx::Error::Database(db) = &err {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return ApiError::Invalid {
+                    code: "control_character",
+                    message: "the request holds a character that cannot be stored (such as NUL): remove it"
+                        .into(),
+                    field: None,
+                };
+            }
+        }
         ApiError::Internal(format!("database: {err}"))
     }
 }
@@ -139,7 +165,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "internal error");
         }
         let field = match &self {
-            ApiError::Invalid { field, .. } => field.map(str::to_string),
+            ApiError::Invalid { field, .. } => field.as_ref().map(|f| f.to_string()),
             _ => None,
         };
         let proof = match &self {
@@ -227,6 +253,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 code: "malformed_json",
                 message: format!("the body is not valid JSON: {err}"),
             })?;
+        refuse_control_characters(&value, &mut String::new())?;
         let parsed = serde_json::from_value(value).map_err(|err| ApiError::Invalid {
             code: "invalid_body",
             message: format!("the body does not have the expected fields: {err}"),
@@ -242,15 +269,112 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
-/// `Path` whose rejections are 404s.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+/// Body fields that hold HTML and so may span lines (tabs and line breaks
+/// kept); every other string is one line.
+const MULTILINE_FIELDS: &[&str] = &["content"];
+
+/// Walks a JSON body: a NUL or another control character in any string
+/// (or key) is a 422 naming the field (`title`, `index.url`), before any
+/// handler sees it.
+fn refuse_control_characters(
+    value: &serde_json::Value,
+    field: &mut String,
+) -> Result<(), ApiError> {
+    use portico_shared::text::{check_line, check_multiline};
+    match value {
+        serde_json::Value::String(text) => {
+            let last = field.rsplit('.').next().unwrap_or("");
+            let checked = if MULTILINE_FIELDS.contains(&last) {
+                check_multiline(text)
+            } else {
+                check_line(text)
+            };
+            checked.map_err(|err| ApiError::control_character(body_field(field), &err))
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let len = field.len();
+                field.push_str(&format!("[{index}]"));
+                refuse_control_characters(item, field)?;
+                field.truncate(len);
+            }
+            Ok(())
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                let len = field.len();
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                check_line(key).map_err(|err| ApiError::control_character("a field name", &err))?;
+                field.push_str(key);
+                refuse_control_characters(item, field)?;
+                field.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn body_field(field: &str) -> &str {
+    if field.is_empty() {
+        "the body"
+    } else {
+        field
+    }
+}
+
+/// `Path` whose rejections are 404s, and whose parameters holding a NUL or
+/// another control character are 422s (an id never holds one; PostgreSQL
+/// would refuse to compare against it).
+#[derive(Debug)]
 pub struct ApiPath<T>(pub T);
 
-/// `Query` whose rejections are 400s with our body.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ApiPath<T>, ApiError> {
+        if let Ok(params) = RawPathParams::from_request_parts(parts, state).await {
+            for (name, value) in &params {
+                portico_shared::text::check_line(value)
+                    .map_err(|err| ApiError::control_character(name, &err))?;
+            }
+        }
+        let Path(value) = Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(value))
+    }
+}
+
+/// `Query` whose rejections are 400s with our body, and whose parameters
+/// holding a control character are 422s.
+#[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<ApiQuery<T>, ApiError> {
+        if let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            for (name, value) in &pairs {
+                portico_shared::text::check_line(name)
+                    .map_err(|err| ApiError::control_character("a query parameter name", &err))?;
+                portico_shared::text::check_line(value)
+                    .map_err(|err| ApiError::control_character(name, &err))?;
+            }
+        }
+        let Query(value) = Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(ApiQuery(value))
+    }
+}
 
 /// Used by the fallback: a path the API does not have.
 pub async fn no_route(_: Request) -> ApiError {

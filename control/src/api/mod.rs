@@ -65,6 +65,8 @@ pub struct AppState {
     pub replica: Option<String>,
     /// Webhook endpoints' outbound rules.
     pub webhooks: crate::webhooks::settings::WebhookSettings,
+    /// Customers may add `.test` names (`allow_test_domains`).
+    pub allow_test_domains: bool,
 }
 
 impl AppState {
@@ -80,6 +82,22 @@ impl AppState {
             units,
             replica: None,
             webhooks: Default::default(),
+            allow_test_domains: false,
+        }
+    }
+
+    /// Lets customers add `.test` names (the local stack and tests).
+    pub fn with_test_domains(mut self, allow: bool) -> AppState {
+        self.allow_test_domains = allow;
+        self
+    }
+
+    /// The special-use suffixes customers may add names under.
+    pub fn allowed_special_use(&self) -> &'static [&'static str] {
+        if self.allow_test_domains {
+            &["test"]
+        } else {
+            &[]
         }
     }
 
@@ -248,7 +266,7 @@ impl Modify for BearerAuth {
 
 /// The documented routes and the OpenAPI document that describes them.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(accounts::create_account))
@@ -285,7 +303,55 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::list_parked))
         .routes(routes!(admin::retry_parked))
         .routes(routes!(admin::retry_all_parked))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    document_control_characters(&mut doc);
+    (router, doc)
+}
+
+/// Every operation that takes a parameter or a body answers 422
+/// `control_character` for a NUL or another control character in it
+/// (`error::ApiPath`, `ApiQuery`, `ApiJson`): said once here, for all.
+fn document_control_characters(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    const SAID: &str = "`control_character`: a NUL or another control character in a parameter or body field (`error.field` names it)";
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                || operation.request_body.is_some();
+            if !takes_input {
+                continue;
+            }
+            match operation.responses.responses.get_mut("422") {
+                Some(RefOr::T(response)) => {
+                    response.description = format!("{}; {SAID}", response.description);
+                }
+                Some(RefOr::Ref(_)) => {}
+                None => {
+                    let response = ResponseBuilder::new()
+                        .description(SAID)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build();
+                    operation
+                        .responses
+                        .responses
+                        .insert("422".into(), RefOr::T(response));
+                }
+            }
+        }
+    }
 }
 
 /// The whole HTTP application.

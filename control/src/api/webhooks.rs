@@ -190,10 +190,10 @@ async fn valid_url(state: &AppState, url: &str) -> Result<String, ApiError> {
         if found.is_empty() {
             return Err(refuse(format!("{host} does not resolve")));
         }
-        let forbidden = found
-            .iter()
-            .all(|addr| crate::verify::forward::forbidden(addr.ip()));
-        if forbidden && !state.webhooks.allow_private {
+        let outbound = crate::verify::outbound::Outbound {
+            allow_private: state.webhooks.allow_private,
+        };
+        if !found.iter().any(|addr| outbound.permits(addr.ip())) {
             return Err(ApiError::invalid(
                 "url",
                 "webhook_url_forbidden",

@@ -244,10 +244,16 @@ pub async fn check(
     let host = want.host_text();
     let target = want.target_text();
     let mut views: Vec<(String, Verdict)> = Vec::new();
+    let mut unreachable: Vec<String> = Vec::new();
     for ns in &zone.nameservers {
-        let verdict = match ns.addresses.first() {
-            None => Verdict::Failed(format!("{} has no address", ns.name)),
-            Some(ip) => ask(dns, *ip, want).await,
+        let verdict = match dns.usable_address(ns) {
+            Ok(ip) => ask(dns, ip, want).await,
+            Err(why) => {
+                if !ns.addresses.is_empty() {
+                    unreachable.push(why.clone());
+                }
+                Verdict::Failed(why)
+            }
         };
         views.push((ns.name.clone(), verdict));
     }
@@ -270,7 +276,12 @@ pub async fn check(
     distinct.dedup();
     let ns_names: Vec<&str> = zone.nameservers.iter().map(|n| n.name.as_str()).collect();
     let disagree = distinct.len() > 1;
-    if answered.is_empty() {
+    if !views.is_empty() && unreachable.len() == views.len() {
+        checks.push(super::outbound::unreachable_nameservers(
+            &fqdn_text(&zone.apex),
+            &unreachable,
+        ));
+    } else if answered.is_empty() {
         checks.push(Check::pending(
             "nameservers",
             format!("{} (zone {})", ns_names.join(", "), fqdn_text(&zone.apex)),

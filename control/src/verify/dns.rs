@@ -19,6 +19,8 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::TokioResolver;
 use portico_shared::Hostname;
 
+use super::outbound::{refused_text, Outbound};
+
 /// One answer, reduced to what the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -130,6 +132,8 @@ pub struct DnsSettings {
     /// Nameserver addresses given instead of looked up: `(name, ip)`, the
     /// name `*` standing for every nameserver (the local stack).
     pub nameserver_addresses: Vec<(String, IpAddr)>,
+    /// Which addresses found in customers' zones may be asked.
+    pub outbound: Outbound,
 }
 
 impl DnsSettings {
@@ -247,8 +251,46 @@ impl Dns {
         convert(self.recursive.lookup(name.clone(), record_type).await)
     }
 
-    /// Asks one authoritative nameserver directly (no recursion).
+    /// The outbound rule, for the HTTP probes too.
+    pub fn outbound(&self) -> Outbound {
+        self.settings.outbound
+    }
+
+    /// Why `ip` may not be asked (`None`: it may). Addresses the operator
+    /// configured are always asked.
+    pub fn refusal(&self, ip: IpAddr) -> Option<String> {
+        if self
+            .settings
+            .nameserver_addresses
+            .iter()
+            .any(|(_, fixed)| *fixed == ip)
+        {
+            return None;
+        }
+        self.settings
+            .outbound
+            .refusal(ip)
+            .map(|class| refused_text(ip, class))
+    }
+
+    /// The first address of `nameserver` that may be asked, or why none.
+    pub fn usable_address(&self, nameserver: &Nameserver) -> Result<IpAddr, String> {
+        let mut why = format!("{} has no address", nameserver.name);
+        for ip in &nameserver.addresses {
+            match self.refusal(*ip) {
+                None => return Ok(*ip),
+                Some(refused) => why = format!("{}: {refused}", nameserver.name),
+            }
+        }
+        Err(why)
+    }
+
+    /// Asks one authoritative nameserver directly (no recursion); never one
+    /// at an address the outbound rule refuses.
     pub async fn authoritative(&self, ip: IpAddr, name: &Name, record_type: RecordType) -> Answer {
+        if let Some(why) = self.refusal(ip) {
+            return Answer::Failed(format!("not asked: {why}"));
+        }
         self.count();
         match self.nameserver(ip) {
             Ok(resolver) => convert(resolver.lookup(name.clone(), record_type).await),

@@ -69,7 +69,7 @@ pub async fn check(dns: &Dns, zone: &Zone, resolvers_servfail: bool) -> Check {
     let ip: Option<IpAddr> = zone
         .nameservers
         .iter()
-        .find_map(|n| n.addresses.first().copied());
+        .find_map(|n| dns.usable_address(n).ok());
     let Some(ip) = ip else {
         return Check::pending(
             "dnssec",

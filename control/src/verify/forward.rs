@@ -2,7 +2,8 @@
 //! must answer 301 with `Location: https://www.example.com/some/path?x=1`.
 //! Requested for real, without following redirects, with bounded time and
 //! bytes, and never to loopback, private, link-local or cloud-metadata
-//! addresses unless a development setting allows them.
+//! addresses unless a development setting allows them (`super::outbound`,
+//! the rule the DNS queries follow too).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -67,40 +68,6 @@ pub struct ForwardSettings {
     /// 443 in production.
     pub https_port: u16,
     pub timeout: Duration,
-    /// Development only: allow loopback and private addresses.
-    pub allow_private: bool,
-}
-
-/// True for addresses the check must never request: loopback, private,
-/// link-local (cloud metadata lives there), shared, unspecified, multicast.
-pub fn forbidden(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-        }
-    }
 }
 
 /// What the forward check found.
@@ -162,13 +129,14 @@ async fn probe(url: &str, host: &str, addr: SocketAddr, timeout: Duration) -> Pr
 
 /// The addresses of `name`: the zone's nameservers first (fresh), then the resolvers.
 async fn addresses(dns: &Dns, zone: Option<&Zone>, name: &Name) -> Vec<IpAddr> {
-    if let Some(ip) = zone.and_then(|z| z.nameservers.iter().find_map(|n| n.addresses.first())) {
-        let mut found = dns
-            .authoritative(*ip, name, RecordType::A)
-            .await
-            .addresses();
+    if let Some(ip) = zone.and_then(|z| {
+        z.nameservers
+            .iter()
+            .find_map(|n| dns.usable_address(n).ok())
+    }) {
+        let mut found = dns.authoritative(ip, name, RecordType::A).await.addresses();
         found.extend(
-            dns.authoritative(*ip, name, RecordType::AAAA)
+            dns.authoritative(ip, name, RecordType::AAAA)
                 .await
                 .addresses(),
         );
@@ -233,21 +201,25 @@ pub async fn check(
             set_up,
         ));
     }
+    let outbound = dns.outbound();
     let usable: Vec<IpAddr> = found_addresses
         .iter()
         .copied()
-        .filter(|ip| settings.allow_private || !forbidden(*ip))
+        .filter(|ip| outbound.permits(*ip))
         .collect();
     let Some(ip) = usable.first().copied() else {
-        let list = found_addresses
+        let kinds = found_addresses
             .iter()
-            .map(|a| a.to_string())
+            .map(|a| match outbound.refusal(*a) {
+                Some(class) => format!("{a} ({})", class.describe()),
+                None => a.to_string(),
+            })
             .collect::<Vec<_>>()
             .join(", ");
         return failing(registrar(
             CheckState::Fail,
-            format!("{root_text} points at {list}"),
-            format!("{root_text} points at a private, loopback or link-local address, which no visitor can reach (and the platform does not request)"),
+            format!("{root_text} points at {kinds}"),
+            format!("{root_text} points only at private or reserved addresses, which no visitor can reach (and the platform never requests)"),
             set_up,
         ));
     };
@@ -366,11 +338,7 @@ pub async fn check(
     // It reaches www: does www itself come back to the root (the loop)?
     if !www_points {
         let www_ips = addresses(dns, zone, &super::dns::name_of(&www)).await;
-        if let Some(www_ip) = www_ips
-            .iter()
-            .copied()
-            .find(|ip| settings.allow_private || !forbidden(*ip))
-        {
+        if let Some(www_ip) = www_ips.iter().copied().find(|ip| outbound.permits(*ip)) {
             if let Probe::Answered(s, Some(back), _) = probe(
                 &format!("http://{www}{PROBE_PATH}"),
                 &www,
@@ -472,10 +440,16 @@ mod tests {
             "fd00:ec2::254",
             "::ffff:127.0.0.1",
         ] {
-            assert!(forbidden(ip.parse().unwrap()), "{ip}");
+            assert!(
+                !super::super::outbound::Outbound::PUBLIC_ONLY.permits(ip.parse().unwrap()),
+                "{ip}"
+            );
         }
         for ip in ["93.184.216.34", "104.16.1.1", "2606:4700::1"] {
-            assert!(!forbidden(ip.parse().unwrap()), "{ip}");
+            assert!(
+                super::super::outbound::Outbound::PUBLIC_ONLY.permits(ip.parse().unwrap()),
+                "{ip}"
+            );
         }
     }
 

@@ -15,6 +15,7 @@ pub mod cname;
 pub mod dns;
 pub mod dnssec;
 pub mod forward;
+pub mod outbound;
 pub mod ownership;
 pub mod provider;
 pub mod report;

@@ -26,10 +26,14 @@ pub async fn txt_values(dns: &Dns, zone: &Zone, name: &str) -> Result<Vec<String
     let name = name_of(name);
     let mut last = "the zone has no nameserver with an address".to_string();
     for ns in &zone.nameservers {
-        let Some(ip) = ns.addresses.first() else {
-            continue;
+        let ip = match dns.usable_address(ns) {
+            Ok(ip) => ip,
+            Err(why) => {
+                last = why;
+                continue;
+            }
         };
-        match dns.authoritative(*ip, &name, RecordType::TXT).await {
+        match dns.authoritative(ip, &name, RecordType::TXT).await {
             Answer::Failed(why) => last = format!("{}: {why}", ns.name),
             answer => {
                 return Ok(answer

@@ -9,6 +9,7 @@ use portico_shared::ownership::ChallengeLabel;
 
 use super::dns::DnsSettings;
 use super::forward::ForwardSettings;
+use super::outbound::Outbound;
 use crate::config::{invalid, ConfigError, RawSettings};
 
 #[derive(Debug, Clone)]
@@ -78,12 +79,14 @@ impl VerifySettings {
                         .map(parse_nameserver_address)
                         .collect::<Result<Vec<_>, _>>()?,
                 },
+                outbound: Outbound {
+                    allow_private: raw.verify_allow_private_addresses.unwrap_or(false),
+                },
             },
             forward: ForwardSettings {
                 http_port: raw.forward_http_port.unwrap_or(80),
                 https_port: raw.forward_https_port.unwrap_or(443),
                 timeout: Duration::from_millis(raw.forward_timeout_ms.unwrap_or(5000).max(10)),
-                allow_private: raw.verify_allow_private_addresses.unwrap_or(false),
             },
             caa_issuers,
             concurrency,
@@ -138,7 +141,7 @@ mod tests {
         assert!(settings.dns.resolvers.is_empty());
         assert_eq!(settings.dns.nameserver_port, 53);
         assert_eq!(settings.forward.http_port, 80);
-        assert!(!settings.forward.allow_private);
+        assert!(!settings.dns.outbound.allow_private);
         assert_eq!(settings.caa_issuers[0], "letsencrypt.org");
         let raw = RawSettings {
             dns_resolvers: Some("127.0.0.1:5353, 9.9.9.9".into()),

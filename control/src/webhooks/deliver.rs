@@ -23,7 +23,7 @@ use crate::store::events::{self, EventKind};
 use crate::store::webhooks::{self, After, AttemptRecord, Claimed};
 use crate::store::{new_id, now_ms, rfc3339};
 use crate::unit::Units;
-use crate::verify::forward::forbidden;
+use crate::verify::outbound::Outbound;
 
 /// Messages claimed at once.
 const CLAIM_BATCH: i64 = 64;
@@ -47,7 +47,7 @@ impl Resolve for GuardedResolver {
             let allowed: Vec<SocketAddr> = found
                 .iter()
                 .copied()
-                .filter(|addr| allow_private || !forbidden(addr.ip()))
+                .filter(|addr| Outbound { allow_private }.permits(addr.ip()))
                 .collect();
             if allowed.is_empty() {
                 let why = if found.is_empty() {
@@ -324,12 +324,15 @@ pub fn check_url(url: &reqwest::Url, settings: &WebhookSettings) -> Result<(), U
         Some(url::Host::Domain(_)) => None,
         None => return Err(UrlRefused::Form("the URL has no host".into())),
     };
-    if let Some(ip) = literal {
-        if !settings.allow_private && forbidden(ip) {
-            return Err(UrlRefused::Forbidden(format!(
-                "{ip} is a private or reserved address"
-            )));
-        }
+    let outbound = Outbound {
+        allow_private: settings.allow_private,
+    };
+    if let Some(class) = literal.and_then(|ip| outbound.refusal(ip)) {
+        return Err(UrlRefused::Forbidden(format!(
+            "{} is {}: webhooks are never sent there",
+            url.host_str().unwrap_or_default(),
+            class.describe()
+        )));
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ async fn activity_is_listed_newest_first_with_a_cursor(db: Db) {
     };
     let (_, token) = app.account("katie").await;
     let (_, other) = app.account("bob").await;
-    app.domain(&other, "bob.example").await;
+    app.domain(&other, "bob.example.net").await;
 
     let first = app.domain(&token, "one.example.com").await;
     app.domain(&token, "two.example.com").await;

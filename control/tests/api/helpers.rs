@@ -196,6 +196,8 @@ impl TestDatabase {
             // (with resolvers on loopback).
             verifier: Some(false),
             database_max_connections: Some(5),
+            // The tests' customers use `.test` names, as the local stack's do.
+            allow_test_domains: Some(true),
             ..RawSettings::default()
         };
         Settings::resolve(raw).expect("test settings are valid")

@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod fencing;
 mod health;
+mod input;
 mod isolation;
 mod links;
 mod openapi;

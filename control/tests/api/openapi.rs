@@ -81,6 +81,16 @@ async fn the_document_describes_every_route() {
                     .is_some_and(|r| !r.is_empty()),
                 "{method} {path}"
             );
+            // Whatever takes input documents the control-character refusal.
+            if operation.get("parameters").is_some() || operation.get("requestBody").is_some() {
+                assert!(
+                    operation["responses"]["422"]["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("control_character")),
+                    "{method} {path}: {}",
+                    operation["responses"]
+                );
+            }
             // Every $ref resolves.
             for reference in refs(operation) {
                 let name = reference.trim_start_matches("#/components/schemas/");

@@ -318,6 +318,10 @@ async fn endpoints_are_the_accounts_own_and_bad_input_gets_a_code(db: Db) {
         ),
         (
             json!({ "url": "https://93.184.215.14/x", "description": "a\u{0}b" }),
+            "control_character",
+        ),
+        (
+            json!({ "url": "https://93.184.215.14/x", "description": "x".repeat(201) }),
             "invalid_description",
         ),
     ];

@@ -72,6 +72,8 @@ async fn doctor_runs_against_a_local_zone() {
                 world.nameserver_port.to_string(),
             )
             .env("PORTICO_PLATFORM_DOMAIN", PLATFORM)
+            // The zone's nameservers are on loopback.
+            .env("PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES", "true")
             .env("PORTICO_LOG", "warn")
             .env_remove("PORTICO_CONFIG")
             .output()

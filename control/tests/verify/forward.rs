@@ -1,5 +1,6 @@
 //! The root forward, against a real HTTP server playing the registrar.
 
+use portico_control::verify::outbound::Outbound;
 use portico_control::verify::report::{CheckState, Who, Works};
 use portico_tests::forwarder::{Forward, Forwarder};
 
@@ -250,7 +251,7 @@ async fn private_addresses_are_refused_unless_development_allows_them() {
     .unwrap();
     let world = Scenario::simple("example.test", ZONE).start().await;
     let mut settings = world.settings_with(forwarder.addr.port());
-    settings.forward.allow_private = false;
+    settings.dns.outbound = Outbound::PUBLIC_ONLY;
     let report = world
         .verifier(settings)
         .verify(&subject("example.test", Some("katie")), true, NOW)
@@ -259,7 +260,7 @@ async fn private_addresses_are_refused_unless_development_allows_them() {
         &report,
         "root_forward",
         CheckState::Fail,
-        &["127.0.0.1", "private, loopback or link-local"],
+        &["127.0.0.1", "a loopback address", "private or reserved"],
     );
     for (zone, address) in [
         ("10.0.0.5", "10.0.0.5"),
@@ -272,7 +273,7 @@ async fn private_addresses_are_refused_unless_development_allows_them() {
         .start()
         .await;
         let mut settings = world.settings();
-        settings.forward.allow_private = false;
+        settings.dns.outbound = Outbound::PUBLIC_ONLY;
         let report = world
             .verifier(settings)
             .verify(&subject("example.test", Some("katie")), true, NOW)

@@ -6,4 +6,5 @@ mod certificates;
 mod cname;
 mod doctor;
 mod forward;
+mod outbound;
 mod world;
