@@ -79,7 +79,11 @@ async fn receiver() -> (Arrivals, String) {
                         let at = Instant::now();
                         let body: Value = serde_json::from_str(&body).unwrap_or_default();
                         if let Some(host) = body["data"]["domain"]["hostname"].as_str() {
-                            arrivals.lock().unwrap().entry(host.to_string()).or_insert(at);
+                            arrivals
+                                .lock()
+                                .unwrap()
+                                .entry(host.to_string())
+                                .or_insert(at);
                         }
                         "ok"
                     }
@@ -98,13 +102,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-async fn api(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    path: &str,
-    body: Value,
-) -> Value {
+async fn api(http: &reqwest::Client, base: &str, token: &str, path: &str, body: Value) -> Value {
     let answer = http
         .post(format!("{base}{path}"))
         .bearer_auth(token)
@@ -153,11 +151,32 @@ async fn main() {
 
     let mut tokens = Vec::new();
     for n in 0..options.accounts {
-        let account = api(&http, &base, ADMIN, "/v1/accounts", json!({ "username": format!("bench{n}") })).await;
+        let account = api(
+            &http,
+            &base,
+            ADMIN,
+            "/v1/accounts",
+            json!({ "username": format!("bench{n}") }),
+        )
+        .await;
         let id = account["id"].as_str().unwrap();
-        let token = api(&http, &base, ADMIN, &format!("/v1/accounts/{id}/tokens"), json!({ "name": "bench" })).await;
+        let token = api(
+            &http,
+            &base,
+            ADMIN,
+            &format!("/v1/accounts/{id}/tokens"),
+            json!({ "name": "bench" }),
+        )
+        .await;
         let token = token["secret"].as_str().unwrap().to_string();
-        api(&http, &base, &token, "/v1/webhooks", json!({ "url": format!("{receiver_url}/hook") })).await;
+        api(
+            &http,
+            &base,
+            &token,
+            "/v1/webhooks",
+            json!({ "url": format!("{receiver_url}/hook") }),
+        )
+        .await;
         tokens.push(token);
     }
 
@@ -169,7 +188,11 @@ async fn main() {
     let mut tasks = Vec::new();
     for _ in 0..options.events {
         let permit = limit.clone().acquire_owned().await.unwrap();
-        let (http, url, body) = (http.clone(), format!("{receiver_url}/baseline"), sample.clone());
+        let (http, url, body) = (
+            http.clone(),
+            format!("{receiver_url}/baseline"),
+            sample.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             http.post(url).body(body).send().await.unwrap();
             drop(permit);
@@ -192,7 +215,14 @@ async fn main() {
         let (http, base, sent) = (http.clone(), base.clone(), sent.clone());
         tasks.push(tokio::spawn(async move {
             sent.lock().unwrap().insert(host.clone(), Instant::now());
-            api(&http, &base, &token, "/v1/domains", json!({ "hostname": host })).await;
+            api(
+                &http,
+                &base,
+                &token,
+                "/v1/domains",
+                json!({ "hostname": host }),
+            )
+            .await;
             drop(permit);
         }));
     }

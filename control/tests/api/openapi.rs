@@ -43,7 +43,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("delete", "/v1/webhooks/{endpoint_id}"),
     ("post", "/v1/webhooks/{endpoint_id}/rotate"),
     ("get", "/v1/webhooks/{endpoint_id}/messages"),
-    ("post", "/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver"),
+    (
+        "post",
+        "/v1/webhooks/{endpoint_id}/messages/{message_id}/redeliver",
+    ),
     ("get", "/v1/admin/publishing"),
     ("get", "/v1/admin/publishing/parked"),
     ("post", "/v1/admin/publishing/parked/retry"),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::routing::post;
+use portico_control::webhooks::deliver::Deliverer;
 use portico_control::webhooks::settings::WebhookSettings;
 use serde_json::{json, Value};
 
@@ -406,7 +407,83 @@ async fn endpoints_are_the_accounts_own_and_bad_input_gets_a_code(db: Db) {
     app.stop().await;
 }
 
+async fn an_endpoint_failing_for_days_is_switched_off_with_a_reason(db: Db) {
+    let Some(database) = TestDatabase::new(db).await else {
+        return;
+    };
+    let app = app(&database).await;
+    let (receiver, url) = receiver().await;
+    receiver.answers.lock().unwrap().extend([503; 10]);
+    let (_, token) = app.account("failing").await;
+    let (status, endpoint) = app
+        .post("/v1/webhooks", &token, json!({ "url": url }))
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let id = endpoint["id"].as_str().unwrap().to_string();
+    app.domain(&token, "down.example.com").await;
+    receiver.wait_for(1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let failing_since = loop {
+        let (_, endpoint) = app.get(&format!("/v1/webhooks/{id}"), &token).await;
+        if let Some(since) = endpoint["failing_since"].as_str() {
+            break since.to_string();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{endpoint}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    // Five days later, the sweep switches it off and says why.
+    let deliverer = Deliverer::new(
+        app.state.units.clone(),
+        WebhookSettings::default(),
+        Arc::default(),
+    );
+    let now = portico_control::store::now_ms();
+    assert_eq!(deliverer.disable_failing(now).await.unwrap(), 0, "not yet");
+    let later = now + WebhookSettings::default().disable_after.as_millis() as i64 + 1000;
+    assert_eq!(deliverer.disable_failing(later).await.unwrap(), 1);
+    let (_, endpoint) = app.get(&format!("/v1/webhooks/{id}"), &token).await;
+    assert_eq!(endpoint["enabled"], false, "{endpoint}");
+    let reason = endpoint["disabled_reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&url) && reason.contains(&failing_since),
+        "{reason}"
+    );
+    let (_, events) = app.get("/v1/events", &token).await;
+    assert_eq!(events["events"][0]["kind"], "webhook_disabled", "{events}");
+    assert_eq!(events["events"][0]["message"], reason);
+
+    // Enabled again: healthy, and delivery resumes.
+    receiver.answers.lock().unwrap().clear();
+    let (status, endpoint) = app
+        .call(
+            "PATCH",
+            &format!("/v1/webhooks/{id}"),
+            Some(&token),
+            Some(json!({ "enabled": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{endpoint}");
+    assert!(endpoint["disabled_reason"].is_null() && endpoint["failing_since"].is_null());
+    app.domain(&token, "up.example.com").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !receiver
+        .all()
+        .iter()
+        .any(|r| r.body.contains("up.example.com"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            receiver.types()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.stop().await;
+}
+
 both_stores!(
+    an_endpoint_failing_for_days_is_switched_off_with_a_reason,
     webhooks_are_signed_ordered_and_retried,
     endpoints_are_the_accounts_own_and_bad_input_gets_a_code,
 );
