@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use portico_shared::PlatformDomain;
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::publish::sync::sync_account;
+use crate::publish::sync::{sync_account, RecordSettings};
 use crate::store::domains::Domain;
 use crate::store::events::{self, EventKind};
 use crate::store::{lock_account, Store};
@@ -20,7 +19,7 @@ use crate::store::{lock_account, Store};
 #[derive(Clone)]
 pub struct Units {
     pub store: Store,
-    pub platform: PlatformDomain,
+    pub records: RecordSettings,
     pub wake: Arc<Notify>,
     pub clock: Clock,
 }
@@ -102,7 +101,7 @@ impl Units {
                 continue;
             }
             synced.push(account_id);
-            written += sync_account(&mut unit.tx, &self.platform, account_id).await?;
+            written += sync_account(&mut unit.tx, &self.records, account_id).await?;
         }
         unit.tx.commit().await?;
         if written > 0 {

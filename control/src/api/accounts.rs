@@ -83,7 +83,7 @@ pub async fn create_account(
         other => other?,
     }
     lock_account(&mut tx, &row.id).await?;
-    sync_account(&mut tx, &state.platform, &row.id).await?;
+    sync_account(&mut tx, &state.units.records, &row.id).await?;
     tx.commit().await?;
     state.published();
     Ok((StatusCode::CREATED, ApiJson(view(&state, &row))))
