@@ -5,9 +5,13 @@
 //! `{ success, errors, messages, result }` envelope), so the publisher's
 //! client is the same for both; only the base URL and token differ.
 //!
-//! Enabled only when the `LOCAL_KV_TOKEN` var is set, which `scripts/dev`
-//! does through `.dev.vars` (read by `wrangler dev`, never deployed).
-//! Without it, `/__portico/kv/…` is routed like any other path.
+//! Compiled only with the `local-kv` cargo feature, which development builds
+//! turn on (`scripts/build-edge --dev`: `scripts/dev`, `scripts/test`); a
+//! production build has no such route, and `scripts/check-bundle` fails if
+//! its bundle holds the prefix. Even then it answers only when the
+//! `LOCAL_KV_TOKEN` var is set, which `scripts/dev` does through `.dev.vars`
+//! (read by `wrangler dev`, never deployed). Otherwise `/__portico/kv/…` is
+//! routed like any other path.
 
 use portico_shared::route::split_request_url;
 use serde::Deserialize;

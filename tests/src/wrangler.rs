@@ -4,7 +4,7 @@
 //! stopped on drop.
 //!
 //! It serves the worker already built in `build/` and never builds it:
-//! `scripts/test` runs `scripts/build-edge` once before the tests.
+//! `scripts/test` runs `scripts/build-edge --dev` once before the tests.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -62,10 +62,22 @@ impl WranglerDevBuilder {
             || !root.join("build/index_bg.wasm").is_file()
         {
             return Err(Error::msg(format!(
-                "the edge worker is not built ({} is missing): run scripts/build-edge \
+                "the edge worker is not built ({} is missing): run scripts/build-edge --dev \
                  (scripts/test does it before the tests)",
                 worker.display()
             )));
+        }
+
+        // The KV bulk endpoint the local stack publishes through exists only
+        // in development builds (edge feature `local-kv`).
+        if self.vars.contains_key("LOCAL_KV_TOKEN") {
+            let features = fs::read_to_string(root.join("build/features")).unwrap_or_default();
+            if !features.split([',', '\n']).any(|f| f.trim() == "local-kv") {
+                return Err(Error::msg(
+                    "the edge worker in build/ is a production build, without the local KV \
+                     endpoint: run scripts/build-edge --dev (scripts/test does)",
+                ));
+            }
         }
 
         let dir = tempfile::Builder::new()
