@@ -29,6 +29,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct WranglerDevBuilder {
     kv: BTreeMap<String, Vec<(String, String)>>,
     vars: BTreeMap<String, String>,
+    https_urls: bool,
 }
 
 impl WranglerDevBuilder {
@@ -38,6 +39,13 @@ impl WranglerDevBuilder {
             .entry(binding.to_owned())
             .or_default()
             .push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The worker sees `https://` request URLs, as behind Cloudflare, while
+    /// wrangler dev still listens on plain HTTP (`--upstream-protocol https`).
+    pub fn https_urls(mut self) -> Self {
+        self.https_urls = true;
         self
     }
 
@@ -105,6 +113,11 @@ impl WranglerDevBuilder {
             .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &inspector_port.to_string()])
             .arg("--show-interactive-dev-session=false")
+            .args(if self.https_urls {
+                &["--upstream-protocol", "https"][..]
+            } else {
+                &[]
+            })
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
