@@ -178,7 +178,9 @@ fn hsts_is_a_year_with_certificates_configurable_and_off_without_them() {
             ("PORTICO_CLOUDFLARE_API_TOKEN", "t"),
         ];
         pairs.extend_from_slice(env_pairs);
-        Settings::resolve(RawSettings::default().overlay_env(&env(&pairs)).unwrap())
+        RawSettings::default()
+            .overlay_env(&env(&pairs))
+            .and_then(Settings::resolve)
     };
     assert_eq!(cloudflare(&[]).unwrap().hsts_max_age_s, 31_536_000);
     let set = [("PORTICO_HSTS_MAX_AGE_S", "600")];
