@@ -18,7 +18,24 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response, Result};
 
-const PREFIX: &str = "/__portico/kv/";
+/// The route (`LOCAL_KV_ROUTE` in scripts/lib.sh). Also spelled out whole
+/// in [`USAGE`]: the compiler turns `strip_prefix(PREFIX)` into integer
+/// compares, and the build scripts find a build with this endpoint by the
+/// route in its wasm, so the usage message must keep it (scripts/build-edge
+/// fails a `local-kv` build without it).
+macro_rules! prefix {
+    () => {
+        "/__portico/kv/"
+    };
+}
+const PREFIX: &str = prefix!();
+const USAGE: &str = concat!(
+    "use PUT ",
+    prefix!(),
+    "<BINDING>/bulk or POST ",
+    prefix!(),
+    "<BINDING>/bulk/delete"
+);
 const BINDINGS: &[&str] = &["ROUTES", "CONTENT"];
 /// Cloudflare's limit per bulk request.
 const MAX_PAIRS: usize = 10_000;
@@ -95,7 +112,7 @@ async fn serve(req: &mut Request, env: &Env, rest: &str, token: &str) -> Result<
             }
             success(keys.len())
         }
-        _ => failure(405, 10000, "use PUT …/bulk or POST …/bulk/delete"),
+        _ => failure(405, 10000, USAGE),
     }
 }
 
