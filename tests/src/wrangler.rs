@@ -30,6 +30,7 @@ pub struct WranglerDevBuilder {
     kv: BTreeMap<String, Vec<(String, String)>>,
     vars: BTreeMap<String, String>,
     https_urls: bool,
+    production_build: bool,
 }
 
 impl WranglerDevBuilder {
@@ -46,6 +47,13 @@ impl WranglerDevBuilder {
     /// wrangler dev still listens on plain HTTP (`--upstream-protocol https`).
     pub fn https_urls(mut self) -> Self {
         self.https_urls = true;
+        self
+    }
+
+    /// Serves build/ only if it is a production build (no `local-kv`), with
+    /// LOCAL_KV_TOKEN allowed anyway: to show such a build has no endpoint.
+    pub fn production_build(mut self) -> Self {
+        self.production_build = true;
         self
     }
 
@@ -78,9 +86,17 @@ impl WranglerDevBuilder {
 
         // The KV bulk endpoint the local stack publishes through exists only
         // in development builds (edge feature `local-kv`).
-        if self.vars.contains_key("LOCAL_KV_TOKEN") {
-            let features = fs::read_to_string(root.join("build/features")).unwrap_or_default();
-            if !features.split([',', '\n']).any(|f| f.trim() == "local-kv") {
+        let features = fs::read_to_string(root.join("build/features")).unwrap_or_default();
+        let local_kv = features.split([',', '\n']).any(|f| f.trim() == "local-kv");
+        if self.production_build {
+            if local_kv {
+                return Err(Error::msg(
+                    "build/ is a development build (local-kv): build the production one \
+                     (scripts/build-edge, or scripts/check-bundle)",
+                ));
+            }
+        } else if self.vars.contains_key("LOCAL_KV_TOKEN") {
+            if !local_kv {
                 return Err(Error::msg(
                     "the edge worker in build/ is a production build, without the local KV \
                      endpoint: run scripts/build-edge --dev (scripts/test does)",

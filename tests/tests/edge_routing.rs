@@ -580,3 +580,48 @@ async fn bad_input_gets_a_4xx_page_never_a_500() -> Result<()> {
     assert!(status_line.contains(" 400 "), "{status_line}");
     Ok(())
 }
+
+/// A production build (no `local-kv` feature) has no KV endpoint, even with
+/// LOCAL_KV_TOKEN set: its route is served like any other path, and nothing
+/// is written. `scripts/check-bundle` runs this on the build it just made
+/// (`PORTICO_EDGE_BUILD=production`); with the development build that
+/// `scripts/test` makes, it says so and passes.
+#[tokio::test]
+async fn a_production_build_has_no_local_kv_endpoint() -> Result<()> {
+    if std::env::var("PORTICO_EDGE_BUILD").as_deref() != Ok("production") {
+        println!("SKIPPED: runs on the production build (PORTICO_EDGE_BUILD=production, scripts/check-bundle)");
+        return Ok(());
+    }
+    let edge = seeded(
+        WranglerDev::builder()
+            .production_build()
+            .var("HTTPS_REDIRECT", "false")
+            .var("LOCAL_KV_TOKEN", "a-token"),
+    )
+    .start()
+    .await?;
+    let record = text(HostRecord::site(page('a'), page('b')).encode());
+    let body = serde_json::json!([{ "key": "v1/h/planted.example.com", "value": record }]);
+    let put = edge
+        .request(
+            Method::PUT,
+            "sales.example.com",
+            "/__portico/kv/ROUTES/bulk",
+        )
+        .header("authorization", "Bearer a-token")
+        .header("content-type", "application/json")
+        .body(serde_json::to_string(&body)?)
+        .send()
+        .await?;
+    // The page rules answer: a page refuses PUT (405), as on any other path.
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&put, "content-type"), "text/html; charset=utf-8");
+    assert!(!put.text().await?.contains("success"));
+    let planted = edge.get("planted.example.com", "/").await?;
+    assert_eq!(planted.status(), StatusCode::NOT_FOUND);
+    assert!(planted
+        .text()
+        .await?
+        .contains("This domain is not connected"));
+    Ok(())
+}
