@@ -88,20 +88,17 @@ impl WranglerDevBuilder {
         // in development builds (edge feature `local-kv`).
         let features = fs::read_to_string(root.join("build/features")).unwrap_or_default();
         let local_kv = features.split([',', '\n']).any(|f| f.trim() == "local-kv");
-        if self.production_build {
-            if local_kv {
-                return Err(Error::msg(
-                    "build/ is a development build (local-kv): build the production one \
-                     (scripts/build-edge, or scripts/check-bundle)",
-                ));
-            }
-        } else if self.vars.contains_key("LOCAL_KV_TOKEN") {
-            if !local_kv {
-                return Err(Error::msg(
-                    "the edge worker in build/ is a production build, without the local KV \
-                     endpoint: run scripts/build-edge --dev (scripts/test does)",
-                ));
-            }
+        if self.production_build && local_kv {
+            return Err(Error::msg(
+                "build/ is a development build (local-kv): build the production one \
+                 (scripts/build-edge, or scripts/check-bundle)",
+            ));
+        }
+        if !self.production_build && self.vars.contains_key("LOCAL_KV_TOKEN") && !local_kv {
+            return Err(Error::msg(
+                "the edge worker in build/ is a production build, without the local KV \
+                 endpoint: run scripts/build-edge --dev (scripts/test does)",
+            ));
         }
 
         let dir = tempfile::Builder::new()
