@@ -7,6 +7,9 @@ CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
 # Where scripts/build-edge puts the worker (PORTICO_BUILD_DIR: another build,
 # e.g. to benchmark a change beside the last one).
 BUILD_DIR=${PORTICO_BUILD_DIR:-$PORTICO_ROOT/build}
+# The development-only KV endpoint of the edge (edge/src/local_kv.rs, cargo
+# feature `local-kv`): never in a production bundle (scripts/check-bundle).
+LOCAL_KV_ROUTE=/__portico/kv/
 # Local state of `scripts/dev` (KV and caches of wrangler dev); gitignored.
 DEV_PERSIST_DIR=$PORTICO_ROOT/.portico/wrangler-state
 

@@ -267,7 +267,10 @@ async fn sweep(server: &DnsServer, options: &Options, platform: PlatformDomain) 
     .unwrap();
     let units = portico_control::unit::Units {
         store: store.clone(),
-        platform,
+        records: portico_control::publish::sync::RecordSettings {
+            platform,
+            hsts_max_age_s: 0,
+        },
         wake,
         clock: portico_control::clock::Clock::system(),
         challenge_label: Default::default(),

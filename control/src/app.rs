@@ -97,7 +97,7 @@ impl Application {
         .context("cannot set up the DNS verifier")?;
         let units = Units {
             store,
-            platform: settings.platform_domain.clone(),
+            records: crate::publish::sync::RecordSettings::from_settings(settings),
             wake,
             clock: Clock::shifted(settings.dev_clock_offset_ms),
             challenge_label: settings.verify.challenge_label.clone(),

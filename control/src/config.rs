@@ -15,6 +15,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = ".portico";
 pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
 pub const DEFAULT_LOCAL_EDGE_URL: &str = "http://127.0.0.1:8787";
+/// `Strict-Transport-Security` max-age of Connected custom domains: one year.
+pub const DEFAULT_HSTS_MAX_AGE_S: u32 = 365 * 24 * 60 * 60;
 /// Where `scripts/build-wasm-pkg` puts the browser build of `shared` (from the repository root).
 pub const DEFAULT_DASHBOARD_WASM_DIR: &str = "shared/pkg-web";
 
@@ -68,6 +70,7 @@ pub struct RawSettings {
     pub local_kv_token: Option<String>,
     pub certificate_provider: Option<String>,
     pub cloudflare_zone_id: Option<String>,
+    pub hsts_max_age_s: Option<u32>,
     pub publish_batch_size: Option<usize>,
     pub publish_poll_ms: Option<u64>,
     pub publish_batch_bytes: Option<usize>,
@@ -164,6 +167,7 @@ impl RawSettings {
         text!(local_kv_token, "PORTICO_LOCAL_KV_TOKEN");
         text!(certificate_provider, "PORTICO_CERTIFICATE_PROVIDER");
         text!(cloudflare_zone_id, "PORTICO_CLOUDFLARE_ZONE_ID");
+        parsed!(hsts_max_age_s, "PORTICO_HSTS_MAX_AGE_S");
         parsed!(publish_batch_size, "PORTICO_PUBLISH_BATCH_SIZE");
         parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
         parsed!(publish_batch_bytes, "PORTICO_PUBLISH_BATCH_BYTES");
@@ -256,6 +260,10 @@ pub struct Settings {
     pub log_filter: String,
     pub kv: KvSettings,
     pub certificate_provider: CertificateProvider,
+    /// `Strict-Transport-Security` max-age (seconds) the edge sends for
+    /// Connected custom domains; 0: none. Always 0 without a certificate
+    /// provider (the local stack serves plain HTTP).
+    pub hsts_max_age_s: u32,
     /// The publisher: batches, polling, its lease.
     pub publish: crate::publish::settings::PublishSettings,
     /// The verifier: DNS, forward and CAA checks, and its schedule.
@@ -405,6 +413,12 @@ impl Settings {
                     .ok_or_else(|| invalid("dev_clock_offset_secs", "too large"))?
             }
         };
+        let hsts_max_age_s = match certificate_provider {
+            CertificateProvider::None => 0,
+            CertificateProvider::Cloudflare { .. } => {
+                raw.hsts_max_age_s.unwrap_or(DEFAULT_HSTS_MAX_AGE_S)
+            }
+        };
         let admin_token = raw.admin_token.filter(|t| !t.trim().is_empty());
         if let Some(token) = &admin_token {
             if token.len() < 16 {
@@ -431,6 +445,7 @@ impl Settings {
             log_filter: raw.log.unwrap_or_else(|| "info".to_string()),
             kv,
             certificate_provider,
+            hsts_max_age_s,
             publish,
             webhooks,
         })
@@ -448,175 +463,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_are_documented_ones() {
-        let settings = Settings::resolve(RawSettings::default()).unwrap();
-        assert_eq!(settings.platform_domain.host().as_str(), "portico.test");
-        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            settings.database_url,
-            "sqlite://.portico/portico.db?mode=rwc"
-        );
-        assert_eq!(settings.kv, KvSettings::None);
-        assert!(!settings.allow_test_domains);
-        assert!(settings.require_admin_token().is_err());
-    }
-
-    #[test]
-    fn environment_wins_over_the_file() {
-        let file: RawSettings =
-            toml::from_str("listen = \"127.0.0.1:9000\"\nkv = \"local\"\nlocal_kv_token = \"t\"\n")
-                .unwrap();
-        let raw = file
-            .overlay_env(&env(&[
-                ("PORTICO_LISTEN", "127.0.0.1:9100"),
-                ("PORTICO_DEV", "true"),
-                ("PORTICO_ALLOW_TEST_DOMAINS", "true"),
-            ]))
-            .unwrap();
-        let settings = Settings::resolve(raw).unwrap();
-        assert_eq!(settings.listen.port(), 9100);
-        assert!(settings.allow_test_domains);
-        assert!(settings.require_admin_token().is_ok());
-        assert_eq!(
-            settings.kv,
-            KvSettings::Local {
-                edge_url: DEFAULT_LOCAL_EDGE_URL.into(),
-                token: "t".into()
-            }
-        );
-    }
-
-    #[test]
-    fn the_dev_clock_offset_is_refused_outside_development() {
-        let raw = RawSettings::default()
-            .overlay_env(&env(&[
-                ("PORTICO_DEV", "true"),
-                ("PORTICO_DEV_CLOCK_OFFSET_SECS", "86400"),
-            ]))
-            .unwrap();
-        assert_eq!(
-            Settings::resolve(raw).unwrap().dev_clock_offset_ms,
-            86_400_000
-        );
-        assert_eq!(
-            Settings::resolve(RawSettings::default())
-                .unwrap()
-                .dev_clock_offset_ms,
-            0
-        );
-        let shifted = || RawSettings {
-            dev: Some(true),
-            dev_clock_offset_secs: Some(86_400),
-            ..Default::default()
-        };
-        for production in [
-            RawSettings {
-                dev: None,
-                ..shifted()
-            },
-            RawSettings {
-                database_url: Some("postgres://db/portico".into()),
-                ..shifted()
-            },
-            RawSettings {
-                certificate_provider: Some("cloudflare".into()),
-                cloudflare_zone_id: Some("023e105f4ecef8ad9ca31a8372d0c353".into()),
-                cloudflare_api_token: Some("t".into()),
-                ..shifted()
-            },
-        ] {
-            assert!(matches!(
-                Settings::resolve(production),
-                Err(ConfigError::Invalid {
-                    name: "dev_clock_offset_secs",
-                    ..
-                })
-            ));
-        }
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_use() {
-        assert!(toml::from_str::<RawSettings>("colour = \"blue\"").is_err());
-        let raw = RawSettings {
-            kv: Some("cloudflare".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            Settings::resolve(raw),
-            Err(ConfigError::Missing("cloudflare_account_id"))
-        ));
-        let raw = RawSettings {
-            platform_domain: Some("com".into()),
-            ..Default::default()
-        };
-        assert!(Settings::resolve(raw).is_err());
-    }
-
-    #[test]
-    fn cloudflare_certificates_need_a_zone_and_a_token() {
-        let settings = Settings::resolve(RawSettings::default()).unwrap();
-        assert_eq!(settings.certificate_provider, CertificateProvider::None);
-        let raw = RawSettings {
-            certificate_provider: Some("cloudflare".into()),
-            cloudflare_api_token: Some("t".into()),
-            ..Default::default()
-        };
-        assert!(matches!(
-            Settings::resolve(raw),
-            Err(ConfigError::Missing("cloudflare_zone_id"))
-        ));
-        let raw = RawSettings::default()
-            .overlay_env(&env(&[
-                ("PORTICO_CERTIFICATE_PROVIDER", "cloudflare"),
-                (
-                    "PORTICO_CLOUDFLARE_ZONE_ID",
-                    "023e105f4ecef8ad9ca31a8372d0c353",
-                ),
-            ]))
-            .unwrap();
-        assert!(matches!(
-            Settings::resolve(raw),
-            Err(ConfigError::Missing("cloudflare_api_token"))
-        ));
-        let raw = RawSettings {
-            certificate_provider: Some("cloudflare".into()),
-            cloudflare_zone_id: Some("../accounts".into()),
-            cloudflare_api_token: Some("t".into()),
-            ..Default::default()
-        };
-        assert!(Settings::resolve(raw).is_err());
-        let raw = RawSettings {
-            certificate_provider: Some("cloudflare".into()),
-            cloudflare_zone_id: Some("023e105f4ecef8ad9ca31a8372d0c353".into()),
-            cloudflare_api_token: Some("t".into()),
-            kv: Some("local".into()),
-            local_kv_token: Some("l".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            Settings::resolve(raw).unwrap().certificate_provider,
-            CertificateProvider::Cloudflare {
-                api_url: DEFAULT_CLOUDFLARE_API.into(),
-                api_token: "t".into(),
-                zone_id: "023e105f4ecef8ad9ca31a8372d0c353".into(),
-            }
-        );
-        let raw = RawSettings {
-            certificate_provider: Some("letsencrypt".into()),
-            ..Default::default()
-        };
-        assert!(Settings::resolve(raw).is_err());
-    }
-}
+mod tests;

@@ -143,6 +143,7 @@ async fn republish(
 ) -> anyhow::Result<()> {
     use portico_control::publish::drift;
     use portico_control::publish::kv_cloudflare::CloudflareKv;
+    let records = portico_control::publish::sync::RecordSettings::from_settings(settings);
     let mut written = 0;
     if verify {
         let backend = CloudflareKv::from_settings(&settings.kv)
@@ -155,13 +156,13 @@ async fn republish(
             print!("{}", report.render());
         }
         if repair && !report.is_clean() {
-            written += drift::repair(store, &settings.platform_domain, &report).await?;
+            written += drift::repair(store, &records, &report).await?;
         }
     }
     if full {
-        written += drift::rewrite_all(store, &settings.platform_domain).await?;
+        written += drift::rewrite_all(store, &records).await?;
     } else if !verify {
-        written += republish_all(store, &settings.platform_domain).await?;
+        written += republish_all(store, &records).await?;
     }
     tracing::info!(
         outbox_rows = written,

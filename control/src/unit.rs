@@ -6,12 +6,11 @@
 use std::sync::Arc;
 
 use portico_shared::ownership::ChallengeLabel;
-use portico_shared::PlatformDomain;
 use sqlx::{Any, AnyConnection, Transaction};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::publish::sync::sync_account;
+use crate::publish::sync::{sync_account, RecordSettings};
 use crate::store::domains::Domain;
 use crate::store::events::{self, EventKind};
 use crate::store::{lock_account, Store};
@@ -22,7 +21,7 @@ use crate::webhooks::{self, Views};
 #[derive(Clone)]
 pub struct Units {
     pub store: Store,
-    pub platform: PlatformDomain,
+    pub records: RecordSettings,
     pub wake: Arc<Notify>,
     pub clock: Clock,
     /// Where TXT ownership proofs live (a domain's view shows it).
@@ -104,7 +103,7 @@ impl Units {
             tx,
             now,
             views: Views {
-                platform: self.platform.clone(),
+                platform: self.records.platform.clone(),
                 challenge_label: self.challenge_label.clone(),
             },
             messages: 0,
@@ -123,7 +122,7 @@ impl Units {
                 continue;
             }
             synced.push(account_id);
-            written += sync_account(&mut unit.tx, &self.platform, account_id).await?;
+            written += sync_account(&mut unit.tx, &self.records, account_id).await?;
         }
         let messages = unit.messages;
         unit.tx.commit().await?;

@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use portico_shared::pages::problem_page;
 use portico_shared::route::{
-    redirect_cache_control, split_request_url, HTML_CONTENT_TYPE, NO_STORE, PAGE_CACHE_CONTROL,
+    hsts_max_age, redirect_cache_control, split_request_url, HTML_CONTENT_TYPE, NO_STORE,
+    PAGE_CACHE_CONTROL,
 };
 use portico_shared::{
     route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
@@ -15,8 +16,8 @@ use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Context, Env, Result};
 
 use crate::kv::KvNamespace;
-use crate::reply::{reply, Body, Method, RequestHeaders, Value::Fixed, Value::Text};
-use crate::{content, local_kv, proxy, task};
+use crate::reply::{self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text};
+use crate::{content, proxy, task};
 
 /// The deployment's settings, from `wrangler.toml` vars: read once per
 /// isolate (vars are fixed for an isolate's life; a new deployment or a
@@ -131,7 +132,8 @@ fn abandoned() -> JsValue {
 async fn answer(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
     // The runtime's URL string, read once.
     let url = req.url();
-    if let Some(response) = local_kv::handle(req, &url, env).await {
+    #[cfg(feature = "local-kv")]
+    if let Some(response) = crate::local_kv::handle(req, &url, env).await {
         return match response {
             Ok(response) => Ok(Response::from(response)),
             Err(err) => {
@@ -184,7 +186,7 @@ async fn serve(
     };
     let request = match Visitor::parse(&visit) {
         Ok(request) => request,
-        Err(decision) => return respond(decision, req, env, ctx, config).await,
+        Err(decision) => return respond(decision, None, req, env, ctx, config).await,
     };
     let routes = KvNamespace::binding(env, "ROUTES")?;
     let mut facts = Facts::default();
@@ -192,7 +194,10 @@ async fn serve(
         match route(&request, &facts, &config.settings) {
             Decision::ReadHost(key) => facts.host = read(&routes, &key, HostRecord::decode).await?,
             Decision::ReadPath(key) => facts.path = read(&routes, &key, PathRecord::decode).await?,
-            decision => return respond(decision, req, env, ctx, config).await,
+            decision => {
+                let hsts = hsts_max_age(&request, &facts);
+                return respond(decision, hsts, req, env, ctx, config).await;
+            }
         }
     }
 }
@@ -210,13 +215,32 @@ async fn read<T>(
     Ok(lookup)
 }
 
+/// The headers every answer of the host carries: `X-Content-Type-Options`
+/// always (the answers built here are HTML or empty), HSTS when its record
+/// says so (a Connected custom domain with an active certificate, over HTTPS).
+struct Hardening(Option<JsValue>);
+
+impl Hardening {
+    fn of(hsts_max_age_s: Option<u32>) -> Hardening {
+        Hardening(hsts_max_age_s.map(reply::hsts))
+    }
+
+    fn add<'a>(&'a self, headers: &mut Vec<(&'static str, Value<'a>)>) {
+        if let Some(hsts) = &self.0 {
+            headers.push(("strict-transport-security", Value::Js(hsts)));
+        }
+    }
+}
+
 async fn respond(
     decision: Decision,
+    hsts_max_age_s: Option<u32>,
     req: &Request,
     env: &Env,
     ctx: &Context,
     config: &Config,
 ) -> Result<Response> {
+    let hardening = Hardening::of(hsts_max_age_s);
     match decision {
         Decision::Page {
             status,
@@ -224,12 +248,13 @@ async fn respond(
             etag,
             body,
         } => {
-            let headers = [
+            let mut headers = vec![
                 ("content-type", Fixed(HTML_CONTENT_TYPE)),
                 ("etag", Text(&etag)),
                 ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
-                ("x-content-type-options", Fixed("nosniff")),
+                ("x-content-type-options", Fixed(NOSNIFF)),
             ];
+            hardening.add(&mut headers);
             if !body {
                 return reply(status, &headers, Body::Empty);
             }
@@ -239,26 +264,26 @@ async fn respond(
                     // Content is published before the records naming it; a
                     // miss means the store is behind, not that the page is gone.
                     console_error!("content {content_key} is missing");
-                    problem(Problem::Unavailable, config)
+                    problem_for(Problem::Unavailable, config, &hardening)
                 }
             }
         }
-        Decision::NotModified { etag } => reply(
-            304,
-            &[
+        Decision::NotModified { etag } => {
+            let mut headers = vec![
                 ("etag", Text(&etag)),
                 ("cache-control", Fixed(PAGE_CACHE_CONTROL)),
-            ],
-            Body::Empty,
-        ),
-        Decision::Redirect { status, location } => reply(
-            status,
-            &[
+            ];
+            hardening.add(&mut headers);
+            reply(304, &headers, Body::Empty)
+        }
+        Decision::Redirect { status, location } => {
+            let mut headers = vec![
                 ("location", Text(&location)),
                 ("cache-control", Fixed(redirect_cache_control(status))),
-            ],
-            Body::Empty,
-        ),
+            ];
+            hardening.add(&mut headers);
+            reply(status, &headers, Body::Empty)
+        }
         Decision::Proxy {
             path_and_query,
             forwarded_host,
@@ -274,22 +299,32 @@ async fn respond(
                 Ok(response) => Ok(response),
                 Err(err) => {
                     console_error!("origin {target} did not answer: {err}");
-                    problem(Problem::OriginUnreachable, config)
+                    problem_for(Problem::OriginUnreachable, config, &hardening)
                 }
             }
         }
-        Decision::Problem(found) => problem(found, config),
+        Decision::Problem(found) => problem_for(found, config, &hardening),
         // `serve` loops on reads; a read reaching here is a bug, not a visitor's fault.
         Decision::ReadHost(_) | Decision::ReadPath(_) => problem(Problem::Unavailable, config),
     }
 }
 
+const NOSNIFF: &str = "nosniff";
+
+/// The platform's page for `found`, before any host record was read.
 fn problem(found: Problem, config: &Config) -> Result<Response> {
+    problem_for(found, config, &Hardening(None))
+}
+
+/// The platform's page for `found`, for a host whose record may ask for HSTS.
+fn problem_for(found: Problem, config: &Config, hardening: &Hardening) -> Result<Response> {
     let retry_after = found.retry_after().map(|seconds| seconds.to_string());
     let mut headers = vec![
         ("content-type", Fixed(HTML_CONTENT_TYPE)),
         ("cache-control", Fixed(NO_STORE)),
+        ("x-content-type-options", Fixed(NOSNIFF)),
     ];
+    hardening.add(&mut headers);
     if let Some(allow) = found.allow() {
         headers.push(("allow", Fixed(allow)));
     }

@@ -19,7 +19,8 @@ mod content;
 mod handler;
 #[cfg(target_arch = "wasm32")]
 mod kv;
-#[cfg(target_arch = "wasm32")]
+// Development builds only (the `local-kv` feature): see edge/Cargo.toml.
+#[cfg(all(target_arch = "wasm32", feature = "local-kv"))]
 mod local_kv;
 mod parking;
 #[cfg(target_arch = "wasm32")]

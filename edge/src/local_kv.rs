@@ -5,16 +5,37 @@
 //! `{ success, errors, messages, result }` envelope), so the publisher's
 //! client is the same for both; only the base URL and token differ.
 //!
-//! Enabled only when the `LOCAL_KV_TOKEN` var is set, which `scripts/dev`
-//! does through `.dev.vars` (read by `wrangler dev`, never deployed).
-//! Without it, `/__portico/kv/…` is routed like any other path.
+//! Compiled only with the `local-kv` cargo feature, which development builds
+//! turn on (`scripts/build-edge --dev`: `scripts/dev`, `scripts/test`); a
+//! production build has no such route, and `scripts/check-bundle` fails if
+//! its bundle holds the prefix. Even then it answers only when the
+//! `LOCAL_KV_TOKEN` var is set, which `scripts/dev` does through `.dev.vars`
+//! (read by `wrangler dev`, never deployed). Otherwise `/__portico/kv/…` is
+//! routed like any other path.
 
 use portico_shared::route::split_request_url;
 use serde::Deserialize;
 use serde_json::json;
 use worker::{Env, Request, Response, Result};
 
-const PREFIX: &str = "/__portico/kv/";
+/// The route (`LOCAL_KV_ROUTE` in scripts/lib.sh). Also spelled out whole
+/// in [`USAGE`]: the compiler turns `strip_prefix(PREFIX)` into integer
+/// compares, and the build scripts find a build with this endpoint by the
+/// route in its wasm, so the usage message must keep it (scripts/build-edge
+/// fails a `local-kv` build without it).
+macro_rules! prefix {
+    () => {
+        "/__portico/kv/"
+    };
+}
+const PREFIX: &str = prefix!();
+const USAGE: &str = concat!(
+    "use PUT ",
+    prefix!(),
+    "<BINDING>/bulk or POST ",
+    prefix!(),
+    "<BINDING>/bulk/delete"
+);
 const BINDINGS: &[&str] = &["ROUTES", "CONTENT"];
 /// Cloudflare's limit per bulk request.
 const MAX_PAIRS: usize = 10_000;
@@ -91,7 +112,7 @@ async fn serve(req: &mut Request, env: &Env, rest: &str, token: &str) -> Result<
             }
             success(keys.len())
         }
-        _ => failure(405, 10000, "use PUT …/bulk or POST …/bulk/delete"),
+        _ => failure(405, 10000, USAGE),
     }
 }
 

@@ -22,12 +22,14 @@ use web_sys::{Request, Response};
 use worker::Result;
 
 #[wasm_bindgen(inline_js = "
-export function respond(status, body, n0, v0, n1, v1, n2, v2, n3, v3) {
+export function respond(status, body, n0, v0, n1, v1, n2, v2, n3, v3, n4, v4, n5, v5) {
   const headers = new Headers();
   if (n0 !== undefined) headers.set(n0, v0);
   if (n1 !== undefined) headers.set(n1, v1);
   if (n2 !== undefined) headers.set(n2, v2);
   if (n3 !== undefined) headers.set(n3, v3);
+  if (n4 !== undefined) headers.set(n4, v4);
+  if (n5 !== undefined) headers.set(n5, v5);
   return new Response(body, { status, headers });
 }
 export function method_of(request) {
@@ -49,7 +51,7 @@ extern "C" {
     fn ascii(ptr: *const u8, len: usize) -> JsValue;
 
     /// `new Response(body, { status, headers })`, the `Headers` made here
-    /// from up to four names and values (`undefined` names are skipped).
+    /// from up to six names and values (`undefined` names are skipped).
     #[wasm_bindgen(catch)]
     #[allow(clippy::too_many_arguments)]
     fn respond(
@@ -63,6 +65,10 @@ extern "C" {
         v2: &JsValue,
         n3: &JsValue,
         v3: &JsValue,
+        n4: &JsValue,
+        v4: &JsValue,
+        n5: &JsValue,
+        v5: &JsValue,
     ) -> std::result::Result<Response, JsValue>;
 
     /// 0 for GET, 1 for HEAD, 2 for any other method.
@@ -78,11 +84,13 @@ extern "C" {
     fn get_js(this: &HeaderMap, name: &JsValue) -> std::result::Result<Option<String>, JsValue>;
 }
 
-/// A header value: fixed text, made a JS string once, or this request's own.
+/// A header value: fixed text, made a JS string once, this request's own,
+/// or a JS string already made.
 #[derive(Clone, Copy)]
 pub enum Value<'a> {
     Fixed(&'static str),
     Text(&'a str),
+    Js(&'a JsValue),
 }
 
 /// A response body.
@@ -95,8 +103,9 @@ pub enum Body<'a> {
     Buffer(&'a JsValue),
 }
 
-/// The most headers a response has (a page has four).
-pub const MAX_HEADERS: usize = 4;
+/// The most headers a response has (a page has five with HSTS; a problem
+/// page six at most).
+pub const MAX_HEADERS: usize = 6;
 
 /// A response with this status, these headers (at most [`MAX_HEADERS`]) and body.
 pub fn reply(
@@ -118,6 +127,7 @@ pub fn reply(
             match value {
                 Value::Fixed(value) => fixed(value),
                 Value::Text(value) => text(value),
+                Value::Js(value) => (*value).clone(),
             },
         );
     }
@@ -132,8 +142,10 @@ pub fn reply(
         }
         Body::Buffer(buffer) => buffer,
     };
-    let [(n0, v0), (n1, v1), (n2, v2), (n3, v3)] = &pairs;
-    Ok(respond(status, body, n0, v0, n1, v1, n2, v2, n3, v3)?)
+    let [(n0, v0), (n1, v1), (n2, v2), (n3, v3), (n4, v4), (n5, v5)] = &pairs;
+    Ok(respond(
+        status, body, n0, v0, n1, v1, n2, v2, n3, v3, n4, v4, n5, v5,
+    )?)
 }
 
 /// A request's method, as routing tells methods apart.
@@ -185,6 +197,25 @@ pub fn text(text: &str) -> JsValue {
         MEMORY_SET.set(true);
     }
     ascii(text.as_ptr(), text.len())
+}
+
+/// The `Strict-Transport-Security` value for `max_age_s`, as a JS string
+/// made once per isolate for the max-age in use (one per deployment).
+pub fn hsts(max_age_s: u32) -> JsValue {
+    thread_local! {
+        static LAST: RefCell<Option<(u32, JsValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((cached, value)) if *cached == max_age_s => value.clone(),
+            _ => {
+                let value = text(&portico_shared::route::hsts_header(max_age_s));
+                *last = Some((max_age_s, value.clone()));
+                value
+            }
+        }
+    })
 }
 
 /// The loop is for short strings (keys and header values are well under

@@ -30,7 +30,7 @@ pub const MAX_SLUG_LEN: usize = 100;
 /// a digit.)
 pub const RESERVED_SLUGS: &[&str] = &["cdn-cgi", "portico"];
 
-/// First segments that pass through to the platform origin untouched, so
+/// Normalized path prefixes that pass through to the platform origin, so
 /// that certificate authorities can validate the domain.
 pub const PASS_THROUGH_PREFIXES: &[&str] = &[
     "/.well-known/acme-challenge/",
@@ -117,10 +117,13 @@ impl fmt::Display for RequestPath {
 }
 
 /// True for paths that certificate validation needs answered by the origin.
-pub fn is_pass_through(raw_path: &str) -> bool {
+/// Decided on the normalized path, the one routing and the origin see: a raw
+/// `/.well-known/acme-challenge/../../admin` is `/admin`, not a challenge, and
+/// `//.well-known/./acme-challenge/t` is one.
+pub fn is_pass_through(path: &RequestPath) -> bool {
     PASS_THROUGH_PREFIXES
         .iter()
-        .any(|prefix| raw_path.starts_with(prefix))
+        .any(|prefix| path.as_str().starts_with(prefix))
 }
 
 /// Splits a request target into its path and its query (without `?`).
@@ -371,11 +374,34 @@ mod tests {
     }
 
     #[test]
-    fn passes_certificate_validation_through() {
-        assert!(is_pass_through("/.well-known/acme-challenge/token"));
-        assert!(is_pass_through("/.well-known/pki-validation/file.txt"));
-        assert!(!is_pass_through("/.well-known/security.txt"));
-        assert!(!is_pass_through("/acme-challenge/x"));
+    fn passes_certificate_validation_through_on_the_normalized_path() {
+        let cases = [
+            ("/.well-known/acme-challenge/token", true),
+            ("/.well-known/pki-validation/file.txt", true),
+            ("/.well-known/./acme-challenge/x", true),
+            ("//.well-known/acme-challenge/x", true),
+            ("/.well-known//acme-challenge//x", true),
+            ("/x/../.well-known/acme-challenge/x", true),
+            ("/../.well-known/acme-challenge/x", true),
+            ("/%2Ewell-known/acme%2Dchallenge/x", true),
+            ("/%2ewell-known/acme%2dchallenge/x", true),
+            ("/.well-known/security.txt", false),
+            ("/acme-challenge/x", false),
+            // `..` leaves the challenge folder: routed as what it names.
+            ("/.well-known/acme-challenge/../../admin", false),
+            ("/.well-known/acme-challenge/..", false),
+            ("/.well-known/acme-challenge/%2e%2e/%2E%2E/admin", false),
+            // An encoded `/` is data, not a separator.
+            ("/.well-known%2Facme-challenge/x", false),
+            ("/.well-known/acme-challenge%2Fx", false),
+            // Paths are case-sensitive; so are certificate authorities.
+            ("/.WELL-KNOWN/acme-challenge/x", false),
+            ("/.well-known/acme-challengex", false),
+        ];
+        for (raw, want) in cases {
+            let path = RequestPath::parse(raw).unwrap();
+            assert_eq!(is_pass_through(&path), want, "{raw:?} ({path})");
+        }
     }
 
     #[test]

@@ -181,6 +181,12 @@ pub enum HostRecord {
         v: u32,
         index: Target,
         not_found: Target,
+        /// `Strict-Transport-Security: max-age=<this>` on the host's HTTPS
+        /// answers: set only for a Connected custom domain with an active
+        /// certificate. Optional, so records written before it (and edges
+        /// that predate it, which ignore unknown fields) stay readable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hsts: Option<u32>,
     },
     /// A host that only redirects to another (the bare root of a root
     /// integration → `www`).
@@ -193,6 +199,24 @@ impl HostRecord {
             v: FORMAT_VERSION,
             index,
             not_found,
+            hsts: None,
+        }
+    }
+
+    /// The same record with this HSTS max-age (seconds; `None`: no header).
+    /// A redirect host never carries one.
+    pub fn with_hsts(mut self, max_age_s: Option<u32>) -> HostRecord {
+        if let HostRecord::Site { hsts, .. } = &mut self {
+            *hsts = max_age_s;
+        }
+        self
+    }
+
+    /// The HSTS max-age its host's answers carry, if any.
+    pub fn hsts(&self) -> Option<u32> {
+        match self {
+            HostRecord::Site { hsts, .. } => *hsts,
+            HostRecord::Redirect { .. } => None,
         }
     }
 
@@ -229,6 +253,10 @@ impl HostRecord {
 pub struct PathRecord {
     pub v: u32,
     pub target: Target,
+    /// The host's HSTS max-age, as in its [`HostRecord::Site`]: a page
+    /// answered by its path record alone (one KV read) carries it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hsts: Option<u32>,
 }
 
 impl PathRecord {
@@ -236,7 +264,14 @@ impl PathRecord {
         PathRecord {
             v: FORMAT_VERSION,
             target,
+            hsts: None,
         }
+    }
+
+    /// The same record with this HSTS max-age (seconds; `None`: no header).
+    pub fn with_hsts(mut self, max_age_s: Option<u32>) -> PathRecord {
+        self.hsts = max_age_s;
+        self
     }
 
     pub fn decode(bytes: &[u8]) -> Result<PathRecord, RecordError> {
@@ -309,6 +344,8 @@ impl<'de> Deserialize<'de> for HostRecord {
             index: Option<Target>,
             not_found: Option<Target>,
             to: Option<Hostname>,
+            // Absent in records written before HSTS: `None`, no header.
+            hsts: Option<u32>,
         }
         use serde::de::Error;
         let flat = Flat::deserialize(deserializer)?;
@@ -319,6 +356,7 @@ impl<'de> Deserialize<'de> for HostRecord {
                 not_found: flat
                     .not_found
                     .ok_or_else(|| D::Error::missing_field("not_found"))?,
+                hsts: flat.hsts,
             },
             Kind::Redirect => HostRecord::Redirect {
                 v: flat.v,
@@ -408,6 +446,50 @@ mod tests {
             String::from_utf8(path.encode()).unwrap(),
             r#"{"v":1,"target":{"type":"origin","path":"/m/42"}}"#
         );
+    }
+
+    #[test]
+    fn hsts_is_optional_and_records_without_it_still_decode() {
+        let site = HostRecord::site(
+            Target::Page { digest: digest() },
+            Target::Page { digest: digest() },
+        )
+        .with_hsts(Some(31_536_000));
+        let encoded = String::from_utf8(site.encode()).unwrap();
+        assert!(encoded.contains(r#""hsts":31536000"#), "{encoded}");
+        assert_eq!(HostRecord::decode(encoded.as_bytes()).unwrap(), site);
+        assert_eq!(site.hsts(), Some(31_536_000));
+        // Written before the field existed (or without HSTS): no header.
+        let old = br#"{"kind":"site","v":1,"index":{"type":"origin","path":"/"},"not_found":{"type":"origin","path":"/"}}"#;
+        assert_eq!(HostRecord::decode(old).unwrap().hsts(), None);
+        let plain = HostRecord::site(
+            Target::Page { digest: digest() },
+            Target::Page { digest: digest() },
+        );
+        assert!(!String::from_utf8(plain.encode()).unwrap().contains("hsts"));
+        // A redirect host never carries it.
+        let redirect =
+            HostRecord::redirect(Hostname::parse("www.example.com").unwrap()).with_hsts(Some(60));
+        assert_eq!(redirect.hsts(), None);
+
+        let path = PathRecord::new(Target::Page { digest: digest() }).with_hsts(Some(60));
+        assert_eq!(PathRecord::decode(&path.encode()).unwrap(), path);
+        let old_path = br#"{"v":1,"target":{"type":"origin","path":"/m"}}"#;
+        assert_eq!(PathRecord::decode(old_path).unwrap().hsts, None);
+        for corrupt in [
+            &br#"{"v":1,"target":{"type":"origin","path":"/m"},"hsts":"1 year"}"#[..],
+            br#"{"v":1,"target":{"type":"origin","path":"/m"},"hsts":-1}"#,
+        ] {
+            assert!(matches!(
+                PathRecord::decode(corrupt),
+                Err(RecordError::Corrupt(_))
+            ));
+        }
+        let corrupt_site = br#"{"kind":"site","v":1,"index":{"type":"origin","path":"/"},"not_found":{"type":"origin","path":"/"},"hsts":true}"#;
+        assert!(matches!(
+            HostRecord::decode(corrupt_site),
+            Err(RecordError::Corrupt(_))
+        ));
     }
 
     #[test]

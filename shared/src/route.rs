@@ -6,8 +6,8 @@
 //! Order of rules (DESIGN.md, "Routing at the edge"):
 //! 1. A bad `Host` → 400; an overlong path → 414.
 //! 2. `/.well-known/acme-challenge/` and `/.well-known/pki-validation/` →
-//!    the platform origin, untouched, for any host (certificates are
-//!    validated before a domain is published).
+//!    the platform origin, for any host (certificates are validated before a
+//!    domain is published); decided on, and forwarded as, the normalized path.
 //! 3. `/<slug>…` → its path record, if one answers the path.
 //! 4. The host record: none → "domain not connected" (404); a redirect host
 //!    → `https://<to><path>?<query>` in one hop; `http://` → `https://`;
@@ -134,8 +134,6 @@ pub struct Request {
     pub scheme: Scheme,
     pub method: Method,
     pub host: Hostname,
-    /// The path as received, for pass-through to the origin.
-    pub raw_path: String,
     pub path: RequestPath,
     pub query: Option<String>,
     pub if_none_match: Option<String>,
@@ -154,7 +152,6 @@ impl Request {
             scheme: visit.scheme,
             method: Method::parse(visit.method),
             host,
-            raw_path: visit.path.to_string(),
             path,
             query: visit.query.map(str::to_string),
             if_none_match: visit.if_none_match.map(str::to_string),
@@ -306,10 +303,10 @@ pub enum Decision {
 
 /// The decision for `request` given what has been read.
 pub fn route(request: &Request, facts: &Facts, settings: &EdgeSettings) -> Decision {
-    if is_pass_through(&request.raw_path) {
+    if is_pass_through(&request.path) {
         return proxy(
             request,
-            format!("{}{}", request.raw_path, request.query_suffix()),
+            format!("{}{}", request.path, request.query_suffix()),
             None,
         );
     }
@@ -351,6 +348,27 @@ pub fn route(request: &Request, facts: &Facts, settings: &EdgeSettings) -> Decis
             }
         }
     }
+}
+
+/// The `Strict-Transport-Security` max-age of the answer, once `route` has
+/// decided: what the record that answered says (the host's, or the path's
+/// when it answered alone), and only over HTTPS (browsers ignore it over
+/// HTTP). `None` for answers given before any record was read.
+pub fn hsts_max_age(request: &Request, facts: &Facts) -> Option<u32> {
+    if request.scheme != Scheme::Https {
+        return None;
+    }
+    match (&facts.host, &facts.path) {
+        (Lookup::Found(host), _) => host.hsts(),
+        (_, Lookup::Found(path)) => path.hsts,
+        _ => None,
+    }
+}
+
+/// `Strict-Transport-Security` for `max_age_s`: this host only, never
+/// `includeSubDomains` (the customer's other names are not ours to pin).
+pub fn hsts_header(max_age_s: u32) -> String {
+    ["max-age=", &max_age_s.to_string()].concat()
 }
 
 /// A path record answers `/<slug>` exactly (trailing slash allowed), and an

@@ -4,7 +4,7 @@
 //! stopped on drop.
 //!
 //! It serves the worker already built in `build/` and never builds it:
-//! `scripts/test` runs `scripts/build-edge` once before the tests.
+//! `scripts/test` runs `scripts/build-edge --dev` once before the tests.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -29,6 +29,8 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct WranglerDevBuilder {
     kv: BTreeMap<String, Vec<(String, String)>>,
     vars: BTreeMap<String, String>,
+    https_urls: bool,
+    production_build: bool,
 }
 
 impl WranglerDevBuilder {
@@ -38,6 +40,20 @@ impl WranglerDevBuilder {
             .entry(binding.to_owned())
             .or_default()
             .push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The worker sees `https://` request URLs, as behind Cloudflare, while
+    /// wrangler dev still listens on plain HTTP (`--upstream-protocol https`).
+    pub fn https_urls(mut self) -> Self {
+        self.https_urls = true;
+        self
+    }
+
+    /// Serves build/ only if it is a production build (no `local-kv`), with
+    /// LOCAL_KV_TOKEN allowed anyway: to show such a build has no endpoint.
+    pub fn production_build(mut self) -> Self {
+        self.production_build = true;
         self
     }
 
@@ -62,10 +78,27 @@ impl WranglerDevBuilder {
             || !root.join("build/index_bg.wasm").is_file()
         {
             return Err(Error::msg(format!(
-                "the edge worker is not built ({} is missing): run scripts/build-edge \
+                "the edge worker is not built ({} is missing): run scripts/build-edge --dev \
                  (scripts/test does it before the tests)",
                 worker.display()
             )));
+        }
+
+        // The KV bulk endpoint the local stack publishes through exists only
+        // in development builds (edge feature `local-kv`).
+        let features = fs::read_to_string(root.join("build/features")).unwrap_or_default();
+        let local_kv = features.split([',', '\n']).any(|f| f.trim() == "local-kv");
+        if self.production_build && local_kv {
+            return Err(Error::msg(
+                "build/ is a development build (local-kv): build the production one \
+                 (scripts/build-edge, or scripts/check-bundle)",
+            ));
+        }
+        if !self.production_build && self.vars.contains_key("LOCAL_KV_TOKEN") && !local_kv {
+            return Err(Error::msg(
+                "the edge worker in build/ is a production build, without the local KV \
+                 endpoint: run scripts/build-edge --dev (scripts/test does)",
+            ));
         }
 
         let dir = tempfile::Builder::new()
@@ -93,6 +126,11 @@ impl WranglerDevBuilder {
             .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &inspector_port.to_string()])
             .arg("--show-interactive-dev-session=false")
+            .args(if self.https_urls {
+                &["--upstream-protocol", "https"][..]
+            } else {
+                &[]
+            })
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -6,7 +6,7 @@
 //! not connected within 24 hours is reverted (the control plane restarted
 //! with its clock a day ahead, `PORTICO_DEV_CLOCK_OFFSET_SECS`).
 //!
-//! Needs the built edge worker in build/ (`scripts/build-edge`; `scripts/test`
+//! Needs the built edge worker in build/ (`scripts/build-edge --dev`; `scripts/test`
 //! builds it first).
 
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The built edge worker under `wrangler dev` (workerd, local KV seeded
 //! through wrangler's KV binding commands), checked over real HTTP: pages,
 //! Index and 404 fallback, redirects, origin mounts, certificate validation
-//! pass-through, and bad input. Records are encoded by `shared`, as the
+//! pass-through, HSTS and nosniff, and bad input. Records are encoded by `shared`, as the
 //! control plane publishes them.
 
 use std::io::{Read, Write};
@@ -103,6 +103,21 @@ fn seeded(builder: WranglerDevBuilder) -> WranglerDevBuilder {
             &path_key(&sales, &slug("future")),
             r#"{"v":99,"target":{"type":"hologram"}}"#,
         )
+        // A Connected custom domain with an active certificate: HSTS in its records.
+        .kv(
+            "ROUTES",
+            &host_key(&host("secure.example.com")),
+            &text(
+                HostRecord::site(page('a'), page('b'))
+                    .with_hsts(Some(600))
+                    .encode(),
+            ),
+        )
+        .kv(
+            "ROUTES",
+            &path_key(&host("secure.example.com"), &slug("offer")),
+            &text(PathRecord::new(page('c')).with_hsts(Some(600)).encode()),
+        )
         .kv("CONTENT", &content_key(&digest('a')), INDEX_HTML)
         .kv("CONTENT", &content_key(&digest('b')), NOT_FOUND_HTML)
         .kv("CONTENT", &content_key(&digest('c')), OFFER_HTML);
@@ -139,7 +154,12 @@ async fn serves_pages_index_and_404_targets() -> Result<()> {
         header(&index, "cache-control"),
         "public, max-age=0, must-revalidate"
     );
+    assert_eq!(header(&index, "x-content-type-options"), "nosniff");
     assert_eq!(index.text().await?, INDEX_HTML);
+    // HSTS means nothing over plain HTTP: never sent there.
+    let plain = edge.get("secure.example.com", "/").await?;
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(header(&plain, "strict-transport-security"), "");
 
     // Host names are case-insensitive and may carry a port and a trailing dot.
     let shouted = edge
@@ -207,11 +227,76 @@ async fn serves_pages_index_and_404_targets() -> Result<()> {
     Ok(())
 }
 
+/// Over HTTPS, as Cloudflare hands requests to the worker.
 #[tokio::test]
-async fn caches_content_and_sees_kv_changes_at_once() -> Result<()> {
-    let edge = seeded(WranglerDev::builder().var("HTTPS_REDIRECT", "false"))
-        .start()
+async fn caches_content_sees_kv_changes_at_once_and_sends_hsts() -> Result<()> {
+    let edge = seeded(
+        WranglerDev::builder()
+            .var("HTTPS_REDIRECT", "true")
+            .https_urls(),
+    )
+    .start()
+    .await?;
+
+    // A host whose record carries HSTS: on every answer, the page answered by
+    // its path record alone included; nosniff on every HTML answer.
+    for (method, path, status) in [
+        (Method::GET, "/", 200),
+        (Method::GET, "/offer", 200),
+        (Method::HEAD, "/offer", 200),
+        (Method::GET, "/nope", 404),
+        (Method::POST, "/offer", 405),
+    ] {
+        let response = edge
+            .request(method.clone(), "secure.example.com", path)
+            .send()
+            .await?;
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        assert_eq!(
+            header(&response, "strict-transport-security"),
+            "max-age=600",
+            "{method} {path}"
+        );
+        assert_eq!(
+            header(&response, "x-content-type-options"),
+            "nosniff",
+            "{method} {path}"
+        );
+    }
+    let revalidated = edge
+        .request(Method::GET, "secure.example.com", "/")
+        .header("if-none-match", format!("\"{}\"", "a".repeat(64)))
+        .send()
         .await?;
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        header(&revalidated, "strict-transport-security"),
+        "max-age=600"
+    );
+    // Records without it (not Connected, or written before HSTS), unknown
+    // hosts and the bare root's redirect: none; the platform's pages still nosniff.
+    for (host, path, status) in [
+        ("sales.example.com", "/", 200),
+        ("sales.example.com", "/offer", 200),
+        ("unknown.example.org", "/", 404),
+        ("example.com", "/", 301),
+    ] {
+        let response = edge.get(host, path).await?;
+        assert_eq!(response.status().as_u16(), status, "{host}{path}");
+        assert_eq!(
+            header(&response, "strict-transport-security"),
+            "",
+            "{host}{path}"
+        );
+        if status != 301 {
+            assert_eq!(
+                header(&response, "x-content-type-options"),
+                "nosniff",
+                "{host}{path}"
+            );
+        }
+    }
+
     assert_eq!(
         edge.get("sales.example.com", "/offer")
             .await?
@@ -310,20 +395,42 @@ async fn proxies_origin_mounts_and_certificate_validation() -> Result<()> {
     let seen: Value = serde_json::from_slice(&missing.bytes().await?)?;
     assert_eq!(seen["path_and_query"], "/not-found?q=1");
 
-    // Certificate validation reaches the origin for any host, connected or not.
-    for (host, path) in [
+    // Certificate validation reaches the origin for any host, connected or
+    // not, decided on the normalized path and forwarded as it.
+    for (host, path, forwarded) in [
         (
             "unknown.example.org",
             "/.well-known/acme-challenge/tok-EN_123",
+            "/.well-known/acme-challenge/tok-EN_123",
         ),
-        ("sales.example.com", "/.well-known/pki-validation/ABC.txt"),
+        (
+            "sales.example.com",
+            "/.well-known/pki-validation/ABC.txt",
+            "/.well-known/pki-validation/ABC.txt",
+        ),
+        (
+            "sales.example.com",
+            "//.well-known//acme-challenge/tok",
+            "/.well-known/acme-challenge/tok",
+        ),
+        (
+            "sales.example.com",
+            "/.well-known/acme%2Dchallenge/tok?x=1",
+            "/.well-known/acme-challenge/tok?x=1",
+        ),
     ] {
         let validation = edge.get(host, path).await?;
         assert_eq!(validation.status(), StatusCode::OK, "{host}{path}");
         let seen: Value = serde_json::from_slice(&validation.bytes().await?)?;
-        assert_eq!(seen["path_and_query"], path);
+        assert_eq!(seen["path_and_query"], forwarded, "{host}{path}");
         assert_eq!(seen["headers"]["x-forwarded-host"], host);
     }
+    // An encoded `/` is not a separator: routed as a page path (the 404 target).
+    let not_a_challenge = edge
+        .get("sales.example.com", "/.well-known%2Facme-challenge/tok")
+        .await?;
+    assert_eq!(not_a_challenge.status(), StatusCode::NOT_FOUND);
+    assert_eq!(not_a_challenge.text().await?, NOT_FOUND_HTML);
     Ok(())
 }
 
@@ -471,5 +578,50 @@ async fn bad_input_gets_a_4xx_page_never_a_500() -> Result<()> {
     stream.read_to_string(&mut answer)?;
     let status_line = answer.lines().next().unwrap_or_default().to_owned();
     assert!(status_line.contains(" 400 "), "{status_line}");
+    Ok(())
+}
+
+/// A production build (no `local-kv` feature) has no KV endpoint, even with
+/// LOCAL_KV_TOKEN set: its route is served like any other path, and nothing
+/// is written. `scripts/check-bundle` runs this on the build it just made
+/// (`PORTICO_EDGE_BUILD=production`); with the development build that
+/// `scripts/test` makes, it says so and passes.
+#[tokio::test]
+async fn a_production_build_has_no_local_kv_endpoint() -> Result<()> {
+    if std::env::var("PORTICO_EDGE_BUILD").as_deref() != Ok("production") {
+        println!("SKIPPED: runs on the production build (PORTICO_EDGE_BUILD=production, scripts/check-bundle)");
+        return Ok(());
+    }
+    let edge = seeded(
+        WranglerDev::builder()
+            .production_build()
+            .var("HTTPS_REDIRECT", "false")
+            .var("LOCAL_KV_TOKEN", "a-token"),
+    )
+    .start()
+    .await?;
+    let record = text(HostRecord::site(page('a'), page('b')).encode());
+    let body = serde_json::json!([{ "key": "v1/h/planted.example.com", "value": record }]);
+    let put = edge
+        .request(
+            Method::PUT,
+            "sales.example.com",
+            "/__portico/kv/ROUTES/bulk",
+        )
+        .header("authorization", "Bearer a-token")
+        .header("content-type", "application/json")
+        .body(serde_json::to_string(&body)?)
+        .send()
+        .await?;
+    // The page rules answer: a page refuses PUT (405), as on any other path.
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&put, "content-type"), "text/html; charset=utf-8");
+    assert!(!put.text().await?.contains("success"));
+    let planted = edge.get("planted.example.com", "/").await?;
+    assert_eq!(planted.status(), StatusCode::NOT_FOUND);
+    assert!(planted
+        .text()
+        .await?
+        .contains("This domain is not connected"));
     Ok(())
 }

@@ -73,7 +73,7 @@ impl AppState {
     pub fn new(units: Units, admin_token: &str) -> AppState {
         AppState {
             store: units.store.clone(),
-            platform: units.platform.clone(),
+            platform: units.records.platform.clone(),
             admin_token_hash: Arc::new(Sha256::digest(admin_token.as_bytes()).into()),
             publish_wake: units.wake.clone(),
             certificates: Certificates::None,

@@ -13,10 +13,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use portico_shared::record::FORMAT_VERSION;
-use portico_shared::PlatformDomain;
 use serde::Serialize;
 
 use super::kv_cloudflare::listed_digest;
+use super::sync::RecordSettings;
 use super::{list_all, KvBackend, KvError, ListedKey};
 use crate::store::outbox::{self, Namespace};
 use crate::store::{now_ms, Store};
@@ -198,7 +198,7 @@ pub async fn observe(store: &Store, backend: &dyn KvBackend) -> Result<DriftRepo
 /// Returns how many outbox rows were written.
 pub async fn repair(
     store: &Store,
-    platform: &PlatformDomain,
+    records: &RecordSettings,
     report: &DriftReport,
 ) -> Result<usize, sqlx::Error> {
     let mut written = 0;
@@ -245,20 +245,20 @@ pub async fn repair(
         }
     }
     tx.commit().await?;
-    Ok(written + super::sync::republish_all(store, platform).await?)
+    Ok(written + super::sync::republish_all(store, records).await?)
 }
 
 /// `--full`: forgets everything `kv_published` holds and resyncs every
 /// account, so every desired key (and every content a record names) is put
 /// again. Rebuilds a wiped namespace; deletes nothing. Content waiting for
 /// collection keeps its mark (and is collected as planned).
-pub async fn rewrite_all(store: &Store, platform: &PlatformDomain) -> Result<usize, sqlx::Error> {
+pub async fn rewrite_all(store: &Store, records: &RecordSettings) -> Result<usize, sqlx::Error> {
     sqlx::query(
         "DELETE FROM kv_published WHERE namespace <> 'content' OR unreferenced_since IS NULL",
     )
     .execute(store.pool())
     .await?;
-    super::sync::republish_all(store, platform).await
+    super::sync::republish_all(store, records).await
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use portico_shared::lifecycle::Status;
 use portico_shared::record::{content_key, host_key, path_key};
 use portico_shared::{
     ContentDigest, HostRecord, Hostname, PathRecord, PlatformDomain, Slug, Target, Username,
@@ -18,6 +19,35 @@ use super::defaults::{DEFAULT_INDEX_HTML, DEFAULT_NOT_FOUND_HTML};
 use crate::store::domains::{Domain, TargetColumns};
 use crate::store::outbox::{self, Namespace};
 use crate::store::{accounts, domains, links, now_ms, pages};
+
+/// What records are built from beside the store: the deployment's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSettings {
+    pub platform: PlatformDomain,
+    /// `Strict-Transport-Security` max-age for Connected custom domains; 0:
+    /// none (`hsts_max_age_s`, always 0 without a certificate provider).
+    pub hsts_max_age_s: u32,
+}
+
+impl RecordSettings {
+    pub fn from_settings(settings: &crate::config::Settings) -> RecordSettings {
+        RecordSettings {
+            platform: settings.platform_domain.clone(),
+            hsts_max_age_s: settings.hsts_max_age_s,
+        }
+    }
+
+    /// The HSTS max-age `domain`'s records carry. Only a Connected domain:
+    /// the verifier connects a domain only once its certificate is active
+    /// (`certificate` check: `Active`, or `NotManaged` where there is no
+    /// provider, and then the max-age is 0), whereas a processing domain
+    /// being published and a disconnected one in its grace period may have
+    /// none that works.
+    pub fn hsts_for(&self, domain: &Domain) -> Option<u32> {
+        (domain.status == Status::Connected && self.hsts_max_age_s > 0)
+            .then_some(self.hsts_max_age_s)
+    }
+}
 
 /// The hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -82,10 +112,10 @@ pub struct Expected {
 /// does not exist).
 pub async fn expected(
     conn: &mut AnyConnection,
-    platform: &PlatformDomain,
+    records: &RecordSettings,
     account_id: &str,
 ) -> Result<Expected, sqlx::Error> {
-    Ok(desired(conn, platform, account_id)
+    Ok(desired(conn, records, account_id)
         .await?
         .map(|desired| Expected {
             content: desired.content.keys().cloned().collect(),
@@ -97,7 +127,7 @@ pub async fn expected(
 /// Computes the account's records from its pages, links and domains.
 async fn desired(
     conn: &mut AnyConnection,
-    platform: &PlatformDomain,
+    records: &RecordSettings,
     account_id: &str,
 ) -> Result<Option<Desired>, sqlx::Error> {
     let Some(account) = accounts::get_in(conn, account_id).await? else {
@@ -113,7 +143,7 @@ async fn desired(
 
     let mut desired = Desired::default();
     if let Ok(username) = Username::parse(&account.username) {
-        let host = platform.account_host(&username);
+        let host = records.platform.account_host(&username);
         let index = desired.builtin(DEFAULT_INDEX_HTML);
         let not_found = desired.builtin(DEFAULT_NOT_FOUND_HTML);
         desired.routes.insert(
@@ -123,6 +153,7 @@ async fn desired(
         add_paths(
             &mut desired,
             &host,
+            None,
             &pages,
             links.iter().filter(|l| l.domain_id.is_none()),
         );
@@ -130,7 +161,8 @@ async fn desired(
     // Published domains: connected ones, one being connected (published
     // before it is reported connected), a disconnected one in its grace period.
     for domain in domains.iter().filter(|d| d.published_at.is_some()) {
-        add_domain(&mut desired, domain, &pages, &links);
+        let hsts = records.hsts_for(domain);
+        add_domain(&mut desired, domain, hsts, &pages, &links);
     }
     Ok(Some(desired))
 }
@@ -139,10 +171,10 @@ async fn desired(
 /// many outbox rows it wrote.
 pub async fn sync_account(
     conn: &mut AnyConnection,
-    platform: &PlatformDomain,
+    records: &RecordSettings,
     account_id: &str,
 ) -> Result<usize, sqlx::Error> {
-    let Some(desired) = desired(conn, platform, account_id).await? else {
+    let Some(desired) = desired(conn, records, account_id).await? else {
         return Ok(0);
     };
 
@@ -194,6 +226,7 @@ fn json(bytes: &[u8]) -> String {
 fn add_domain(
     desired: &mut Desired,
     domain: &Domain,
+    hsts: Option<u32>,
     pages: &HashMap<String, pages::PageRow>,
     links: &[links::LinkRow],
 ) {
@@ -206,7 +239,7 @@ fn add_domain(
     let before = desired.routes.len();
     for host in integration.hosts() {
         let record = if host == served {
-            HostRecord::site(index.clone(), not_found.clone())
+            HostRecord::site(index.clone(), not_found.clone()).with_hsts(hsts)
         } else {
             // The bare root answers with a redirect to `www`, path kept.
             HostRecord::redirect(served.clone())
@@ -218,6 +251,7 @@ fn add_domain(
     add_paths(
         desired,
         served,
+        hsts,
         pages,
         links
             .iter()
@@ -246,6 +280,7 @@ fn target(
 fn add_paths<'a>(
     desired: &mut Desired,
     host: &Hostname,
+    hsts: Option<u32>,
     pages: &HashMap<String, pages::PageRow>,
     links: impl Iterator<Item = &'a links::LinkRow>,
 ) {
@@ -256,18 +291,19 @@ fn add_paths<'a>(
         if let Some(target) = desired.page(page) {
             desired.routes.insert(
                 path_key(host, &slug),
-                json(&PathRecord::new(target).encode()),
+                json(&PathRecord::new(target).with_hsts(hsts).encode()),
             );
         }
     }
 }
 
 /// Recomputes every account's records and enqueues what differs: after the
-/// platform domain changed, or an upgrade changed the built-in pages.
+/// platform domain or the HSTS max-age changed, or an upgrade changed the
+/// built-in pages.
 /// Returns how many outbox rows were written.
 pub async fn republish_all(
     store: &crate::store::Store,
-    platform: &PlatformDomain,
+    records: &RecordSettings,
 ) -> Result<usize, sqlx::Error> {
     let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM accounts ORDER BY id")
         .fetch_all(store.pool())
@@ -276,7 +312,7 @@ pub async fn republish_all(
     for (account_id,) in ids {
         let mut tx = store.pool().begin().await?;
         crate::store::lock_account(&mut tx, &account_id).await?;
-        written += sync_account(&mut tx, platform, &account_id).await?;
+        written += sync_account(&mut tx, records, &account_id).await?;
         tx.commit().await?;
     }
     // Every account's content refs are recorded now: collection may start.

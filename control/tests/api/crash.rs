@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use portico_control::clock::Clock;
 use portico_control::lifecycle;
-use portico_control::publish::sync::{expected, sha256_hex};
+use portico_control::publish::sync::{expected, sha256_hex, RecordSettings};
 use portico_control::store::{outbox, parked, Store};
 use portico_control::unit::Units;
 use portico_shared::PlatformDomain;
@@ -359,7 +359,11 @@ async fn killing_the_publisher_loses_nothing_and_leaves_nothing_stale(db: Db) {
     };
     let mut fleet = Fleet::start(&database, &server, replicas);
     let store = Store::connect(&database.url, 2).await.unwrap();
-    let platform = PlatformDomain::parse(PLATFORM).unwrap();
+    // What `serve` builds records with: no certificate provider, so no HSTS.
+    let records = RecordSettings {
+        platform: PlatformDomain::parse(PLATFORM).unwrap(),
+        hsts_max_age_s: 0,
+    };
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
@@ -371,7 +375,7 @@ async fn killing_the_publisher_loses_nothing_and_leaves_nothing_stale(db: Db) {
         apis: fleet.apis.clone(),
         units: Units {
             store: store.clone(),
-            platform: platform.clone(),
+            records: records.clone(),
             wake: Arc::new(Notify::new()),
             clock: Clock::system(),
             challenge_label: Default::default(),
@@ -440,7 +444,7 @@ async fn killing_the_publisher_loses_nothing_and_leaves_nothing_stale(db: Db) {
     let mut content = BTreeSet::new();
     let mut conn = store.pool().acquire().await.unwrap();
     for (account,) in &accounts {
-        let wanted = expected(&mut conn, &platform, account).await.unwrap();
+        let wanted = expected(&mut conn, &records, account).await.unwrap();
         routes.extend(wanted.routes);
         content.extend(wanted.content);
     }

@@ -90,11 +90,12 @@ async fn a_wiped_namespace_is_reported_then_rebuilt_by_full(db: Db) {
     assert!(report.render().contains("KV differs from the store."));
 
     // The old republish trusts kv_published: it writes nothing.
-    let written = portico_control::publish::sync::republish_all(app.store(), &app.state.platform)
-        .await
-        .unwrap();
+    let written =
+        portico_control::publish::sync::republish_all(app.store(), &app.state.units.records)
+            .await
+            .unwrap();
     assert_eq!(written, 0);
-    let written = drift::rewrite_all(app.store(), &app.state.platform)
+    let written = drift::rewrite_all(app.store(), &app.state.units.records)
         .await
         .unwrap();
     assert_eq!(written, routes.len() + content.len());
@@ -151,7 +152,7 @@ async fn extra_and_stale_keys_are_found_and_repaired(db: Db) {
     assert!(report.routes.missing.is_empty() && report.content.missing.is_empty());
     assert_eq!(outbox::pending(app.store().pool()).await.unwrap(), 0);
 
-    let written = drift::repair(app.store(), &app.state.platform, &report)
+    let written = drift::repair(app.store(), &app.state.units.records, &report)
         .await
         .unwrap();
     assert_eq!(written, 3, "one delete, two puts");

@@ -1,8 +1,8 @@
 //! End to end: the control plane publishes through its `local` KV backend
 //! into the real edge under `wrangler dev`, and the edge serves it.
 //!
-//! Needs the built edge worker (`scripts/build-edge`; `scripts/test` runs it
-//! first). Outside CI, a missing build skips this test with a message; in CI
+//! Needs the edge worker's development build (`scripts/build-edge --dev`;
+//! `scripts/test` runs it first). Outside CI, a missing build skips this test with a message; in CI
 //! (`CI=true`) it fails instead.
 
 use serde_json::json;
@@ -21,7 +21,9 @@ fn in_ci() -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_edge_serves_what_the_control_plane_publishes() {
     if !portico_tests::repo_root().join("build/index.js").is_file() && !in_ci() {
-        println!("SKIPPED: the edge worker is not built (run scripts/build-edge, or scripts/test)");
+        println!(
+            "SKIPPED: the edge worker is not built (run scripts/build-edge --dev, or scripts/test)"
+        );
         return;
     }
     let edge = WranglerDev::builder()

@@ -71,6 +71,8 @@ async fn publishes_what_the_edge_serves(db: Db, local: bool) {
     } else {
         cloudflare_settings(&server)
     };
+    // As with a certificate provider (resolve sets 0 without one).
+    settings.hsts_max_age_s = 600;
     let app = start(&settings).await;
 
     // An account's platform host is always served, with the platform defaults.
@@ -130,7 +132,41 @@ async fn publishes_what_the_edge_serves(db: Db, local: bool) {
         .is_none());
     app.connect(domain_id).await;
     app.published().await;
-    site_targets(host_record(server.get(ROUTES_NS, "v1/h/www.example.com")));
+    let www = host_record(server.get(ROUTES_NS, "v1/h/www.example.com"));
+    // Connected (so its certificate is active): HSTS on its host and its paths.
+    assert_eq!(www.hsts(), Some(600));
+    let sales = |server: &portico_tests::cloudflare_kv::KvContractServer| {
+        PathRecord::decode(
+            server
+                .get(ROUTES_NS, "v1/p/www.example.com/sales")
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap()
+    };
+    assert_eq!(sales(&server).hsts, Some(600));
+    // Never on the platform's own host (the platform's zone sets its own policy).
+    assert_eq!(
+        host_record(server.get(ROUTES_NS, "v1/h/katie.portico.test")).hsts(),
+        None
+    );
+    site_targets(www);
+    // Disconnected but still published (the grace period): no HSTS; back on reconnecting.
+    portico_control::lifecycle::mark_disconnected(
+        &app.state.units,
+        domain_id,
+        "the CNAME is gone",
+        app.state.clock.now_ms(),
+    )
+    .await
+    .unwrap();
+    app.published().await;
+    let www = host_record(server.get(ROUTES_NS, "v1/h/www.example.com"));
+    assert_eq!((www.hsts(), sales(&server).hsts), (None, None));
+    app.connect(domain_id).await;
+    app.published().await;
+    let www = host_record(server.get(ROUTES_NS, "v1/h/www.example.com"));
+    assert_eq!((www.hsts(), sales(&server).hsts), (Some(600), Some(600)));
     assert_eq!(
         host_record(server.get(ROUTES_NS, "v1/h/example.com")),
         HostRecord::redirect(portico_shared::Hostname::parse("www.example.com").unwrap())
@@ -464,17 +500,19 @@ async fn republishing_converges_after_the_platform_domain_changes(db: Db) {
     app.published().await;
     assert!(server.get(ROUTES_NS, "v1/h/katie.portico.test").is_some());
     // Nothing changed: nothing to write.
-    let written = portico_control::publish::sync::republish_all(app.store(), &app.state.platform)
-        .await
-        .unwrap();
+    let written =
+        portico_control::publish::sync::republish_all(app.store(), &app.state.units.records)
+            .await
+            .unwrap();
     assert_eq!(written, 0);
     app.stop().await;
 
     settings.platform_domain = portico_shared::PlatformDomain::parse("pages.example.net").unwrap();
     let app = start(&settings).await;
-    let written = portico_control::publish::sync::republish_all(app.store(), &app.state.platform)
-        .await
-        .unwrap();
+    let written =
+        portico_control::publish::sync::republish_all(app.store(), &app.state.units.records)
+            .await
+            .unwrap();
     assert_eq!(written, 2, "one put, one delete");
     app.state.published();
     app.published().await;

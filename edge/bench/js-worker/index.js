@@ -12,7 +12,8 @@
 // 405, redirects, origin mounts and certificate-validation pass-through,
 // page HTML from the isolate's memory, then the Cache API, in front of CONTENT, the platform's own
 // problem pages. Left out: the dev-only local KV bulk endpoint
-// (edge/src/local_kv.rs, off unless LOCAL_KV_TOKEN is set).
+// (edge/src/local_kv.rs, only in builds with the `local-kv` feature), the
+// records' HSTS header and the pass-through's path normalization.
 
 const FORMAT_VERSION = 1;
 const PAGE_CACHE_CONTROL = "public, max-age=0, must-revalidate";

@@ -3,6 +3,9 @@ use std::collections::HashMap;
 use super::*;
 use crate::record::{ContentDigest, Target};
 
+/// Certificate-validation pass-through and HSTS.
+mod hardening;
+
 const INDEX: &str = "1111111111111111";
 const NOT_FOUND: &str = "2222222222222222";
 const OFFER: &str = "3333333333333333";
