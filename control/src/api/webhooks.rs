@@ -352,6 +352,28 @@ pub async fn get_endpoint(
     )))
 }
 
+/// Reads the caller's endpoint in a unit of work, lets `change` alter it,
+/// and writes it back.
+async fn change_endpoint(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+    change: impl FnOnce(&mut EndpointRow),
+) -> Result<EndpointRow, ApiError> {
+    state
+        .units
+        .run(&[account_id], async |unit| {
+            let mut row = store::get_endpoint(unit.conn(), account_id, id)
+                .await?
+                .ok_or(ApiError::NotFound("webhook endpoint"))?;
+            change(&mut row);
+            row.updated_at = unit.now;
+            store::update_endpoint(unit.conn(), &row).await?;
+            Ok(row)
+        })
+        .await
+}
+
 /// Changes an endpoint's URL, description, filter, or switches it on or off.
 #[utoipa::path(
     patch,
@@ -387,39 +409,30 @@ pub async fn update_endpoint(
         Some(types) => Some(valid_types(types)?),
         None => None,
     };
-    let me = auth.account_id.as_str();
-    let row = state
-        .units
-        .run(&[me], async |unit| {
-            let mut row = store::get_endpoint(unit.conn(), me, &id)
-                .await?
-                .ok_or(ApiError::NotFound("webhook endpoint"))?;
-            if let Some(url) = url {
-                row.url = url;
+    let row = change_endpoint(&state, &auth.account_id, &id, |row| {
+        if let Some(url) = url {
+            row.url = url;
+        }
+        if let Some(description) = description {
+            row.description = description;
+        }
+        if let Some(types) = event_types {
+            row.event_types = types;
+        }
+        match change.enabled {
+            Some(true) => {
+                row.enabled = 1;
+                row.disabled_reason = None;
+                row.failing_since = None;
             }
-            if let Some(description) = description {
-                row.description = description;
+            Some(false) if row.enabled != 0 => {
+                row.enabled = 0;
+                row.disabled_reason = Some("switched off by its owner".into());
             }
-            if let Some(types) = event_types {
-                row.event_types = types;
-            }
-            match change.enabled {
-                Some(true) => {
-                    row.enabled = 1;
-                    row.disabled_reason = None;
-                    row.failing_since = None;
-                }
-                Some(false) if row.enabled != 0 => {
-                    row.enabled = 0;
-                    row.disabled_reason = Some("switched off by its owner".into());
-                }
-                _ => {}
-            }
-            row.updated_at = unit.now;
-            store::update_endpoint(unit.conn(), &row).await?;
-            Ok::<_, ApiError>(row)
-        })
-        .await?;
+            _ => {}
+        }
+    })
+    .await?;
     state.units.webhooks_wake.notify_one();
     Ok(ApiJson(view(&row)))
 }
@@ -485,21 +498,13 @@ pub async fn rotate_secret(
         ));
     }
     let secret = Secret::generate().encode();
-    let me = auth.account_id.as_str();
-    let row = state
-        .units
-        .run(&[me], async |unit| {
-            let mut row = store::get_endpoint(unit.conn(), me, &id)
-                .await?
-                .ok_or(ApiError::NotFound("webhook endpoint"))?;
-            row.previous_secret = (overlap > 0).then(|| row.secret.clone());
-            row.previous_until = (overlap > 0).then_some(unit.now + overlap * 1000);
-            row.secret = secret.clone();
-            row.updated_at = unit.now;
-            store::update_endpoint(unit.conn(), &row).await?;
-            Ok::<_, ApiError>(row)
-        })
-        .await?;
+    let now = state.clock.now_ms();
+    let row = change_endpoint(&state, &auth.account_id, &id, |row| {
+        row.previous_secret = (overlap > 0).then(|| row.secret.clone());
+        row.previous_until = (overlap > 0).then_some(now + overlap * 1000);
+        row.secret = secret.clone();
+    })
+    .await?;
     Ok(ApiJson(EndpointWithSecret {
         endpoint: view(&row),
         secret,
