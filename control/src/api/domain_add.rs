@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use portico_shared::lifecycle::{connect_deadline, Status};
 use portico_shared::ownership::{self, txt_value, ChallengeLabel, Claim};
-use portico_shared::{Hostname, Integration};
+use portico_shared::{Hostname, Integration, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -144,19 +144,36 @@ pub async fn add_domain(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<NewDomain>,
 ) -> Result<(StatusCode, ApiJson<DomainView>), ApiError> {
-    let integration = Integration::classify(&input.hostname, &state.platform)
+    let username = username(&state, &auth.account_id).await?;
+    let domain = add_one(&state, &auth.account_id, &username, &input.hostname, 0).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(view(&state, &username, &domain)),
+    ))
+}
+
+/// Adds one hostname to `me`'s account, in a unit of work of its own
+/// (nothing is left half-created when it fails): classified, refused when
+/// already added or held by another account without proof, or moved from
+/// it with one; its first check due `first_check_delay_ms` from now.
+pub(crate) async fn add_one(
+    state: &AppState,
+    me: &str,
+    username: &Username,
+    typed: &str,
+    first_check_delay_ms: i64,
+) -> Result<Domain, ApiError> {
+    let integration = Integration::classify(typed, &state.platform)
         .and_then(|integration| {
             integration.refuse_special_use(state.allowed_special_use())?;
             Ok(integration)
         })
         .map_err(|err| ApiError::invalid("hostname", err.code(), &err))?;
-    let username = username(&state, &auth.account_id).await?;
     // As typed when it is a bare name (`example.com`); a pasted URL is shown as the served host.
-    let hostname = Hostname::parse(&input.hostname)
+    let hostname = Hostname::parse(typed)
         .map(|h| h.to_string())
         .unwrap_or_else(|_| integration.served_host.to_string());
     let served = integration.served_host.clone();
-    let me = auth.account_id.as_str();
     if domains::list(state.store.pool(), me)
         .await?
         .iter()
@@ -179,14 +196,14 @@ pub async fn add_domain(
         (Some(_), Some(scheduler)) => {
             let (proof, check) = scheduler
                 .verifier
-                .prove(&integration, &username, &token)
+                .prove(&integration, username, &token)
                 .await;
             (proof, Some(check))
         }
         _ => (None, None),
     };
     let moved = match ownership::claim(holder.is_some(), proof) {
-        Claim::Taken => return Err(taken(&state, &integration, &token, proof_check)),
+        Claim::Taken => return Err(taken(state, &integration, &token, proof_check)),
         Claim::Free => None,
         Claim::Move(_) => holder,
     };
@@ -196,7 +213,7 @@ pub async fn add_domain(
         accounts.push(old.account_id.as_str());
     }
     accounts.push(me);
-    let domain = state
+    state
         .units
         .run(&accounts, async |unit: &mut Unit| {
             let now = unit.now;
@@ -214,7 +231,7 @@ pub async fn add_domain(
                 (Some(current), Some(old)) if current.id == old.id => {
                     release(unit, &current).await?;
                 }
-                (Some(_), _) => return Err(taken(&state, &integration, &token, None)),
+                (Some(_), _) => return Err(taken(state, &integration, &token, None)),
             }
             let domain = Domain {
                 id: new_id("dom"),
@@ -234,7 +251,7 @@ pub async fn add_domain(
             };
             match domains::insert(unit.conn(), &domain).await {
                 Err(err) if is_unique_violation(&err) => {
-                    return Err(taken(&state, &integration, &token, None))
+                    return Err(taken(state, &integration, &token, None))
                 }
                 other => other?,
             }
@@ -244,8 +261,9 @@ pub async fn add_domain(
                 domains::record_handover(unit.conn(), &domain.id, &old.account_id, &old.id, now)
                     .await?;
             }
-            // The verifier's first check: due at once.
-            checks::schedule(unit.conn(), &domain.id, now).await?;
+            // The verifier's first check: due at once, or later for the
+            // items of a batch (spread, not fired at once).
+            checks::schedule(unit.conn(), &domain.id, now + first_check_delay_ms).await?;
             let message = if moved.is_some() {
                 format!(
                     "{} added: its DNS proved it is yours, so it was released from the account that held it; waiting for its DNS records",
@@ -257,9 +275,5 @@ pub async fn add_domain(
             unit.event(&domain, EventKind::DomainAdded, &message).await?;
             Ok::<_, ApiError>(domain)
         })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(view(&state, &username, &domain)),
-    ))
+        .await
 }

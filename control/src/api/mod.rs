@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod diagnostics;
 pub mod domain_add;
+pub mod domain_batch;
 pub mod domains;
 pub mod error;
 pub mod events;
@@ -276,6 +277,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(domains::list_domains, domain_add::add_domain))
+        .routes(routes!(domain_batch::add_domains))
         .routes(routes!(domains::get_domain, domains::remove_domain))
         .routes(routes!(domains::get_settings, domains::put_settings))
         .routes(routes!(diagnostics::get_diagnostics))

@@ -6,6 +6,7 @@ mod accounts;
 mod certificates;
 mod crash;
 mod dashboard;
+mod domain_batch;
 mod domains;
 mod drift;
 mod edge;

@@ -36,6 +36,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/v1/links/{link_id}"),
     ("delete", "/v1/links/{link_id}"),
     ("get", "/v1/events"),
+    ("post", "/v1/domains/batch"),
     ("get", "/v1/webhooks"),
     ("post", "/v1/webhooks"),
     ("get", "/v1/webhooks/{endpoint_id}"),
