@@ -174,15 +174,11 @@ pub(crate) async fn add_one(
         .map(|h| h.to_string())
         .unwrap_or_else(|_| integration.served_host.to_string());
     let served = integration.served_host.clone();
-    if domains::list(state.store.pool(), me)
-        .await?
-        .iter()
-        .any(|d| d.served_host() == &served)
-    {
-        return Err(already_added(&integration));
-    }
     let (token, holder) = {
         let mut conn = state.store.pool().acquire().await?;
+        if domains::has_served_host(&mut conn, me, &served).await? {
+            return Err(already_added(&integration));
+        }
         let token =
             domains::challenge_token(&mut conn, me, &served, &fresh_token(), state.clock.now_ms())
                 .await?;
@@ -217,11 +213,7 @@ pub(crate) async fn add_one(
         .units
         .run(&accounts, async |unit: &mut Unit| {
             let now = unit.now;
-            if domains::list(&mut *unit.conn(), me)
-                .await?
-                .iter()
-                .any(|d| d.served_host() == &served)
-            {
+            if domains::has_served_host(unit.conn(), me, &served).await? {
                 return Err(already_added(&integration));
             }
             // Whoever holds it now, under the locks: the proof covers only

@@ -193,6 +193,22 @@ pub async fn insert(conn: &mut AnyConnection, domain: &Domain) -> Result<(), sql
 
 /// The domain holding `served_host` against every other account
 /// ([`Domain::holds_host`]), whichever account it is in.
+/// Whether `account_id` already has a domain serving `served_host` (in any
+/// status): one indexed lookup, not the account's whole list.
+pub async fn has_served_host(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    served_host: &Hostname,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM domains WHERE served_host = $1 AND account_id = $2")
+            .bind(served_host.as_str())
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
 pub async fn holder_of(
     conn: &mut AnyConnection,
     served_host: &Hostname,
