@@ -1,11 +1,13 @@
 // The reference dashboard: hash routes, sign-in, and the screens in
-// domains.js and pages.js. Every call goes to the public /v1 API.
+// domains.js, bulk.js, pages.js and webhooks.js. Every call goes to the public /v1 API.
 
 import { api, get, token, signIn, signOut, ApiError } from './api.js';
 import { loadChecks, checkUsername } from './checks.js';
 import { h, fill, fieldError, announce, errorBox } from './ui.js';
 import { domainList, addDomain, domainDetail } from './domains.js';
 import { pageList, pageLinks } from './pages.js';
+import { bulkAdd } from './bulk.js';
+import { webhookList, webhookDetail } from './webhooks.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -14,10 +16,13 @@ let account = null;
 
 const routes = [
   [/^#\/domains\/new$/, addDomain, 'domains'],
+  [/^#\/domains\/bulk$/, bulkAdd, 'domains'],
   [/^#\/domains\/([^/]+)$/, domainDetail, 'domains'],
   [/^#\/domains$/, domainList, 'domains'],
   [/^#\/pages\/([^/]+)$/, pageLinks, 'pages'],
   [/^#\/pages$/, pageList, 'pages'],
+  [/^#\/webhooks\/([^/]+)$/, webhookDetail, 'webhooks'],
+  [/^#\/webhooks$/, webhookList, 'webhooks'],
 ];
 
 async function ensureAccount() {

@@ -118,7 +118,9 @@ export async function domainList(main) {
   fill(main,
     h('div', { class: 'title-row' },
       h('h1', {}, 'Custom domains'),
-      h('a', { class: 'button primary', href: '#/domains/new' }, 'Add a domain')),
+      h('div', { class: 'actions' },
+        h('a', { class: 'button secondary', href: '#/domains/bulk' }, 'Add many'),
+        h('a', { class: 'button primary', href: '#/domains/new' }, 'Add a domain'))),
     h('p', { class: 'lead' }, 'Serve your pages, checkouts and portals at your own address. Adding one takes five minutes; the check that it works runs on its own, within minutes of your DNS change.'),
     list,
     h('section', { class: 'section', 'aria-labelledby': 'activity-heading' },
@@ -285,7 +287,7 @@ function certificateRecords(report) {
 }
 
 /** The TXT record that proves a hostname is the customer's, and what was last found there. */
-function proofCard(proof, intro) {
+export function proofCard(proof, intro) {
   const check = proof.check;
   return h('div', { class: 'card proof', dataset: { proof: proof.name } },
     h('h3', {}, 'Prove the domain is yours'),

@@ -66,6 +66,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../dashboard/pages.js"),
     ),
     (
+        "bulk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/bulk.js"),
+    ),
+    (
+        "webhooks.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/webhooks.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../dashboard/favicon.svg"),

@@ -112,6 +112,8 @@ impl LocalStack {
             ("PORTICO_FORWARD_HTTP_PORT", forward_port.to_string()),
             ("PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES", "true".into()),
             ("PORTICO_ALLOW_TEST_DOMAINS", "true".into()),
+            // Webhook receivers on loopback, plain http (as in scripts/dev).
+            ("PORTICO_WEBHOOK_ALLOW_HTTP", "true".into()),
             ("PORTICO_LOG", "info".into()),
         ]
         .into_iter()

@@ -1,8 +1,8 @@
 //! The reference dashboard in a real browser: the whole local stack
 //! (`LocalStack`: local DNS and registrar, the edge under `wrangler dev`, the
-//! control plane process), then `control/dashboard/tests/flow.mjs`
-//! (playwright-core driving Debian's chromium, headless) clicks through the
-//! customer's flow. Screenshots of each screen: `target/dashboard-screenshots/`.
+//! control plane process), then `control/dashboard/tests/flow.mjs` and
+//! `onboarding.mjs` (playwright-core driving Debian's chromium, headless)
+//! click through the customer's flow, then webhooks and bulk onboarding. Screenshots of each screen: `target/dashboard-screenshots/`.
 //! Needs what `scripts/test` prepares: the edge build, `shared/pkg-web`,
 //! `node_modules` (playwright-core) and `/usr/bin/chromium` (scripts/ensure-tools).
 
@@ -59,10 +59,20 @@ async fn the_customer_flow_works_in_a_browser() {
         missing.join("\n  ")
     );
     let stack = LocalStack::start().await.expect("the local stack starts");
+    // One stack, the scripts in turn: each makes its own account and names.
+    for script in ["flow.mjs", "onboarding.mjs"] {
+        run_script(&stack, script).await;
+    }
+    drop(stack);
+}
+
+/// Runs one of control/dashboard/tests/*.mjs against `stack`; panics with
+/// its output unless every step ran and passed.
+async fn run_script(stack: &LocalStack, script: &str) {
     let screenshots = root().join("target/dashboard-screenshots");
     let mut command = Command::new("node");
     command
-        .arg(root().join("control/dashboard/tests/flow.mjs"))
+        .arg(root().join("control/dashboard/tests").join(script))
         .current_dir(root())
         .env("PORTICO_API_URL", &stack.api)
         .env("PORTICO_EDGE_URL", &stack.edge)
@@ -94,7 +104,7 @@ async fn the_customer_flow_works_in_a_browser() {
                 libc::kill(-pid, libc::SIGKILL);
             }
             panic!(
-                "the browser flow did not finish in {} s; screenshots so far: {}",
+                "{script} did not finish in {} s; screenshots so far: {}",
                 FLOW_TIMEOUT.as_secs(),
                 screenshots.display()
             );
@@ -104,7 +114,7 @@ async fn the_customer_flow_works_in_a_browser() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "the browser flow failed ({}); screenshots (failure.png for the last screen): {}\n\
+        "{script} failed ({}); screenshots (*failure.png for the last screen): {}\n\
          --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
         output.status,
         screenshots.display()
@@ -115,5 +125,4 @@ async fn the_customer_flow_works_in_a_browser() {
         "unexpected summary:\n{stdout}"
     );
     println!("{stdout}");
-    drop(stack);
 }

@@ -14,56 +14,20 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  need, STEP_MS, CONNECT_MS, run, shot, launch, watchProblems, stepper, eventually, unlabelledControls,
+} from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const need = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (see the top of ${fileURLToPath(import.meta.url)})`);
-  return value.replace(/\/+$/, '');
-};
 const api = need('PORTICO_API_URL');
 const edge = need('PORTICO_EDGE_URL');
 const dnsAdmin = need('PORTICO_DNS_ADMIN_URL');
 const adminToken = need('PORTICO_ADMIN_TOKEN');
-const shots = process.env.PORTICO_SCREENSHOTS_DIR || join(root, 'target/dashboard-screenshots');
-const chromiumPath = process.env.PORTICO_CHROMIUM || '/usr/bin/chromium';
-mkdirSync(shots, { recursive: true });
 
-// Generous: a loaded 2-core machine runs wrangler, the verifier and chromium at once.
-const STEP_MS = 30_000;
-const CONNECT_MS = 120_000;
-
-// Unique per run, so that running it again against the same stack works.
-const run = Date.now().toString(36).slice(-6);
 const username = `dash${run}`;
 const zone = `shop${run}.test`;
 const host = `sales.${zone}`;
 const edgePort = new URL(edge).port || '80';
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
-
-/** Waits for `probe` to return a truthy value; retries on errors until the deadline. */
-async function eventually(what, probe, timeoutMs = CONNECT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 /** One request to the edge with the Host header of the domain (no redirect followed). */
 function edgeGet(path) {
@@ -81,15 +45,6 @@ function edgeGet(path) {
     req.on('error', reject);
     req.end();
   });
-}
-
-/** Every form control has an accessible name (a label, aria-label or aria-labelledby). */
-async function unlabelledControls(page) {
-  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
-    .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]') && !el.classList.contains('visually-hidden'))
-    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')
-      && !(el.tagName === 'BUTTON' && el.textContent.trim()))
-    .map((el) => el.outerHTML.slice(0, 120)));
 }
 
 /** The verifier's report for a root domain whose DNS is at GoDaddy (as in doctor's snapshot). */
@@ -137,38 +92,13 @@ function godaddyDiagnostics(domainId, root) {
 }
 
 test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) => {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      // The customer's domain, as a visitor's browser would resolve it, reaches the local edge.
-      `--host-resolver-rules=MAP ${host} 127.0.0.1`,
-      `--explicitly-allowed-ports=${edgePort},${new URL(api).port}`,
-      // Straight to loopback, whatever proxy the environment names.
-      '--no-proxy-server',
-    ],
-  });
+  const browser = await launch([host], [edgePort, new URL(api).port]);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   context.setDefaultTimeout(STEP_MS);
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|404|409|422)/.test(msg.text())) {
-      problems.push(`console error: ${msg.text()}`);
-    }
-  });
+  const problems = watchProblems(page);
 
-  // Each step needs the ones before it: after a failure the rest are skipped.
-  let failed = false;
-  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
+  const step = stepper(t);
 
   try {
     await step('signs up with the admin token and lands on an empty domain list', async () => {

@@ -139,7 +139,7 @@ async fn desired(
         .map(|page| (page.id.clone(), page))
         .collect();
     let links = links::list(&mut *conn, account_id).await?;
-    let domains = domains::list(&mut *conn, account_id).await?;
+    let domains = domains::list_published(&mut *conn, account_id).await?;
 
     let mut desired = Desired::default();
     if let Ok(username) = Username::parse(&account.username) {
@@ -160,7 +160,7 @@ async fn desired(
     }
     // Published domains: connected ones, one being connected (published
     // before it is reported connected), a disconnected one in its grace period.
-    for domain in domains.iter().filter(|d| d.published_at.is_some()) {
+    for domain in &domains {
         let hsts = records.hsts_for(domain);
         add_domain(&mut desired, domain, hsts, &pages, &links);
     }

@@ -272,6 +272,22 @@ pub async fn list<'e>(
     parse_all(rows)
 }
 
+/// The account's domains that have records in KV (connected, being
+/// connected, or disconnected in their grace period): what publishing
+/// reads, so that an account's processing domains cost it nothing.
+pub async fn list_published(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<Vec<Domain>, sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "{SELECT} WHERE d.account_id = $1 AND d.published_at IS NOT NULL ORDER BY d.added_at, d.id"
+    ))
+    .bind(account_id)
+    .fetch_all(conn)
+    .await?;
+    parse_all(rows)
+}
+
 pub async fn set_status(
     conn: &mut AnyConnection,
     id: &str,
