@@ -15,6 +15,7 @@ use tokio::sync::{watch, Notify};
 use crate::api::{self, AppState};
 use crate::certs::Certificates;
 use crate::clock::Clock;
+use crate::cloudflare_api::budget::CallBudget;
 use crate::config::Settings;
 use crate::dashboard::Dashboard;
 use crate::publish::kv_cloudflare::CloudflareKv;
@@ -86,8 +87,10 @@ impl Application {
             settings.publish.clone(),
             wake.clone(),
         );
-        let certificates = Certificates::from_settings(&settings.certificate_provider)
-            .map_err(anyhow::Error::msg)?;
+        let api_budget = CallBudget::new(store.clone(), settings.cloudflare_api_budget);
+        let certificates =
+            Certificates::from_settings(&settings.certificate_provider, api_budget.clone())
+                .map_err(anyhow::Error::msg)?;
         let verifier = crate::verify::Verifier::new(
             settings.verify.clone(),
             settings.platform_domain.clone(),

@@ -17,6 +17,10 @@ pub const DEFAULT_CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
 pub const DEFAULT_LOCAL_EDGE_URL: &str = "http://127.0.0.1:8787";
 /// `Strict-Transport-Security` max-age of Connected custom domains: one year.
 pub const DEFAULT_HSTS_MAX_AGE_S: u32 = 365 * 24 * 60 * 60;
+/// Cloudflare allows 1,200 requests per five minutes per user, across all
+/// of that user's calls: this leaves room for the operator's own tools.
+pub const DEFAULT_CLOUDFLARE_API_BUDGET: u32 = 1000;
+
 /// Where `scripts/build-wasm-pkg` puts the browser build of `shared` (from the repository root).
 pub const DEFAULT_DASHBOARD_WASM_DIR: &str = "shared/pkg-web";
 
@@ -70,6 +74,7 @@ pub struct RawSettings {
     pub local_kv_token: Option<String>,
     pub certificate_provider: Option<String>,
     pub cloudflare_zone_id: Option<String>,
+    pub cloudflare_api_budget: Option<u32>,
     pub hsts_max_age_s: Option<u32>,
     pub publish_batch_size: Option<usize>,
     pub publish_poll_ms: Option<u64>,
@@ -173,6 +178,7 @@ impl RawSettings {
         parsed!(publish_batch_bytes, "PORTICO_PUBLISH_BATCH_BYTES");
         parsed!(publish_lease_ms, "PORTICO_PUBLISH_LEASE_MS");
         parsed!(content_gc_delay_s, "PORTICO_CONTENT_GC_DELAY_S");
+        parsed!(cloudflare_api_budget, "PORTICO_CLOUDFLARE_API_BUDGET");
         parsed!(webhook_allow_http, "PORTICO_WEBHOOK_ALLOW_HTTP");
         text!(webhook_retry_schedule_s, "PORTICO_WEBHOOK_RETRY_SCHEDULE_S");
         parsed!(webhook_disable_after_s, "PORTICO_WEBHOOK_DISABLE_AFTER_S");
@@ -260,6 +266,9 @@ pub struct Settings {
     pub log_filter: String,
     pub kv: KvSettings,
     pub certificate_provider: CertificateProvider,
+    /// Cloudflare API requests per five minutes, for every replica
+    /// together (`cloudflare_api::budget`); 0: no client-side budget.
+    pub cloudflare_api_budget: u32,
     /// `Strict-Transport-Security` max-age (seconds) the edge sends for
     /// Connected custom domains; 0: none. Always 0 without a certificate
     /// provider (the local stack serves plain HTTP).
@@ -445,6 +454,9 @@ impl Settings {
             log_filter: raw.log.unwrap_or_else(|| "info".to_string()),
             kv,
             certificate_provider,
+            cloudflare_api_budget: raw
+                .cloudflare_api_budget
+                .unwrap_or(DEFAULT_CLOUDFLARE_API_BUDGET),
             hsts_max_age_s,
             publish,
             webhooks,

@@ -176,10 +176,10 @@ async fn republish(
 async fn sweep_certificates(settings: &Settings, delete: bool) -> anyhow::Result<()> {
     use portico_control::certs::sweep::sweep;
     use portico_control::certs::Certificates;
+    use portico_control::cloudflare_api::budget::CallBudget;
+    use portico_control::config::CertificateProvider;
 
-    let certificates =
-        Certificates::from_settings(&settings.certificate_provider).map_err(anyhow::Error::msg)?;
-    if let Certificates::None = certificates {
+    if settings.certificate_provider == CertificateProvider::None {
         println!("certificate_provider = none: there are no custom hostnames to sweep");
         return Ok(());
     }
@@ -190,6 +190,10 @@ async fn sweep_certificates(settings: &Settings, delete: bool) -> anyhow::Result
         .migrate()
         .await
         .context("cannot apply the migrations")?;
+    // Within the budget the running replicas share.
+    let budget = CallBudget::new(store.clone(), settings.cloudflare_api_budget);
+    let certificates = Certificates::from_settings(&settings.certificate_provider, budget)
+        .map_err(anyhow::Error::msg)?;
     let orphans = sweep(&store, &certificates, delete).await;
     store.close().await;
     let orphans = orphans?;

@@ -47,6 +47,7 @@ use serde_json::{json, Value};
 use super::custom_hostname::{CustomHostname, Holder};
 use super::status::{held_elsewhere, report_for};
 use super::{CertificateError, CertificateOwner, CertificateReport, HandOver, Validation};
+use crate::cloudflare_api::budget::CallBudget;
 use transport::{is_duplicate, Transport};
 pub use transport::{DUPLICATE_CODE, NO_METADATA_ACCESS_CODE};
 
@@ -129,6 +130,12 @@ impl CloudflareCertificates {
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             refreshed: Mutex::default(),
         })
+    }
+
+    /// Every request takes from `budget` first (`None`: no client-side limit).
+    pub fn with_budget(mut self, budget: Option<CallBudget>) -> CloudflareCertificates {
+        self.api.budget = budget;
+        self
     }
 
     /// How often a pending hostname is sent for validation again (tests: zero).

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use portico_shared::Hostname;
 
+use crate::cloudflare_api::budget::CallBudget;
 use crate::config::CertificateProvider;
 use cloudflare::{CloudflareCertificates, RetryBudget};
 
@@ -172,6 +173,10 @@ pub enum CertificateError {
     /// The provider refused the request itself (bad token, bad hostname).
     #[error("certificate provider refused the request: {0}")]
     Refused(String),
+    /// Not asked: the platform's Cloudflare API budget is spent for this
+    /// long (`cloudflare_api::budget`); retry then.
+    #[error("the platform's Cloudflare API budget is spent for now; the next request fits in {} s", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
 }
 
 /// The configured provider.
@@ -182,17 +187,21 @@ pub enum Certificates {
 }
 
 impl Certificates {
-    /// The provider `certificate_provider` names.
-    pub fn from_settings(provider: &CertificateProvider) -> Result<Certificates, String> {
+    /// The provider `certificate_provider` names; Cloudflare's requests
+    /// take from `budget` (shared by the replicas; `None`: unlimited).
+    pub fn from_settings(
+        provider: &CertificateProvider,
+        budget: Option<CallBudget>,
+    ) -> Result<Certificates, String> {
         Ok(match provider {
             CertificateProvider::None => Certificates::None,
             CertificateProvider::Cloudflare {
                 api_url,
                 api_token,
                 zone_id,
-            } => Certificates::Cloudflare(Arc::new(CloudflareCertificates::new(
-                api_url, zone_id, api_token,
-            )?)),
+            } => Certificates::Cloudflare(Arc::new(
+                CloudflareCertificates::new(api_url, zone_id, api_token)?.with_budget(budget),
+            )),
         })
     }
 

@@ -4,6 +4,7 @@
 //! milliseconds, TEXT ids, no booleans.
 
 pub mod accounts;
+pub mod budget;
 pub mod checks;
 pub mod domains;
 pub mod events;

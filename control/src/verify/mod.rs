@@ -467,6 +467,18 @@ impl Verifier {
                 CertificateFinding::Unknown,
                 Vec::new(),
             ),
+            Err(CertificateError::Throttled(wait)) => (
+                Check::pending(
+                    "certificate",
+                    format!(
+                        "not asked yet: the platform's Cloudflare API budget is spent for the next {} s",
+                        wait.as_secs().max(1)
+                    ),
+                    "the platform spreads its requests to Cloudflare; a later check asks",
+                ),
+                CertificateFinding::Unknown,
+                Vec::new(),
+            ),
             Err(CertificateError::Refused(why)) => (
                 Check::problem(
                     "certificate",

@@ -169,6 +169,16 @@ async fn verifying_app(
     world: &World,
     saas: Option<&SaasContractServer>,
 ) -> Option<(TestApp, TestDatabase, KvContractServer)> {
+    verifying_app_with(db, world, saas, |_| {}).await
+}
+
+/// [`verifying_app`] with other settings changed by `tweak`.
+pub(crate) async fn verifying_app_with(
+    db: Db,
+    world: &World,
+    saas: Option<&SaasContractServer>,
+    tweak: impl FnOnce(&mut Settings),
+) -> Option<(TestApp, TestDatabase, KvContractServer)> {
     let database = TestDatabase::new(db).await?;
     let mut settings = database.settings();
     settings.verify = world.settings();
@@ -178,12 +188,13 @@ async fn verifying_app(
     if let Some(saas) = saas {
         settings = with_cloudflare_certificates(settings, saas);
     }
+    tweak(&mut settings);
     let app = start(&settings).await;
     Some((app, database, kv))
 }
 
 /// `POST /v1/domains/{id}/verify`: (status, the certificate check).
-async fn verify(app: &TestApp, token: &str, id: &str) -> (String, Value) {
+pub(crate) async fn verify(app: &TestApp, token: &str, id: &str) -> (String, Value) {
     let (status, body) = app
         .post(&format!("/v1/domains/{id}/verify"), token, Value::Null)
         .await;

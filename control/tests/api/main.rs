@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod api_budget;
 mod certificates;
 mod crash;
 mod dashboard;

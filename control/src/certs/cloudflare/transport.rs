@@ -4,6 +4,7 @@
 //! refusals worded for the operator.
 
 use std::fmt;
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use super::{RetryBudget, REQUEST_TIMEOUT};
 use crate::certs::CertificateError;
+use crate::cloudflare_api::budget::{CallBudget, Spent};
 use crate::cloudflare_api::{error_detail, http_client, Envelope, ResultInfo};
 use crate::retry::{backoff, retry_after};
 
@@ -20,6 +22,10 @@ pub const DUPLICATE_CODE: i64 = 1406;
 /// (Cloudflare for SaaS, "Status codes": 403, 1413).
 pub const NO_METADATA_ACCESS_CODE: i64 = 1413;
 
+/// The longest a request waits in line for the API budget; a longer wait
+/// is reported (`Throttled`) and the next check tries again.
+const MAX_BUDGET_WAIT: Duration = Duration::from_secs(2);
+
 /// The custom hostnames endpoints of one zone.
 pub struct Transport {
     http: reqwest::Client,
@@ -27,6 +33,8 @@ pub struct Transport {
     pub(super) base_url: String,
     pub(super) zone_id: String,
     api_token: String,
+    /// The requests Cloudflare allows, shared with every replica; `None`: no limit here.
+    pub(super) budget: Option<CallBudget>,
 }
 
 impl fmt::Debug for Transport {
@@ -54,6 +62,7 @@ impl Transport {
             ),
             zone_id: zone_id.to_string(),
             api_token: api_token.to_string(),
+            budget: None,
         })
     }
 
@@ -73,6 +82,17 @@ impl Transport {
     ) -> Result<Answer, CertificateError> {
         let mut failures = 0;
         loop {
+            if let Some(calls) = &self.budget {
+                calls
+                    .take(budget.max_wait.min(MAX_BUDGET_WAIT))
+                    .await
+                    .map_err(|spent| match spent {
+                        Spent::Wait(wait) => CertificateError::Throttled(wait),
+                        Spent::Store(err) => {
+                            CertificateError::Unavailable(format!("{what}: {err}"))
+                        }
+                    })?;
+            }
             let mut request = self
                 .http
                 .request(method.clone(), &url)

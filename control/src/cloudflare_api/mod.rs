@@ -6,6 +6,8 @@
 //! (<https://developers.cloudflare.com/api/>: every method's "Returns"
 //! lists `errors`, `messages`, `success`, `result`).
 
+pub mod budget;
+
 use std::time::Duration;
 
 use serde::Deserialize;

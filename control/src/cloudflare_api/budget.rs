@@ -1,0 +1,169 @@
+//! One client-side budget of Cloudflare API requests for every replica:
+//! Cloudflare allows about 1,200 requests per five minutes per user, across
+//! all of that user's calls, and answers 429 for five minutes once they are
+//! spent. Custom hostname calls take from the budget and wait (or report
+//! `Throttled`) when it is spent. Publishing's KV bulk calls are not
+//! counted: a few per 10,000 keys, they fit in the room the default leaves
+//! below Cloudflare's limit.
+//!
+//! The rule is the generic cell rate algorithm (a token bucket kept as one
+//! number, the theoretical arrival time, in the database so that replicas
+//! share it; `store::budget` takes a request in one atomic statement). A
+//! bucket of `burst` requests refilled at `rate` lets `burst + rate·window`
+//! requests into any window; with `burst` a tenth of the limit and the
+//! rest spread evenly, no five-minute window, sliding or not, sees more
+//! than the limit. (In-memory limiters such as `governor` implement the
+//! same rule, but per process; this one is shared through the store.)
+
+use std::time::Duration;
+
+use crate::store::{budget, Store};
+
+/// Cloudflare's window.
+pub const WINDOW: Duration = Duration::from_secs(5 * 60);
+/// The budget's name in the store.
+const NAME: &str = "cloudflare";
+
+/// Requests per window, spread out: the pure part of the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Between two requests once the burst is spent.
+    pub interval_us: i64,
+    /// How far ahead of now the theoretical arrival time may run: the burst.
+    pub tolerance_us: i64,
+}
+
+impl Rate {
+    /// At most `limit` requests in any `window`; `None` for no limit (0).
+    pub fn per_window(limit: u32, window: Duration) -> Option<Rate> {
+        if limit == 0 {
+            return None;
+        }
+        let burst = (limit / 10).max(1);
+        let spread = i64::from((limit - burst).max(1));
+        let window_us = window.as_micros() as i64;
+        // Rounded up: never faster than the limit.
+        let interval_us = (window_us + spread - 1) / spread;
+        Some(Rate {
+            interval_us,
+            tolerance_us: interval_us * i64::from(burst),
+        })
+    }
+}
+
+/// Why a request was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum Spent {
+    /// The budget allows the next request in this long.
+    #[error("the Cloudflare API budget is spent for now; the next request fits in {} s", .0.as_secs().max(1))]
+    Wait(Duration),
+    #[error("the Cloudflare API budget could not be read: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+/// The shared budget (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct CallBudget {
+    store: Store,
+    rate: Rate,
+    limit: u32,
+}
+
+impl CallBudget {
+    /// `limit` requests per five minutes, shared through `store`; `None`
+    /// for no client-side budget (`limit` 0).
+    pub fn new(store: Store, limit: u32) -> Option<CallBudget> {
+        CallBudget::per_window(store, limit, WINDOW)
+    }
+
+    /// [`CallBudget::new`] over another window (tests).
+    pub fn per_window(store: Store, limit: u32, window: Duration) -> Option<CallBudget> {
+        Some(CallBudget {
+            rate: Rate::per_window(limit, window)?,
+            store,
+            limit,
+        })
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// Takes one request, waiting up to `patience` for it to fit.
+    pub async fn take(&self, patience: Duration) -> Result<(), Spent> {
+        loop {
+            let refused = budget::take(
+                self.store.pool(),
+                NAME,
+                now_us(),
+                self.rate.interval_us,
+                self.rate.tolerance_us,
+            )
+            .await?;
+            let Some(wait_us) = refused else {
+                return Ok(());
+            };
+            let wait = Duration::from_micros(wait_us as u64);
+            if wait > patience {
+                return Err(Spent::Wait(wait));
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn now_us() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the rule lets through when asked at `asks` (µs), in order.
+    fn granted(rate: Rate, asks: impl IntoIterator<Item = i64>) -> Vec<i64> {
+        let mut tat = 0i64;
+        asks.into_iter()
+            .filter(|&now| {
+                let next = tat.max(now) + rate.interval_us;
+                let ok = next <= now + rate.tolerance_us;
+                if ok {
+                    tat = next;
+                }
+                ok
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_window_sees_more_than_the_limit() {
+        let window = Duration::from_secs(300);
+        let window_us = window.as_micros() as i64;
+        for limit in [1, 2, 10, 1000, 1200] {
+            let rate = Rate::per_window(limit, window).unwrap();
+            // Asked every 10 ms for three windows: far more than allowed.
+            let times = granted(rate, (0..3 * window_us).step_by(10_000));
+            for (i, start) in times.iter().enumerate() {
+                let within = times[i..]
+                    .iter()
+                    .take_while(|&&t| t < start + window_us)
+                    .count();
+                assert!(
+                    within <= limit as usize,
+                    "limit {limit}: {within} from {start}"
+                );
+            }
+            // And not much less: the limit over the first window.
+            let first = times.iter().filter(|&&t| t < window_us).count();
+            assert!(first + 1 >= limit as usize, "limit {limit}: only {first}");
+        }
+    }
+
+    #[test]
+    fn a_tenth_at_once_then_evenly() {
+        let rate = Rate::per_window(1000, Duration::from_secs(300)).unwrap();
+        assert_eq!(granted(rate, std::iter::repeat_n(0, 500)).len(), 100);
+        assert_eq!(rate.interval_us, 333_334);
+        assert_eq!(Rate::per_window(0, WINDOW), None);
+    }
+}
