@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod links;
 pub mod pages;
+pub mod paging;
 pub mod tokens;
 pub mod webhooks;
 

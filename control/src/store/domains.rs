@@ -6,6 +6,8 @@ use portico_shared::lifecycle::{DomainFacts, Status};
 use portico_shared::{Hostname, Integration, IntegrationKind};
 use sqlx::{AnyConnection, AnyPool};
 
+use super::Position;
+
 /// The Index or 404 target: a page id or a URL, or neither (the default).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetColumns {
@@ -268,6 +270,26 @@ pub async fn list<'e>(
     ))
     .bind(account_id)
     .fetch_all(executor)
+    .await?;
+    parse_all(rows)
+}
+
+/// A page of the account's domains, oldest first, after `after`.
+pub async fn page(
+    pool: &AnyPool,
+    account_id: &str,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<Domain>, sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "{SELECT} WHERE d.account_id = $1 AND (d.added_at, d.id) > ($2, $3) \
+         ORDER BY d.added_at, d.id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
+    .fetch_all(pool)
     .await?;
     parse_all(rows)
 }

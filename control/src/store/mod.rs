@@ -45,6 +45,24 @@ pub enum StoreError {
     },
 }
 
+/// A row's place in a list ordered by `(key, id)`: a page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The sort key (a time or a number).
+    pub key: i64,
+    pub id: String,
+}
+
+impl Position {
+    /// Before every row: where the first page starts.
+    pub fn start() -> Position {
+        Position {
+            key: i64::MIN,
+            id: String::new(),
+        }
+    }
+}
+
 /// A pool and which database it talks to.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -20,6 +20,7 @@ mod links;
 mod openapi;
 mod ownership;
 mod pages;
+mod pagination;
 mod parking;
 mod publishing;
 mod serving;

@@ -380,7 +380,7 @@ async fn endpoints_are_the_accounts_own_and_bad_input_gets_a_code(db: Db) {
         .await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
-        (422, Some("invalid_limit"))
+        (400, Some("invalid_query"))
     );
     // At most ten endpoints.
     for _ in 0..9 {
