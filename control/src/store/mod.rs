@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod checks;
 pub mod domains;
 pub mod events;
+pub mod idempotency;
 pub mod lease;
 pub mod links;
 pub mod outbox;

@@ -14,6 +14,7 @@ mod errors;
 mod events;
 mod fencing;
 mod health;
+mod idempotency;
 mod input;
 mod isolation;
 mod links;
