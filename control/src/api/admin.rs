@@ -137,10 +137,7 @@ pub async fn list_parked(
 ) -> Result<ApiJson<ParkedList>, ApiError> {
     let window = page.window()?;
     let rows = parked::list(state.store.pool(), window.start().key, window.fetch()).await?;
-    let (rows, next_cursor) = window.finish(rows, |row| Position {
-        key: row.outbox_id,
-        id: "parked".into(),
-    });
+    let (rows, next_cursor) = window.finish(rows, |row| Position::numbered(row.outbox_id));
     Ok(ApiJson(ParkedList {
         parked: rows.into_iter().map(view).collect(),
         next_cursor,

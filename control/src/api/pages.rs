@@ -380,10 +380,7 @@ pub async fn list_revisions(
         .await?
         .ok_or(ApiError::NotFound("page"))?;
     let rows = pages::revisions(pool, &page_id, window.below(), window.fetch()).await?;
-    let (rows, next_cursor) = window.finish(rows, |row| Position {
-        key: row.number,
-        id: page_id.clone(),
-    });
+    let (rows, next_cursor) = window.finish(rows, |row| Position::numbered(row.number));
     Ok(ApiJson(RevisionList {
         next_cursor,
         revisions: rows

@@ -541,10 +541,7 @@ pub async fn list_messages(
     let endpoint = endpoint(&state, &auth.account_id, &id).await?;
     let pool = state.store.pool();
     let rows = store::list_messages(pool, &endpoint.id, window.below(), window.fetch()).await?;
-    let (rows, next_cursor) = window.finish(rows, |row| Position {
-        key: row.id,
-        id: endpoint.id.clone(),
-    });
+    let (rows, next_cursor) = window.finish(rows, |row| Position::numbered(row.id));
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let attempts = store::attempts_of(pool, &ids).await?;
     let messages = rows

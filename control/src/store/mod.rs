@@ -51,16 +51,22 @@ pub enum StoreError {
 pub struct Position {
     /// The sort key (a time or a number).
     pub key: i64,
+    /// The row's id; empty where the key alone is unique.
     pub id: String,
 }
 
 impl Position {
-    /// Before every row: where the first page starts.
-    pub fn start() -> Position {
+    /// In a list whose sort key is unique (a number).
+    pub fn numbered(key: i64) -> Position {
         Position {
-            key: i64::MIN,
+            key,
             id: String::new(),
         }
+    }
+
+    /// Before every row: where the first page starts.
+    pub fn start() -> Position {
+        Position::numbered(i64::MIN)
     }
 }
 
