@@ -222,7 +222,8 @@ pub async fn list_domains(
         key: row.added_at,
         id: row.id.clone(),
     });
-    let mut summaries = super::diagnostics::summaries(&state, &auth.account_id).await?;
+    let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let mut summaries = super::diagnostics::summaries(&state, &ids).await?;
     let domains = rows
         .iter()
         .map(|row| {
