@@ -192,8 +192,12 @@ impl Drop for Release {
         if !self.armed {
             return;
         }
+        // Outside a runtime (shutting down) the claim is left to go stale.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let (pool, token_id, key) = (self.pool.clone(), self.token_id.clone(), self.key.clone());
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             if let Err(err) = store::release(&pool, &token_id, &key).await {
                 tracing::warn!(error = %err, "could not release an idempotency key");
             }
