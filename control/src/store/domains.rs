@@ -260,20 +260,6 @@ pub async fn get_any(conn: &mut AnyConnection, id: &str) -> Result<Option<Domain
     parse_one(row)
 }
 
-/// The account's domains, oldest first, on the pool or inside a transaction.
-pub async fn list<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    account_id: &str,
-) -> Result<Vec<Domain>, sqlx::Error> {
-    let rows = sqlx::query_as(&format!(
-        "{SELECT} WHERE d.account_id = $1 ORDER BY d.added_at, d.id"
-    ))
-    .bind(account_id)
-    .fetch_all(executor)
-    .await?;
-    parse_all(rows)
-}
-
 /// A page of the account's domains, oldest first, after `after`.
 pub async fn page(
     pool: &AnyPool,
@@ -290,6 +276,20 @@ pub async fn page(
     .bind(&after.id)
     .bind(limit)
     .fetch_all(pool)
+    .await?;
+    parse_all(rows)
+}
+
+/// The account's domains, oldest first, on the pool or inside a transaction.
+pub async fn list<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    account_id: &str,
+) -> Result<Vec<Domain>, sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "{SELECT} WHERE d.account_id = $1 ORDER BY d.added_at, d.id"
+    ))
+    .bind(account_id)
+    .fetch_all(executor)
     .await?;
     parse_all(rows)
 }
