@@ -58,6 +58,21 @@ export async function api(method, path, body, bearer) {
 }
 
 export const get = (path) => api('GET', path);
+
+/** GET a paginated list (`{ <items>: [...], next_cursor }`) following
+ * `next_cursor` to its end: every item, in order, under the same key. */
+export async function listAll(path) {
+  const url = (cursor) => `${path}${path.includes('?') ? '&' : '?'}limit=500`
+    + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : '');
+  let page = await get(url());
+  const key = Object.keys(page).find((name) => Array.isArray(page[name]));
+  const items = [...page[key]];
+  while (page.next_cursor) {
+    page = await get(url(page.next_cursor));
+    items.push(...page[key]);
+  }
+  return { [key]: items, next_cursor: null };
+}
 export const post = (path, body) => api('POST', path, body);
 export const put = (path, body) => api('PUT', path, body);
 export const del = (path) => api('DELETE', path);

@@ -1,7 +1,7 @@
 // Domains: the list, adding one, and a domain's page (records to create,
 // live status, every check, the six addresses, Index/404, removal).
 
-import { get, post, put, del } from './api.js';
+import { get, post, put, del, listAll } from './api.js';
 import { loadChecks, classifyDomain, checkExternalUrl } from './checks.js';
 import {
   h, fill, refill, rich, uid, announce, statusBadge, stateBadge, copyButton, relativeTime, timeEl, refreshTimes,
@@ -127,7 +127,7 @@ export async function domainList(main) {
       h('h2', { id: 'activity-heading' }, 'Recent activity'), recent));
   const items = new Map();
   return poller(async () => {
-    const [{ domains }, { events }] = await Promise.all([get('/v1/domains'), get('/v1/events?limit=8')]);
+    const [{ domains }, { events }] = await Promise.all([listAll('/v1/domains'), get('/v1/events?limit=8')]);
     fill(recent, activity(events));
     // Each domain carries its last check in short (what is still missing, next check).
     const detailed = domains;
@@ -484,7 +484,7 @@ function section(id, title, ...children) {
 export async function domainDetail(main, ctx, id) {
   await loadChecks();
   const path = `/v1/domains/${encodeURIComponent(id)}`;
-  const [domain, diagnostics, { pages }] = await Promise.all([get(path), get(`${path}/diagnostics`), get('/v1/pages')]);
+  const [domain, diagnostics, { pages }] = await Promise.all([get(path), get(`${path}/diagnostics`), listAll('/v1/pages')]);
   let report = diagnostics.report;
 
   const badge = h('span', { id: 'status-badge' }, statusBadge(domain.status));

@@ -2,7 +2,7 @@
 // editor: a domain (or the platform host) and a path, the final URL shown
 // as it is typed, a path already in use said inline.
 
-import { get, post, del } from './api.js';
+import { get, post, del, listAll } from './api.js';
 import { loadChecks, checkSlug } from './checks.js';
 import { h, fill, announce, copyButton, fieldError, confirmDialog, errorBox } from './ui.js';
 
@@ -43,7 +43,7 @@ function newPageForm(onCreated) {
 }
 
 export async function pageList(main) {
-  const [{ pages }, { links }] = await Promise.all([get('/v1/pages'), get('/v1/links')]);
+  const [{ pages }, { links }] = await Promise.all([listAll('/v1/pages'), listAll('/v1/links')]);
   const byPage = new Map();
   for (const link of links) {
     if (!byPage.has(link.page_id)) byPage.set(link.page_id, []);
@@ -66,7 +66,7 @@ export async function pageList(main) {
 export async function pageLinks(main, ctx, pageId) {
   await loadChecks();
   const [page, { domains }, { links: allLinks }] = await Promise.all([
-    get(`/v1/pages/${encodeURIComponent(pageId)}`), get('/v1/domains'), get('/v1/links'),
+    get(`/v1/pages/${encodeURIComponent(pageId)}`), listAll('/v1/domains'), listAll('/v1/links'),
   ]);
   let links = allLinks;
   const platformHost = ctx.account.platform_host;

@@ -4,15 +4,13 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::error::ErrorBody;
+use super::paging::PageQuery;
 use super::{AdminAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::store::parked::{self, ParkedRow};
-use crate::store::{lease, now_ms, outbox, rfc3339};
-
-pub const DEFAULT_PARKED_LIMIT: i64 = 100;
-pub const MAX_PARKED_LIMIT: i64 = 1000;
+use crate::store::{lease, now_ms, outbox, rfc3339, Position};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublishingStatus {
@@ -109,16 +107,12 @@ fn view(row: ParkedRow) -> ParkedWrite {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct ParkedQuery {
-    /// 1 to 1000; default 100.
-    pub limit: Option<i64>,
-}
-
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ParkedList {
     /// Oldest first.
     pub parked: Vec<ParkedWrite>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The writes KV refused for good (a key or value it does not take), oldest
@@ -127,11 +121,11 @@ pub struct ParkedList {
     get,
     path = "/v1/admin/publishing/parked",
     tag = "admin",
-    params(ParkedQuery),
+    params(PageQuery),
     security(("admin_token" = [])),
     responses(
         (status = 200, body = ParkedList),
-        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody),
         (status = 401, description = "No or wrong token", body = ErrorBody),
         (status = 403, description = "An account token", body = ErrorBody),
     )
@@ -139,18 +133,14 @@ pub struct ParkedList {
 pub async fn list_parked(
     _: AdminAuth,
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ParkedQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<ParkedList>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_PARKED_LIMIT);
-    if !(1..=MAX_PARKED_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_query",
-            message: format!("limit is 1 to {MAX_PARKED_LIMIT}"),
-        });
-    }
-    let rows = parked::list(state.store.pool(), limit).await?;
+    let window = page.window()?;
+    let rows = parked::list(state.store.pool(), window.start().key, window.fetch()).await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position::numbered(row.outbox_id));
     Ok(ApiJson(ParkedList {
         parked: rows.into_iter().map(view).collect(),
+        next_cursor,
     }))
 }
 

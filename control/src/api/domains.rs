@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
-use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
+use super::paging::PageQuery;
+use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::certs::CertificateOwner;
 use crate::store::domains::{self, Domain, TargetColumns};
 use crate::store::events::EventKind;
-use crate::store::{accounts, pages, rfc3339};
+use crate::store::{accounts, pages, rfc3339, Position};
 use crate::unit::Unit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -115,6 +116,8 @@ pub struct DomainView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DomainList {
     pub domains: Vec<DomainView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 fn target_setting(page_id: &Option<String>, url: &Option<String>) -> TargetSetting {
@@ -197,16 +200,30 @@ pub(crate) async fn username(state: &AppState, account_id: &str) -> Result<Usern
     get,
     path = "/v1/domains",
     tag = "domains",
+    params(PageQuery),
     security(("account_token" = [])),
-    responses((status = 200, body = DomainList), (status = 401, body = ErrorBody))
+    responses((status = 200, body = DomainList), (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody))
 )]
 pub async fn list_domains(
     auth: AccountAuth,
     State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<DomainList>, ApiError> {
+    let window = page.window()?;
     let username = username(&state, &auth.account_id).await?;
-    let rows = domains::list(state.store.pool(), &auth.account_id).await?;
-    let mut summaries = super::diagnostics::summaries(&state, &auth.account_id).await?;
+    let rows = domains::page(
+        state.store.pool(),
+        &auth.account_id,
+        &window.start(),
+        window.fetch(),
+    )
+    .await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position {
+        key: row.added_at,
+        id: row.id.clone(),
+    });
+    let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let mut summaries = super::diagnostics::summaries(&state, &ids).await?;
     let domains = rows
         .iter()
         .map(|row| {
@@ -215,7 +232,10 @@ pub async fn list_domains(
             domain
         })
         .collect();
-    Ok(ApiJson(DomainList { domains }))
+    Ok(ApiJson(DomainList {
+        domains,
+        next_cursor,
+    }))
 }
 
 async fn own_domain(

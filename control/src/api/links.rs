@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ErrorBody;
+use super::paging::PageQuery;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::store::links::{self, LinkRow};
-use crate::store::{accounts, domains, is_unique_violation, new_id, pages, rfc3339};
+use crate::store::{accounts, domains, is_unique_violation, new_id, pages, rfc3339, Position};
 use crate::unit::Unit;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,6 +47,8 @@ pub struct Link {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LinkList {
     pub links: Vec<Link>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -163,15 +166,17 @@ pub async fn create_link(
     get,
     path = "/v1/links",
     tag = "links",
-    params(LinkFilter),
+    params(LinkFilter, PageQuery),
     security(("account_token" = [])),
-    responses((status = 200, body = LinkList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+    responses((status = 200, body = LinkList), (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody))
 )]
 pub async fn list_links(
     auth: AccountAuth,
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<LinkFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<LinkList>, ApiError> {
+    let window = page.window()?;
     let platform_host = platform_host(&state, &auth.account_id).await?;
     let pool = state.store.pool();
     let hosts: HashMap<String, String> = domains::list(pool, &auth.account_id)
@@ -179,10 +184,20 @@ pub async fn list_links(
         .into_iter()
         .map(|d| (d.id.clone(), d.served_host().to_string()))
         .collect();
-    let links = links::list(pool, &auth.account_id)
-        .await?
+    let rows = links::page(
+        pool,
+        &auth.account_id,
+        filter.page_id.as_deref(),
+        &window.start(),
+        window.fetch(),
+    )
+    .await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position {
+        key: row.created_at,
+        id: row.id.clone(),
+    });
+    let links = rows
         .iter()
-        .filter(|r| filter.page_id.as_deref().is_none_or(|id| r.page_id == id))
         .map(|row| {
             let host = match &row.domain_id {
                 None => platform_host.as_str(),
@@ -191,7 +206,7 @@ pub async fn list_links(
             view(row, host)
         })
         .collect();
-    Ok(ApiJson(LinkList { links }))
+    Ok(ApiJson(LinkList { links, next_cursor }))
 }
 
 /// One link.

@@ -11,8 +11,10 @@ pub mod domains;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod links;
 pub mod pages;
+pub mod paging;
 pub mod tokens;
 pub mod webhooks;
 
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
 use portico_shared::PlatformDomain;
@@ -308,6 +311,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let mut doc = doc;
     document_control_characters(&mut doc);
+    idempotency::document(&mut doc);
     (router, doc)
 }
 
@@ -315,7 +319,6 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// `control_character` for a NUL or another control character in it
 /// (`error::ApiPath`, `ApiQuery`, `ApiJson`): said once here, for all.
 fn document_control_characters(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     const SAID: &str = "`control_character`: a NUL or another control character in a parameter or body field (`error.field` names it)";
     for item in doc.paths.paths.values_mut() {
         let operations = [
@@ -328,30 +331,35 @@ fn document_control_characters(doc: &mut utoipa::openapi::OpenApi) {
         for operation in operations.into_iter().flatten() {
             let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
                 || operation.request_body.is_some();
-            if !takes_input {
-                continue;
+            if takes_input {
+                document_error(operation, "422", SAID);
             }
-            match operation.responses.responses.get_mut("422") {
-                Some(RefOr::T(response)) => {
-                    response.description = format!("{}; {SAID}", response.description);
-                }
-                Some(RefOr::Ref(_)) => {}
-                None => {
-                    let response = ResponseBuilder::new()
-                        .description(SAID)
-                        .content(
-                            "application/json",
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                                .build(),
-                        )
-                        .build();
-                    operation
-                        .responses
-                        .responses
-                        .insert("422".into(), RefOr::T(response));
-                }
-            }
+        }
+    }
+}
+
+/// Adds `said` to the operation's answer with this status (an `ErrorBody`).
+fn document_error(operation: &mut utoipa::openapi::path::Operation, status: &str, said: &str) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    match operation.responses.responses.get_mut(status) {
+        Some(RefOr::T(response)) => {
+            response.description = format!("{}; {said}", response.description);
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            let response = ResponseBuilder::new()
+                .description(said)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build();
+            operation
+                .responses
+                .responses
+                .insert(status.into(), RefOr::T(response));
         }
     }
 }
@@ -370,6 +378,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
+        .layer(from_fn_with_state(state.clone(), idempotency::idempotent))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             // One INFO line per request (method, path, status, latency);

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
-use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState, MAX_PAGE_BYTES};
+use super::paging::PageQuery;
+use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState, MAX_PAGE_BYTES};
 use crate::publish::sync::content_digest;
 use crate::store::pages::{self, PageRow};
-use crate::store::{new_id, rfc3339};
+use crate::store::{new_id, rfc3339, Position};
 use crate::unit::Unit;
 
 /// Longest page title, in characters.
@@ -91,6 +92,8 @@ pub struct Page {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PageList {
     pub pages: Vec<Page>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -105,6 +108,8 @@ pub struct Revision {
 pub struct RevisionList {
     /// Newest first.
     pub revisions: Vec<Revision>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 fn view(row: &PageRow, content: Option<String>) -> Page {
@@ -213,16 +218,30 @@ pub async fn create_page(
     get,
     path = "/v1/pages",
     tag = "pages",
+    params(PageQuery),
     security(("account_token" = [])),
-    responses((status = 200, body = PageList), (status = 401, body = ErrorBody))
+    responses((status = 200, body = PageList), (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody))
 )]
 pub async fn list_pages(
     auth: AccountAuth,
     State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<PageList>, ApiError> {
-    let rows = pages::list(state.store.pool(), &auth.account_id).await?;
+    let window = page.window()?;
+    let rows = pages::page(
+        state.store.pool(),
+        &auth.account_id,
+        &window.start(),
+        window.fetch(),
+    )
+    .await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position {
+        key: row.created_at,
+        id: row.id.clone(),
+    });
     Ok(ApiJson(PageList {
         pages: rows.iter().map(|row| view(row, None)).collect(),
+        next_cursor,
     }))
 }
 
@@ -345,21 +364,25 @@ pub async fn delete_page(
     get,
     path = "/v1/pages/{page_id}/revisions",
     tag = "pages",
-    params(("page_id" = String, Path)),
+    params(("page_id" = String, Path), PageQuery),
     security(("account_token" = [])),
-    responses((status = 200, body = RevisionList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, body = RevisionList), (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 pub async fn list_revisions(
     auth: AccountAuth,
     State(state): State<AppState>,
     ApiPath(page_id): ApiPath<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<RevisionList>, ApiError> {
+    let window = page.window()?;
     let pool = state.store.pool();
     pages::get(pool, &auth.account_id, &page_id)
         .await?
         .ok_or(ApiError::NotFound("page"))?;
-    let rows = pages::revisions(pool, &page_id).await?;
+    let rows = pages::revisions(pool, &page_id, window.below(), window.fetch()).await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position::numbered(row.number));
     Ok(ApiJson(RevisionList {
+        next_cursor,
         revisions: rows
             .into_iter()
             .map(|r| Revision {

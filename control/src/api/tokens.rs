@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ErrorBody;
-use super::{token_hash, AccountAuth, AdminAuth, ApiError, ApiJson, ApiPath, AppState};
-use crate::store::{accounts, new_id, now_ms, rfc3339};
+use super::paging::PageQuery;
+use super::{token_hash, AccountAuth, AdminAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use crate::store::{accounts, new_id, now_ms, rfc3339, Position};
 
 /// Every token starts with this, so leaked ones are easy to find in logs and code.
 pub const TOKEN_PREFIX: &str = "ptk_";
@@ -139,6 +140,8 @@ pub async fn create_token(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenList {
     pub tokens: Vec<Token>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The caller's account's tokens, revoked ones included (without secrets).
@@ -146,16 +149,30 @@ pub struct TokenList {
     get,
     path = "/v1/tokens",
     tag = "tokens",
+    params(PageQuery),
     security(("account_token" = [])),
-    responses((status = 200, body = TokenList), (status = 401, body = ErrorBody))
+    responses((status = 200, body = TokenList), (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody))
 )]
 pub async fn list_tokens(
     auth: AccountAuth,
     State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<TokenList>, ApiError> {
-    let rows = accounts::list_tokens(state.store.pool(), &auth.account_id).await?;
+    let window = page.window()?;
+    let rows = accounts::list_tokens(
+        state.store.pool(),
+        &auth.account_id,
+        &window.start(),
+        window.fetch(),
+    )
+    .await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position {
+        key: row.created_at,
+        id: row.id.clone(),
+    });
     Ok(ApiJson(TokenList {
         tokens: rows.iter().map(view).collect(),
+        next_cursor,
     }))
 }
 

@@ -5,12 +5,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::error::ErrorBody;
+use super::paging::PageQuery;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::store::webhooks::{self as store, EndpointRow};
-use crate::store::{new_id, rfc3339};
+use crate::store::{new_id, rfc3339, Position};
 use crate::webhooks::deliver::{check_url, UrlRefused};
 use crate::webhooks::settings::MAX_ENDPOINTS_PER_ACCOUNT;
 use crate::webhooks::sign::Secret;
@@ -22,8 +23,6 @@ pub const MAX_DESCRIPTION_LEN: usize = 200;
 /// One day: long enough to deploy a receiver with the new secret.
 pub const DEFAULT_OVERLAP_S: i64 = 24 * 3600;
 pub const MAX_OVERLAP_S: i64 = 7 * 24 * 3600;
-pub const DEFAULT_MESSAGES_LIMIT: i64 = 50;
-pub const MAX_MESSAGES_LIMIT: i64 = 200;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +94,8 @@ pub struct EndpointWithSecret {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EndpointList {
     pub endpoints: Vec<Endpoint>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -133,16 +134,8 @@ pub struct Message {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MessageList {
     pub messages: Vec<Message>,
-    /// Pass as `before` for the next (older) page; null on the last.
-    pub next_before: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct MessagePage {
-    /// 1 to 200 (default 50).
-    pub limit: Option<i64>,
-    /// Messages older than this id.
-    pub before: Option<i64>,
+    /// Pass as `cursor` for the next (older) page; null on the last.
+    pub next_cursor: Option<String>,
 }
 
 fn view(row: &EndpointRow) -> Endpoint {
@@ -312,17 +305,30 @@ pub async fn create_endpoint(
     get,
     path = "/v1/webhooks",
     tag = "webhooks",
+    params(PageQuery),
     security(("account_token" = [])),
-    responses((status = 200, body = EndpointList), (status = 401, body = ErrorBody))
+    responses((status = 200, body = EndpointList), (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody), (status = 401, body = ErrorBody))
 )]
 pub async fn list_endpoints(
     auth: AccountAuth,
     State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<EndpointList>, ApiError> {
-    let mut conn = state.store.pool().acquire().await?;
-    let rows = store::list_endpoints(&mut conn, &auth.account_id).await?;
+    let window = page.window()?;
+    let rows = store::page_endpoints(
+        state.store.pool(),
+        &auth.account_id,
+        &window.start(),
+        window.fetch(),
+    )
+    .await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position {
+        key: row.created_at,
+        id: row.id.clone(),
+    });
     Ok(ApiJson(EndpointList {
         endpoints: rows.iter().map(view).collect(),
+        next_cursor,
     }))
 }
 
@@ -516,38 +522,28 @@ pub async fn rotate_secret(
     get,
     path = "/v1/webhooks/{endpoint_id}/messages",
     tag = "webhooks",
-    params(("endpoint_id" = String, Path), MessagePage),
+    params(("endpoint_id" = String, Path), PageQuery),
     security(("account_token" = [])),
     responses(
         (status = 200, body = MessageList),
-        (status = 400, body = ErrorBody),
+        (status = 400, description = "`invalid_query`, `invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 422, description = "`invalid_limit`", body = ErrorBody),
     )
 )]
 pub async fn list_messages(
     auth: AccountAuth,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(page): ApiQuery<MessagePage>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<MessageList>, ApiError> {
-    let limit = page.limit.unwrap_or(DEFAULT_MESSAGES_LIMIT);
-    if !(1..=MAX_MESSAGES_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            "invalid_limit",
-            format!("expected 1 to {MAX_MESSAGES_LIMIT}"),
-        ));
-    }
+    let window = page.window()?;
     let endpoint = endpoint(&state, &auth.account_id, &id).await?;
     let pool = state.store.pool();
-    let rows = store::list_messages(pool, &endpoint.id, page.before, limit).await?;
+    let rows = store::list_messages(pool, &endpoint.id, window.below(), window.fetch()).await?;
+    let (rows, next_cursor) = window.finish(rows, |row| Position::numbered(row.id));
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let attempts = store::attempts_of(pool, &ids).await?;
-    let next_before = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|row| row.id))
-        .flatten();
     let messages = rows
         .into_iter()
         .map(|row| Message {
@@ -572,7 +568,7 @@ pub async fn list_messages(
         .collect();
     Ok(ApiJson(MessageList {
         messages,
-        next_before,
+        next_cursor,
     }))
 }
 
@@ -609,7 +605,7 @@ pub async fn redeliver(
         state.units.webhooks_wake.notify_one();
         return Ok(StatusCode::ACCEPTED);
     }
-    let exists = store::list_messages(state.store.pool(), &endpoint.id, Some(message + 1), 1)
+    let exists = store::list_messages(state.store.pool(), &endpoint.id, message + 1, 1)
         .await?
         .first()
         .is_some_and(|row| row.id == message);

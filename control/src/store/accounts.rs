@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, AnyPool};
 
+use super::Position;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: String,
@@ -97,11 +99,21 @@ pub async fn touch_token(pool: &AnyPool, token_id: &str, now: i64) -> Result<(),
 
 const TOKEN_COLUMNS: &str = "id, account_id, name, prefix, created_at, last_used_at, revoked_at";
 
-pub async fn list_tokens(pool: &AnyPool, account_id: &str) -> Result<Vec<TokenRow>, sqlx::Error> {
+/// A page of the account's tokens, oldest first, after `after`.
+pub async fn list_tokens(
+    pool: &AnyPool,
+    account_id: &str,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<TokenRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE account_id = $1 ORDER BY created_at, id"
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE account_id = $1 \
+         AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"
     ))
     .bind(account_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
     .fetch_all(pool)
     .await
 }

@@ -146,15 +146,25 @@ pub async fn get(pool: &AnyPool, domain_id: &str) -> Result<Option<CheckRow>, sq
     .await
 }
 
-/// The check rows of an account's domains (one query for the domain list).
-pub async fn for_account(pool: &AnyPool, account_id: &str) -> Result<Vec<CheckRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.domain_id, c.next_check_at, c.checked_at, c.outcome, c.report \
-         FROM domain_checks c JOIN domains d ON d.id = c.domain_id WHERE d.account_id = $1",
-    )
-    .bind(account_id)
-    .fetch_all(pool)
-    .await
+/// The check rows of these domains (one query for a page of the domain
+/// list, at most its 500 ids).
+pub async fn for_domains(
+    pool: &AnyPool,
+    domain_ids: &[&str],
+) -> Result<Vec<CheckRow>, sqlx::Error> {
+    if domain_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT domain_id, next_check_at, checked_at, outcome, report FROM domain_checks \
+         WHERE domain_id IN ({})",
+        super::outbox::placeholders(domain_ids.len(), 0)
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in domain_ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(pool).await
 }
 
 /// How many routing-record writes for these keys (or under these prefixes)

@@ -6,6 +6,8 @@ use portico_shared::lifecycle::{DomainFacts, Status};
 use portico_shared::{Hostname, Integration, IntegrationKind};
 use sqlx::{AnyConnection, AnyPool};
 
+use super::Position;
+
 /// The Index or 404 target: a page id or a URL, or neither (the default).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetColumns {
@@ -256,6 +258,26 @@ pub async fn get_any(conn: &mut AnyConnection, id: &str) -> Result<Option<Domain
         .fetch_optional(conn)
         .await?;
     parse_one(row)
+}
+
+/// A page of the account's domains, oldest first, after `after`.
+pub async fn page(
+    pool: &AnyPool,
+    account_id: &str,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<Domain>, sqlx::Error> {
+    let rows = sqlx::query_as(&format!(
+        "{SELECT} WHERE d.account_id = $1 AND (d.added_at, d.id) > ($2, $3) \
+         ORDER BY d.added_at, d.id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    parse_all(rows)
 }
 
 /// The account's domains, oldest first, on the pool or inside a transaction.

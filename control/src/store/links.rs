@@ -3,6 +3,8 @@
 
 use sqlx::{AnyConnection, AnyPool};
 
+use super::Position;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkRow {
     pub id: String,
@@ -70,6 +72,27 @@ pub async fn list<'e>(
     ))
     .bind(account_id)
     .fetch_all(executor)
+    .await
+}
+
+/// A page of the account's links (of one page, if given), oldest first.
+pub async fn page(
+    pool: &AnyPool,
+    account_id: &str,
+    page_id: Option<&str>,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<LinkRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM links WHERE account_id = $1 AND ($2 IS NULL OR page_id = $2) \
+         AND (created_at, id) > ($3, $4) ORDER BY created_at, id LIMIT $5"
+    ))
+    .bind(account_id)
+    .bind(page_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
+    .fetch_all(pool)
     .await
 }
 

@@ -8,6 +8,7 @@ pub mod budget;
 pub mod checks;
 pub mod domains;
 pub mod events;
+pub mod idempotency;
 pub mod lease;
 pub mod links;
 pub mod outbox;
@@ -44,6 +45,30 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// A row's place in a list ordered by `(key, id)`: a page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The sort key (a time or a number).
+    pub key: i64,
+    /// The row's id; empty where the key alone is unique.
+    pub id: String,
+}
+
+impl Position {
+    /// In a list whose sort key is unique (a number).
+    pub fn numbered(key: i64) -> Position {
+        Position {
+            key,
+            id: String::new(),
+        }
+    }
+
+    /// Before every row: where the first page starts.
+    pub fn start() -> Position {
+        Position::numbered(i64::MIN)
+    }
 }
 
 /// A pool and which database it talks to.

@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, AnyPool};
 
+use super::Position;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PageRow {
     pub id: String,
@@ -129,6 +131,25 @@ pub async fn list<'e>(
     .await
 }
 
+/// A page of the account's pages, oldest first, after `after`.
+pub async fn page(
+    pool: &AnyPool,
+    account_id: &str,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<PageRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE p.account_id = $1 AND (p.created_at, p.id) > ($2, $3) \
+         ORDER BY p.created_at, p.id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// The HTML of one revision of a page.
 pub async fn content(
     conn: &mut AnyConnection,
@@ -158,12 +179,20 @@ pub async fn content_in_pool(
     Ok(row.map(|(content,)| content))
 }
 
-/// Newest first.
-pub async fn revisions(pool: &AnyPool, page_id: &str) -> Result<Vec<RevisionRow>, sqlx::Error> {
+/// Newest first, numbered below `before`.
+pub async fn revisions(
+    pool: &AnyPool,
+    page_id: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<RevisionRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT number, digest, size, created_at FROM page_revisions WHERE page_id = $1 ORDER BY number DESC",
+        "SELECT number, digest, size, created_at FROM page_revisions \
+         WHERE page_id = $1 AND number < $2 ORDER BY number DESC LIMIT $3",
     )
     .bind(page_id)
+    .bind(before)
+    .bind(limit)
     .fetch_all(pool)
     .await
 }

@@ -161,10 +161,16 @@ pub async fn retries(pool: &AnyPool, limit: usize) -> Result<Vec<RetryRow>, sqlx
         .collect())
 }
 
-/// The parked writes, oldest first.
-pub async fn list(pool: &AnyPool, limit: i64) -> Result<Vec<ParkedRow>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM outbox_parked ORDER BY outbox_id LIMIT $1");
-    let rows: Vec<RawParked> = sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?;
+/// The parked writes, oldest first, after the write `after`.
+pub async fn list(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<ParkedRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox_parked WHERE outbox_id > $1 ORDER BY outbox_id LIMIT $2"
+    );
+    let rows: Vec<RawParked> = sqlx::query_as(&sql)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().filter_map(parse).collect())
 }
 

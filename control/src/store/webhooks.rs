@@ -3,6 +3,8 @@
 
 use sqlx::{AnyConnection, AnyPool};
 
+use super::Position;
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EndpointRow {
     pub id: String,
@@ -350,11 +352,30 @@ pub struct MessageRow {
     pub delivered_at: Option<i64>,
 }
 
+/// A page of the account's endpoints, oldest first, after `after`.
+pub async fn page_endpoints(
+    pool: &AnyPool,
+    account_id: &str,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<EndpointRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 \
+         AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// An endpoint's messages, newest first, below `before` (an id).
 pub async fn list_messages(
     pool: &AnyPool,
     endpoint_id: &str,
-    before: Option<i64>,
+    before: i64,
     limit: i64,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     sqlx::query_as(
@@ -363,7 +384,7 @@ pub async fn list_messages(
          ORDER BY id DESC LIMIT $3",
     )
     .bind(endpoint_id)
-    .bind(before.unwrap_or(i64::MAX))
+    .bind(before)
     .bind(limit)
     .fetch_all(pool)
     .await

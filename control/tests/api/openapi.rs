@@ -85,14 +85,36 @@ async fn the_document_describes_every_route() {
                     .is_some_and(|r| !r.is_empty()),
                 "{method} {path}"
             );
-            // Whatever takes input documents the control-character refusal.
-            if operation.get("parameters").is_some() || operation.get("requestBody").is_some() {
+            // Whatever takes input (a header is refused with its own 400)
+            // documents the control-character refusal.
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let takes_input = parameters.iter().any(|p| p["in"] != "header")
+                || operation.get("requestBody").is_some();
+            if takes_input {
                 assert!(
                     operation["responses"]["422"]["description"]
                         .as_str()
                         .is_some_and(|d| d.contains("control_character")),
                     "{method} {path}: {}",
                     operation["responses"]
+                );
+            }
+            // Every authenticated POST takes an Idempotency-Key.
+            if method == "post" && operation.get("security").is_some() {
+                assert!(
+                    parameters
+                        .iter()
+                        .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+                    "{method} {path}: no Idempotency-Key"
+                );
+                assert!(
+                    operation["responses"]["422"]["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("idempotency_key_reused")),
+                    "{method} {path}"
                 );
             }
             // Every $ref resolves.

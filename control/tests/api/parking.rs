@@ -180,7 +180,7 @@ async fn a_parked_write_never_overwrites_a_newer_one(db: Db) {
     server.inject(REFUSED);
     publisher.drain_once().await.unwrap();
     assert_eq!(server.get(ROUTES_NS, key).as_deref(), Some("v4"));
-    let row = parked::list(store.pool(), 10).await.unwrap().remove(0);
+    let row = parked::list(store.pool(), 0, 10).await.unwrap().remove(0);
     assert!(parked::request_retry(store.pool(), row.outbox_id, now_ms())
         .await
         .unwrap()

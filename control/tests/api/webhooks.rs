@@ -216,6 +216,26 @@ async fn webhooks_are_signed_ordered_and_retried(db: Db) {
         attempts,
         vec![(Some(500), "answered 500"), (Some(200), "answered 200")]
     );
+    // Page by page (one message each), the same log.
+    let mut walked = Vec::new();
+    let mut path = format!("/v1/webhooks/{endpoint_id}/messages?limit=1");
+    loop {
+        let (status, page) = app.get(&path, &token).await;
+        assert_eq!(status, 200, "{page}");
+        walked.extend(
+            page["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].clone()),
+        );
+        let Some(next) = page["next_cursor"].as_str() else {
+            break;
+        };
+        path = format!("/v1/webhooks/{endpoint_id}/messages?limit=1&cursor={next}");
+    }
+    let ids: Vec<_> = messages.iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(walked, ids);
 
     // Sent again on request, with the same webhook-id.
     let first = messages[2]["id"].as_i64().unwrap();
@@ -380,7 +400,7 @@ async fn endpoints_are_the_accounts_own_and_bad_input_gets_a_code(db: Db) {
         .await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
-        (422, Some("invalid_limit"))
+        (400, Some("invalid_query"))
     );
     // At most ten endpoints.
     for _ in 0..9 {

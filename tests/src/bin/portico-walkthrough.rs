@@ -207,37 +207,49 @@ async fn reuse_account(client: &StackClient, options: &Options) -> Result<Option
         username,
         token,
     };
-    let domains = client
-        .api(Method::GET, "/v1/domains", &account.token, None)
-        .await?
-        .expect(200, "listing the earlier run's domains")?;
-    for domain in domains["domains"].as_array().into_iter().flatten() {
-        let id = text(domain, "id")?;
-        client
-            .api(
-                Method::DELETE,
-                &format!("/v1/domains/{id}"),
-                &account.token,
-                None,
-            )
+    // Each pass removes the first page; the next pass lists what is left.
+    loop {
+        let domains = client
+            .api(Method::GET, "/v1/domains", &account.token, None)
             .await?
-            .expect(204, "removing an earlier run's domain")?;
+            .expect(200, "listing the earlier run's domains")?;
+        for domain in domains["domains"].as_array().into_iter().flatten() {
+            let id = text(domain, "id")?;
+            client
+                .api(
+                    Method::DELETE,
+                    &format!("/v1/domains/{id}"),
+                    &account.token,
+                    None,
+                )
+                .await?
+                .expect(204, "removing an earlier run's domain")?;
+        }
+        if domains["next_cursor"].is_null() {
+            break;
+        }
     }
-    let pages = client
-        .api(Method::GET, "/v1/pages", &account.token, None)
-        .await?
-        .expect(200, "listing the earlier run's pages")?;
-    for page in pages["pages"].as_array().into_iter().flatten() {
-        let id = text(page, "id")?;
-        client
-            .api(
-                Method::DELETE,
-                &format!("/v1/pages/{id}"),
-                &account.token,
-                None,
-            )
+    // Each pass removes the first page; the next pass lists what is left.
+    loop {
+        let pages = client
+            .api(Method::GET, "/v1/pages", &account.token, None)
             .await?
-            .expect(204, "removing an earlier run's page")?;
+            .expect(200, "listing the earlier run's pages")?;
+        for page in pages["pages"].as_array().into_iter().flatten() {
+            let id = text(page, "id")?;
+            client
+                .api(
+                    Method::DELETE,
+                    &format!("/v1/pages/{id}"),
+                    &account.token,
+                    None,
+                )
+                .await?
+                .expect(204, "removing an earlier run's page")?;
+        }
+        if pages["next_cursor"].is_null() {
+            break;
+        }
     }
     Ok(Some(account))
 }
