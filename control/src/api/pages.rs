@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState, MAX_PAGE_BYTES};
 use crate::publish::sync::content_digest;
+use crate::quota::Quota;
 use crate::store::pages::{self, PageRow};
 use crate::store::{new_id, rfc3339};
 use crate::unit::Unit;
@@ -163,6 +164,7 @@ fn check_content(content: &str) -> Result<(), ApiError> {
     responses(
         (status = 201, body = Page),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `pages` or `page_bytes` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 413, description = "`page_too_large` or `body_too_large`", body = ErrorBody),
         (status = 422, description = "`title_empty`, `title_too_long`, `invalid_body` (e.g. an unknown kind)", body = ErrorBody),
     )
@@ -190,6 +192,12 @@ pub async fn create_page(
     state
         .units
         .run(&[&auth.account_id], async |unit: &mut Unit| {
+            let me = auth.account_id.as_str();
+            state.quotas.check(unit.conn(), me, Quota::Pages, 1).await?;
+            state
+                .quotas
+                .check(unit.conn(), me, Quota::PageBytes, row.size)
+                .await?;
             pages::insert(unit.conn(), &row).await?;
             pages::insert_revision(
                 unit.conn(),
@@ -199,7 +207,8 @@ pub async fn create_page(
                 &input.content,
                 now,
             )
-            .await
+            .await?;
+            Ok::<_, ApiError>(())
         })
         .await?;
     Ok((
@@ -260,6 +269,7 @@ pub async fn get_page(
     responses(
         (status = 200, body = Page),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `page_bytes` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody),
@@ -287,6 +297,11 @@ pub async fn update_page(
             if let Some(content) = &input.content {
                 let digest = content_digest(content);
                 if digest.as_str() != row.digest {
+                    let growth = content.len() as i64 - row.size;
+                    state
+                        .quotas
+                        .check(unit.conn(), me, Quota::PageBytes, growth)
+                        .await?;
                     revision += 1;
                     pages::insert_revision(
                         unit.conn(),
@@ -297,6 +312,9 @@ pub async fn update_page(
                         now,
                     )
                     .await?;
+                    if let Some(oldest) = state.quotas.oldest_kept(revision) {
+                        pages::prune_revisions(unit.conn(), &row.id, oldest).await?;
+                    }
                 }
             }
             let title = title.unwrap_or_else(|| row.title.clone());

@@ -22,8 +22,11 @@ mod ownership;
 mod pages;
 mod parking;
 mod publishing;
+mod quotas;
+mod rate_limits;
 mod serving;
 mod verification;
+mod verify_coalescing;
 mod webhooks;
 mod webhooks_crash;
 #[path = "../verify/world.rs"]
