@@ -62,6 +62,15 @@ impl Quota {
     }
 }
 
+/// One quota's use, as `GET /v1/account` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Usage {
+    pub quota: Quota,
+    pub used: i64,
+    /// `null`: no limit.
+    pub limit: Option<u64>,
+}
+
 /// The limits every account gets (`quota_*` settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quotas {
@@ -141,6 +150,29 @@ impl Quotas {
             });
         }
         Ok(())
+    }
+
+    /// The account's use of every quota, with its limit (`GET /v1/account`).
+    pub async fn usage(
+        &self,
+        conn: &mut AnyConnection,
+        account_id: &str,
+    ) -> Result<Vec<Usage>, sqlx::Error> {
+        let mut usage = Vec::new();
+        for quota in [
+            Quota::Domains,
+            Quota::Pages,
+            Quota::Links,
+            Quota::PageBytes,
+            Quota::WebhookEndpoints,
+        ] {
+            usage.push(Usage {
+                quota,
+                used: quota.used(conn, account_id).await?,
+                limit: self.limit(quota),
+            });
+        }
+        Ok(usage)
     }
 
     /// The oldest revision number to keep when `current` is the newest.

@@ -100,6 +100,22 @@ async fn domains_pages_and_links_stop_at_their_quotas(db: Db) {
         )
         .await;
     assert_quota(status, &body, "webhook_endpoints", 1);
+    let (_, me) = app.get("/v1/account", &token).await;
+    let usage = |quota: &str| {
+        me["quotas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["quota"] == quota)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {quota} in {me}"))
+    };
+    assert_eq!(
+        usage("domains"),
+        json!({ "quota": "domains", "used": 2, "limit": 2 })
+    );
+    assert_eq!(usage("links")["used"], 1);
+    assert_eq!(usage("page_bytes")["used"], 16);
     // Another account has quotas of its own.
     let (_, other) = app.account("heidi").await;
     app.domain(&other, "c.example.com").await;
