@@ -16,8 +16,9 @@
 //!    time over 10 tokens, run alternately on each in rounds; p50/p99 each.
 //! 2. Abuse: one control plane with the default limits whose verifier asks
 //!    a resolver that counts queries and never answers (timeout 200 ms).
-//!    `--clients` tenants each call `POST …/verify` and `POST /v1/domains`
-//!    in a loop for `--seconds`, while another tenant reads its domains;
+//!    `--clients` tenants each call `POST …/verify` (on one domain) and
+//!    `POST /v1/domains` in 8 loops at once for `--seconds`, while another
+//!    tenant reads its domains;
 //!    prints the answers by status, the DNS queries made and the reader's
 //!    p50/p99. Cloudflare is not configured: a check calls it only once the
 //!    DNS is right, which it never is here.
@@ -239,6 +240,10 @@ async fn cost(http: &reqwest::Client, options: &Options, dir: &tempfile::TempDir
     }
 }
 
+fn count(statuses: &Mutex<BTreeMap<String, usize>>, key: String) {
+    *statuses.lock().unwrap().entry(key).or_default() += 1;
+}
+
 async fn abuse(http: &reqwest::Client, options: &Options, dir: &tempfile::TempDir) {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let resolver = socket.local_addr().unwrap();
@@ -265,46 +270,37 @@ async fn abuse(http: &reqwest::Client, options: &Options, dir: &tempfile::TempDi
     let tokens = tenants(http, &base, options.clients + 1, 1).await;
     let reader = tokens[0].clone();
     let statuses: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let mut domains = Vec::new();
+    for token in &tokens[1..] {
+        let (_, list) = call(http, "GET", format!("{base}/v1/domains"), token, None).await;
+        domains.push(list["domains"][0]["id"].as_str().unwrap().to_string());
+    }
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let mut tasks = Vec::new();
-    for (n, token) in tokens.iter().enumerate().skip(1) {
-        let (http, base, token, statuses) =
-            (http.clone(), base.clone(), token.clone(), statuses.clone());
-        tasks.push(tokio::spawn(async move {
-            let (_, list) = call(&http, "GET", format!("{base}/v1/domains"), &token, None).await;
-            let id = list["domains"][0]["id"].as_str().unwrap().to_string();
-            let mut added = 0;
-            while Instant::now() < deadline {
-                let (status, _) = call(
-                    &http,
-                    "POST",
-                    format!("{base}/v1/domains/{id}/verify"),
-                    &token,
-                    None,
-                )
-                .await;
-                *statuses
-                    .lock()
-                    .unwrap()
-                    .entry(format!("verify {status}"))
-                    .or_default() += 1;
-                added += 1;
-                let body = json!({ "hostname": format!("x{added}.c{n}.example.test") });
-                let (status, _) = call(
-                    &http,
-                    "POST",
-                    format!("{base}/v1/domains"),
-                    &token,
-                    Some(body),
-                )
-                .await;
-                *statuses
-                    .lock()
-                    .unwrap()
-                    .entry(format!("add {status}"))
-                    .or_default() += 1;
-            }
-        }));
+    for (n, (token, id)) in tokens[1..].iter().zip(domains).enumerate() {
+        for worker in 0..8 {
+            let (http, base, token, statuses, id) = (
+                http.clone(),
+                base.clone(),
+                token.clone(),
+                statuses.clone(),
+                id.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut added = 0;
+                while Instant::now() < deadline {
+                    let verify = format!("{base}/v1/domains/{id}/verify");
+                    let (status, _) = call(&http, "POST", verify, &token, None).await;
+                    count(&statuses, format!("verify {status}"));
+                    added += 1;
+                    let host = format!("x{added}.w{worker}.c{n}.example.test");
+                    let body = json!({ "hostname": host });
+                    let add = format!("{base}/v1/domains");
+                    let (status, _) = call(&http, "POST", add, &token, Some(body)).await;
+                    count(&statuses, format!("add {status}"));
+                }
+            }));
+        }
     }
     let mut reads = Vec::new();
     while Instant::now() < deadline {
