@@ -215,3 +215,41 @@ async fn waiting_retry_after_lets_the_next_request_through() {
     assert_eq!(status, 200);
     app.stop().await;
 }
+
+/// Anonymous GETs of the document with `X-Forwarded-For: <address>`.
+async fn statuses_from(app: &TestApp, addresses: &[&str]) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for address in addresses {
+        let response = app
+            .http
+            .get(app.url("/v1/openapi.json"))
+            .header("x-forwarded-for", format!("10.9.9.9, {address}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_address_counts_only_behind_a_configured_proxy() {
+    let limits = RateLimitSettings {
+        anonymous_per_min: 1,
+        ..RateLimitSettings::off()
+    };
+    // Not configured: the header is the client's word, and ignored.
+    let (app, _database) = app_with(limits.clone()).await;
+    let statuses = statuses_from(&app, &["192.0.2.1", "192.0.2.2"]).await;
+    assert_eq!(statuses, [200, 429]);
+    app.stop().await;
+    // Configured: its last value (the one the proxy appended) is the client.
+    let (app, _database) = app_with(RateLimitSettings {
+        client_ip_header: Some("x-forwarded-for".try_into().unwrap()),
+        ..limits
+    })
+    .await;
+    let statuses = statuses_from(&app, &["192.0.2.1", "192.0.2.2", "192.0.2.1"]).await;
+    assert_eq!(statuses, [200, 200, 429]);
+    app.stop().await;
+}
