@@ -261,7 +261,8 @@ impl RateLimits {
     }
 
     /// The client's address: the trusted proxy's header when configured
-    /// (its last value: the one that proxy appended), else the TCP peer's.
+    /// (its last value: the one that proxy appended), else the TCP peer's;
+    /// as a bucket key ([`client_key`]).
     fn client_address(&self, request: &Request) -> IpAddr {
         let from_header = self.client_ip_header.as_ref().and_then(|name| {
             let value = request.headers().get_all(name).iter().next_back()?;
@@ -277,6 +278,7 @@ impl RateLimits {
                     .get::<ConnectInfo<SocketAddr>>()
                     .map(|info| info.0.ip())
             })
+            .map(client_key)
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
     }
 
@@ -344,6 +346,19 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi) {
                 .responses
                 .insert("429".into(), RefOr::T(response));
         }
+    }
+}
+
+/// One bucket per IPv4 address and per IPv6 /64 (what one subscriber
+/// usually gets, so rotating through it does not help); IPv4-mapped IPv6
+/// addresses count as their IPv4 one.
+fn client_key(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
     }
 }
 
@@ -434,6 +449,20 @@ mod tests {
             .to_str()
             .unwrap()
             .starts_with("\"writes\";r=0;t="));
+    }
+
+    #[test]
+    fn clients_are_keyed_by_ipv4_address_and_ipv6_64() {
+        let table = [
+            ("192.0.2.7", "192.0.2.7"),
+            ("::ffff:192.0.2.7", "192.0.2.7"),
+            ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),
+            ("2001:db8:1:2:ffff::1", "2001:db8:1:2::"),
+        ];
+        for (address, key) in table {
+            let address: IpAddr = address.parse().unwrap();
+            assert_eq!(client_key(address), key.parse::<IpAddr>().unwrap());
+        }
     }
 
     #[test]
