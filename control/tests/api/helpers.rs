@@ -359,6 +359,22 @@ impl TestApp {
         (id, token["secret"].as_str().unwrap().to_string())
     }
 
+    /// `POST …/verify` as the dashboard's "Check now" does it: while another
+    /// check of the domain runs (409 `verification_in_progress`, such as the
+    /// background scheduler's), asks again.
+    pub async fn verify_domain(&self, domain_id: &str, token: &str) -> (u16, Value) {
+        let path = format!("/v1/domains/{domain_id}/verify");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.post(&path, token, Value::Null).await;
+            let running = status == 409 && body["error"]["code"] == "verification_in_progress";
+            if !running || tokio::time::Instant::now() > deadline {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Adds a domain; returns its JSON.
     pub async fn domain(&self, token: &str, hostname: &str) -> Value {
         let (status, domain) = self
