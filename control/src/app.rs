@@ -120,7 +120,9 @@ impl Application {
             .with_verifier(scheduler)
             .with_replica(publisher.holder())
             .with_webhooks(settings.webhooks.clone())
-            .with_test_domains(settings.allow_test_domains);
+            .with_test_domains(settings.allow_test_domains)
+            .with_rate_limits(&settings.rate_limits)
+            .with_quotas(settings.quotas);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -163,9 +165,13 @@ impl Application {
         let store = self.state.store.clone();
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let router = api::app(self.state).merge(self.dashboard.router());
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // The peer's address is what rate limits key anonymous callers by.
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = stop_tx.send(true);
         if let Some(verifier) = verifier {
             verifier.abort();

@@ -107,6 +107,19 @@ pub struct RawSettings {
     pub verify_publish_wait_ms: Option<u64>,
     // The dashboard (control/src/dashboard.rs).
     pub dashboard_wasm_dir: Option<String>,
+    // Rate limits (control/src/api/limits.rs).
+    pub rate_limit_reads_per_min: Option<u32>,
+    pub rate_limit_writes_per_min: Option<u32>,
+    pub rate_limit_verify_per_min: Option<u32>,
+    pub rate_limit_anonymous_per_min: Option<u32>,
+    pub client_ip_header: Option<String>,
+    // Quotas (control/src/quota.rs).
+    pub quota_domains: Option<u64>,
+    pub quota_pages: Option<u64>,
+    pub quota_links: Option<u64>,
+    pub quota_page_bytes: Option<u64>,
+    pub quota_revisions_kept: Option<u64>,
+    pub quota_webhook_endpoints: Option<u64>,
 }
 
 impl RawSettings {
@@ -205,6 +218,26 @@ impl RawSettings {
         parsed!(disconnect_grace_secs, "PORTICO_DISCONNECT_GRACE_SECS");
         parsed!(verify_publish_wait_ms, "PORTICO_VERIFY_PUBLISH_WAIT_MS");
         text!(dashboard_wasm_dir, "PORTICO_DASHBOARD_WASM_DIR");
+        parsed!(rate_limit_reads_per_min, "PORTICO_RATE_LIMIT_READS_PER_MIN");
+        parsed!(
+            rate_limit_writes_per_min,
+            "PORTICO_RATE_LIMIT_WRITES_PER_MIN"
+        );
+        parsed!(
+            rate_limit_verify_per_min,
+            "PORTICO_RATE_LIMIT_VERIFY_PER_MIN"
+        );
+        parsed!(
+            rate_limit_anonymous_per_min,
+            "PORTICO_RATE_LIMIT_ANONYMOUS_PER_MIN"
+        );
+        text!(client_ip_header, "PORTICO_CLIENT_IP_HEADER");
+        parsed!(quota_domains, "PORTICO_QUOTA_DOMAINS");
+        parsed!(quota_pages, "PORTICO_QUOTA_PAGES");
+        parsed!(quota_links, "PORTICO_QUOTA_LINKS");
+        parsed!(quota_page_bytes, "PORTICO_QUOTA_PAGE_BYTES");
+        parsed!(quota_revisions_kept, "PORTICO_QUOTA_REVISIONS_KEPT");
+        parsed!(quota_webhook_endpoints, "PORTICO_QUOTA_WEBHOOK_ENDPOINTS");
         Ok(self)
     }
 }
@@ -281,6 +314,10 @@ pub struct Settings {
     pub webhooks: crate::webhooks::settings::WebhookSettings,
     /// The browser build of `shared` the dashboard loads (`scripts/build-wasm-pkg`).
     pub dashboard_wasm_dir: PathBuf,
+    /// API rate limits per token and per client address (this replica's).
+    pub rate_limits: crate::api::limits::RateLimitSettings,
+    /// What each account may hold.
+    pub quotas: crate::quota::Quotas,
 }
 
 impl Settings {
@@ -300,6 +337,8 @@ impl Settings {
         let verify = crate::verify::settings::VerifySettings::resolve(&raw)?;
         let publish = crate::publish::settings::PublishSettings::resolve(&raw)?;
         let webhooks = crate::webhooks::settings::WebhookSettings::resolve(&raw)?;
+        let rate_limits = crate::api::limits::RateLimitSettings::resolve(&raw)?;
+        let quotas = crate::quota::Quotas::resolve(&raw)?;
         let platform_domain = PlatformDomain::parse(
             raw.platform_domain
                 .as_deref()
@@ -460,6 +499,8 @@ impl Settings {
             hsts_max_age_s,
             publish,
             webhooks,
+            rate_limits,
+            quotas,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dashboard;
 pub mod lifecycle;
 pub mod publish;
+pub mod quota;
 pub mod retry;
 pub mod store;
 pub mod telemetry;

@@ -115,6 +115,12 @@ impl LocalStack {
             // Webhook receivers on loopback, plain http (as in scripts/dev).
             ("PORTICO_WEBHOOK_ALLOW_HTTP", "true".into()),
             ("PORTICO_LOG", "info".into()),
+            // The stories click "Check now" every 100 ms and poll the API:
+            // the default rate limits (control/src/api/limits.rs) would throttle them.
+            ("PORTICO_RATE_LIMIT_READS_PER_MIN", "0".into()),
+            ("PORTICO_RATE_LIMIT_WRITES_PER_MIN", "0".into()),
+            ("PORTICO_RATE_LIMIT_VERIFY_PER_MIN", "0".into()),
+            ("PORTICO_RATE_LIMIT_ANONYMOUS_PER_MIN", "0".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -145,7 +145,7 @@ test('onboarding in the dashboard: webhooks and many domains at once', { timeout
       assert.equal(await result(5), 'duplicate');
       assert.equal(await result(6), 'domain_public_suffix');
       await page.locator('tr[data-line="6"]').getByText('public suffix', { exact: false }).waitFor();
-      await page.getByText('3 added, 2 not added').waitFor();
+      await page.locator('#bulk-results caption').getByText('3 added, 2 not added').waitFor();
       // The root is served at www: its CNAME and the registrar forward.
       await page.locator('tr[data-line="4"]').getByRole('link', { name: `www.${zoneB}` }).waitFor();
       const zoneFile = async (zone) => page.locator(`[data-zone="${zone}"] pre.zone-file`).innerText();
@@ -168,7 +168,7 @@ test('onboarding in the dashboard: webhooks and many domains at once', { timeout
       await page.getByLabel('Domains, one per line').fill(`# from the spreadsheet\nsales.${zoneA}\n\nshop.${zoneA}\n`);
       await page.locator('#bulk-count').getByText('2 domains to add').waitFor();
       await page.getByRole('button', { name: 'Add these domains' }).click();
-      await page.getByText('1 added, 1 not added').waitFor({ timeout: CONNECT_MS });
+      await page.locator('#bulk-results caption').getByText('1 added, 1 not added').waitFor({ timeout: CONNECT_MS });
       assert.equal(await page.locator('tr[data-line="2"] [data-result]').getAttribute('data-result'), 'domain_already_added');
       assert.equal(await page.locator('tr[data-line="4"] [data-result]').getAttribute('data-result'), 'created');
       await page.getByRole('link', { name: '← Domains' }).click();
@@ -251,7 +251,7 @@ test('onboarding in the dashboard: webhooks and many domains at once', { timeout
       await page.goto(`${api}/#/domains/bulk`);
       await page.getByLabel('Domains, one per line').fill(`sales.${zoneA}\nphone.${zoneA}`);
       await page.getByRole('button', { name: 'Add these domains' }).click();
-      await page.getByText('1 added, 1 not added').waitFor({ timeout: CONNECT_MS });
+      await page.locator('#bulk-results caption').getByText('1 added, 1 not added').waitFor({ timeout: CONNECT_MS });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px at 375px`);
       await shot(page, '26-bulk-phone');

@@ -45,7 +45,8 @@ pub struct Running {
 }
 
 /// Starts the control plane on `database` (`sqlite` or a PostgreSQL URL),
-/// the verifier off, webhooks over plain http to loopback allowed.
+/// the verifier off, webhooks over plain http to loopback allowed, rate
+/// limits and the domains quota off.
 pub async fn start(database: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let database_url = match database {
@@ -65,6 +66,12 @@ pub async fn start(database: &str) -> Running {
         webhook_allow_http: Some(true),
         verify_allow_private_addresses: Some(true),
         webhook_poll_ms: Some(50),
+        // What is measured is the work, not the limits in front of it.
+        rate_limit_reads_per_min: Some(0),
+        rate_limit_writes_per_min: Some(0),
+        rate_limit_verify_per_min: Some(0),
+        rate_limit_anonymous_per_min: Some(0),
+        quota_domains: Some(0),
         ..RawSettings::default()
     };
     let settings = Settings::resolve(raw).unwrap();

@@ -28,6 +28,9 @@ pub struct Account {
     #[schema(example = "katie.portico.test")]
     pub platform_host: String,
     pub created_at: String,
+    /// `GET /v1/account` only: what the account uses of each quota, and its limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<Vec<crate::quota::Usage>>,
 }
 
 pub(crate) fn view(state: &AppState, row: &accounts::AccountRow) -> Account {
@@ -39,6 +42,7 @@ pub(crate) fn view(state: &AppState, row: &accounts::AccountRow) -> Account {
         username: row.username.clone(),
         platform_host,
         created_at: rfc3339(row.created_at),
+        quotas: None,
     }
 }
 
@@ -115,7 +119,7 @@ pub async fn get_account(
     Ok(ApiJson(view(&state, &row)))
 }
 
-/// The caller's own account (account token).
+/// The caller's own account (account token), with its quotas' use.
 #[utoipa::path(
     get,
     path = "/v1/account",
@@ -130,5 +134,10 @@ pub async fn own_account(
     let row = accounts::get(state.store.pool(), &auth.account_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    Ok(ApiJson(view(&state, &row)))
+    let mut conn = state.store.pool().acquire().await?;
+    let usage = state.quotas.usage(&mut conn, &row.id).await?;
+    Ok(ApiJson(Account {
+        quotas: Some(usage),
+        ..view(&state, &row)
+    }))
 }

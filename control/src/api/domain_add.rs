@@ -16,6 +16,7 @@ use super::domains::{username, view, DomainView};
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, AppState};
 use crate::lifecycle::release;
+use crate::quota::Quota;
 use crate::store::domains::{self, Domain, TargetColumns};
 use crate::store::events::EventKind;
 use crate::store::{checks, is_unique_violation, new_id};
@@ -135,6 +136,7 @@ fn already_added(integration: &Integration) -> ApiError {
     responses(
         (status = 201, body = DomainView),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `domains` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 409, description = "`domain_already_added` (this account) or `hostname_taken` (another account holds it and this one has not proven it controls its DNS; `error.proof` says how)", body = ErrorBody),
         (status = 422, description = "`host_*`, `domain_public_suffix`, `domain_platform`, `domain_special_use` (`.localhost`, `.local`, `.internal`, `.test`… are never customers' domains), `control_character`", body = ErrorBody),
     )
@@ -216,6 +218,10 @@ pub(crate) async fn add_one(
             if domains::has_served_host(unit.conn(), me, &served).await? {
                 return Err(already_added(&integration));
             }
+            state
+                .quotas
+                .check(unit.conn(), me, Quota::Domains, 1)
+                .await?;
             // Whoever holds it now, under the locks: the proof covers only
             // the holder it was checked against.
             match (domains::holder_of(unit.conn(), &served).await?, &moved) {

@@ -35,6 +35,13 @@ pub struct ErrorDetail {
     /// record), and what the last look at it found. Never who holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof: Option<super::domain_add::OwnershipProof>,
+    /// `quota_exceeded` only: which quota (`domains`, `pages`, `links`,
+    /// `page_bytes`, `webhook_endpoints`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<crate::quota::Quota>,
+    /// `quota_exceeded` only: the quota's limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +71,16 @@ pub enum ApiError {
         message: String,
         proof: Box<super::domain_add::OwnershipProof>,
     },
+    /// 403 `quota_exceeded`: the account is at one of its quotas.
+    #[error("{message}")]
+    QuotaExceeded {
+        quota: crate::quota::Quota,
+        limit: u64,
+        message: String,
+    },
+    /// 429 `rate_limited`: too many requests; `api::limits` adds the headers.
+    #[error("{0}")]
+    RateLimited(String),
     /// 413: the body or the page content is too large.
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
@@ -112,7 +129,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::HostnameTaken { .. } => StatusCode::CONFLICT,
@@ -132,6 +150,8 @@ impl ApiError {
             ApiError::HostnameTaken { .. } => "hostname_taken",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -172,12 +192,18 @@ impl IntoResponse for ApiError {
             ApiError::HostnameTaken { proof, .. } => Some((**proof).clone()),
             _ => None,
         };
+        let (quota, limit) = match &self {
+            ApiError::QuotaExceeded { quota, limit, .. } => (Some(*quota), Some(*limit)),
+            _ => (None, None),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
                 message: self.to_string(),
                 field,
                 proof,
+                quota,
+                limit,
             },
         };
         let mut response = (self.status(), Json(body)).into_response();

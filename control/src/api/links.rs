@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::ErrorBody;
 use super::paging::PageQuery;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use crate::quota::Quota;
 use crate::store::links::{self, LinkRow};
 use crate::store::{accounts, domains, is_unique_violation, new_id, pages, rfc3339, Position};
 use crate::unit::Unit;
@@ -101,6 +102,7 @@ async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
     responses(
         (status = 201, body = Link),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `links` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 404, description = "No such page or domain", body = ErrorBody),
         (status = 409, description = "`path_taken`", body = ErrorBody),
         (status = 422, description = "`slug_*`", body = ErrorBody),
@@ -121,6 +123,7 @@ pub async fn create_link(
             pages::get_in(unit.conn(), me, &input.page_id)
                 .await?
                 .ok_or(ApiError::NotFound("page"))?;
+            state.quotas.check(unit.conn(), me, Quota::Links, 1).await?;
             let (scope, host) = match &input.domain_id {
                 None => (me.to_string(), platform_host.clone()),
                 Some(domain_id) => {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod idempotency;
+pub mod limits;
 pub mod links;
 pub mod pages;
 pub mod paging;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -71,6 +73,10 @@ pub struct AppState {
     pub webhooks: crate::webhooks::settings::WebhookSettings,
     /// Customers may add `.test` names (`allow_test_domains`).
     pub allow_test_domains: bool,
+    /// This replica's rate limits (`None`: off).
+    pub limits: Option<Arc<limits::RateLimits>>,
+    /// What each account may hold.
+    pub quotas: crate::quota::Quotas,
 }
 
 impl AppState {
@@ -87,7 +93,21 @@ impl AppState {
             replica: None,
             webhooks: Default::default(),
             allow_test_domains: false,
+            limits: None,
+            quotas: Default::default(),
         }
+    }
+
+    /// Rate limits (`rate_limit_*`).
+    pub fn with_rate_limits(mut self, settings: &limits::RateLimitSettings) -> AppState {
+        self.limits = limits::RateLimits::new(settings).map(Arc::new);
+        self
+    }
+
+    /// Quotas (`quota_*`).
+    pub fn with_quotas(mut self, quotas: crate::quota::Quotas) -> AppState {
+        self.quotas = quotas;
+        self
     }
 
     /// Lets customers add `.test` names (the local stack and tests).
@@ -152,7 +172,12 @@ pub fn token_hash(token: &str) -> String {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    bearer_token(&parts.headers)
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -160,7 +185,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn is_admin(state: &AppState, token: &str) -> bool {
+pub(crate) fn is_admin(state: &AppState, token: &str) -> bool {
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     // Compare every byte: no early exit.
     digest
@@ -312,6 +337,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut doc = doc;
     document_control_characters(&mut doc);
     idempotency::document(&mut doc);
+    limits::document(&mut doc);
     (router, doc)
 }
 
@@ -380,6 +406,8 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(error::no_method)
         .layer(from_fn_with_state(state.clone(), idempotency::idempotent))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outside idempotency: a replayed answer counts against the limit too.
+        .layer(from_fn_with_state(state.clone(), limits::limit))
         .layer(
             // One INFO line per request (method, path, status, latency);
             // headers, and so tokens, are never logged.

@@ -11,6 +11,7 @@ use super::error::ErrorBody;
 use super::paging::PageQuery;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState, MAX_PAGE_BYTES};
 use crate::publish::sync::content_digest;
+use crate::quota::Quota;
 use crate::store::pages::{self, PageRow};
 use crate::store::{new_id, rfc3339, Position};
 use crate::unit::Unit;
@@ -168,6 +169,7 @@ fn check_content(content: &str) -> Result<(), ApiError> {
     responses(
         (status = 201, body = Page),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `pages` or `page_bytes` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 413, description = "`page_too_large` or `body_too_large`", body = ErrorBody),
         (status = 422, description = "`title_empty`, `title_too_long`, `invalid_body` (e.g. an unknown kind)", body = ErrorBody),
     )
@@ -195,6 +197,12 @@ pub async fn create_page(
     state
         .units
         .run(&[&auth.account_id], async |unit: &mut Unit| {
+            let me = auth.account_id.as_str();
+            state.quotas.check(unit.conn(), me, Quota::Pages, 1).await?;
+            state
+                .quotas
+                .check(unit.conn(), me, Quota::PageBytes, row.size)
+                .await?;
             pages::insert(unit.conn(), &row).await?;
             pages::insert_revision(
                 unit.conn(),
@@ -204,7 +212,8 @@ pub async fn create_page(
                 &input.content,
                 now,
             )
-            .await
+            .await?;
+            Ok::<_, ApiError>(())
         })
         .await?;
     Ok((
@@ -279,6 +288,7 @@ pub async fn get_page(
     responses(
         (status = 200, body = Page),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `page_bytes` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody),
@@ -306,6 +316,11 @@ pub async fn update_page(
             if let Some(content) = &input.content {
                 let digest = content_digest(content);
                 if digest.as_str() != row.digest {
+                    let growth = content.len() as i64 - row.size;
+                    state
+                        .quotas
+                        .check(unit.conn(), me, Quota::PageBytes, growth)
+                        .await?;
                     revision += 1;
                     pages::insert_revision(
                         unit.conn(),
@@ -316,6 +331,9 @@ pub async fn update_page(
                         now,
                     )
                     .await?;
+                    if let Some(oldest) = state.quotas.oldest_kept(revision) {
+                        pages::prune_revisions(unit.conn(), &row.id, oldest).await?;
+                    }
                 }
             }
             let title = title.unwrap_or_else(|| row.title.clone());

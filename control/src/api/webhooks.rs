@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use super::error::ErrorBody;
 use super::paging::PageQuery;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
+use crate::quota::Quota;
 use crate::store::webhooks::{self as store, EndpointRow};
 use crate::store::{new_id, rfc3339, Position};
 use crate::webhooks::deliver::{check_url, UrlRefused};
-use crate::webhooks::settings::MAX_ENDPOINTS_PER_ACCOUNT;
 use crate::webhooks::sign::Secret;
 use crate::webhooks::EVENT_TYPES;
 
@@ -248,8 +248,9 @@ fn valid_types(types: Option<Vec<String>>) -> Result<Option<String>, ApiError> {
         (status = 201, body = EndpointWithSecret),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the account is at its `webhook_endpoints` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "`invalid_webhook_url`, `webhook_url_forbidden`, `unknown_event_type`, `invalid_event_types`, `invalid_description`, `too_many_endpoints`", body = ErrorBody),
+        (status = 422, description = "`invalid_webhook_url`, `webhook_url_forbidden`, `unknown_event_type`, `invalid_event_types`, `invalid_description`", body = ErrorBody),
     )
 )]
 pub async fn create_endpoint(
@@ -265,13 +266,10 @@ pub async fn create_endpoint(
     let row = state
         .units
         .run(&[me], async |unit| {
-            if store::count_endpoints(unit.conn(), me).await? >= MAX_ENDPOINTS_PER_ACCOUNT {
-                return Err(ApiError::invalid(
-                    "url",
-                    "too_many_endpoints",
-                    format!("an account has at most {MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints"),
-                ));
-            }
+            state
+                .quotas
+                .check(unit.conn(), me, Quota::WebhookEndpoints, 1)
+                .await?;
             let row = EndpointRow {
                 id: new_id("whe"),
                 account_id: me.to_string(),
@@ -288,7 +286,7 @@ pub async fn create_endpoint(
                 updated_at: unit.now,
             };
             store::insert_endpoint(unit.conn(), &row).await?;
-            Ok(row)
+            Ok::<_, ApiError>(row)
         })
         .await?;
     Ok((

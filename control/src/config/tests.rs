@@ -200,3 +200,42 @@ fn hsts_is_a_year_with_certificates_configurable_and_off_without_them() {
         .unwrap();
     assert_eq!(Settings::resolve(local).unwrap().hsts_max_age_s, 0);
 }
+
+#[test]
+fn rate_limits_and_quotas_come_from_the_environment() {
+    let settings = Settings::resolve(RawSettings::default()).unwrap();
+    assert_eq!(
+        settings.rate_limits,
+        crate::api::limits::RateLimitSettings::default()
+    );
+    assert_eq!(settings.quotas, crate::quota::Quotas::default());
+    let raw = RawSettings::default()
+        .overlay_env(&env(&[
+            ("PORTICO_RATE_LIMIT_READS_PER_MIN", "0"),
+            ("PORTICO_RATE_LIMIT_VERIFY_PER_MIN", "5"),
+            ("PORTICO_CLIENT_IP_HEADER", "CF-Connecting-IP"),
+            ("PORTICO_QUOTA_DOMAINS", "3"),
+            ("PORTICO_QUOTA_REVISIONS_KEPT", "0"),
+        ]))
+        .unwrap();
+    let settings = Settings::resolve(raw).unwrap();
+    assert_eq!(settings.rate_limits.reads_per_min, 0);
+    assert_eq!(settings.rate_limits.verify_per_min, 5);
+    assert_eq!(
+        settings.rate_limits.client_ip_header.unwrap().as_str(),
+        "cf-connecting-ip"
+    );
+    assert_eq!(settings.quotas.domains, 3);
+    assert_eq!(
+        settings.quotas.oldest_kept(10),
+        None,
+        "0 keeps every revision"
+    );
+    let bad = RawSettings::default().overlay_env(&env(&[("PORTICO_QUOTA_PAGES", "-1")]));
+    assert!(bad.unwrap_err().to_string().contains("PORTICO_QUOTA_PAGES"));
+    let raw = RawSettings::default()
+        .overlay_env(&env(&[("PORTICO_CLIENT_IP_HEADER", "not a header")]))
+        .unwrap();
+    let err = Settings::resolve(raw).unwrap_err().to_string();
+    assert!(err.contains("client_ip_header"), "{err}");
+}

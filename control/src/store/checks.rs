@@ -55,7 +55,8 @@ pub async fn claim_due(
 }
 
 /// Claims one domain now, whatever its schedule (`POST …/verify`); false
-/// when another replica (or request) is checking it.
+/// while any unexpired claim holds it (another request's, on any replica,
+/// or the scheduler's).
 pub async fn claim_one(
     pool: &AnyPool,
     domain_id: &str,
@@ -73,7 +74,7 @@ pub async fn claim_one(
     .await?;
     let done = sqlx::query(
         "UPDATE domain_checks SET claimed_by = $1, claimed_until = $2 \
-         WHERE domain_id = $3 AND (claimed_until <= $4 OR claimed_by = $1)",
+         WHERE domain_id = $3 AND claimed_until <= $4",
     )
     .bind(holder)
     .bind(now + lease_ms)

@@ -197,6 +197,20 @@ pub async fn revisions(
     .await
 }
 
+/// Drops the page's revisions older than `oldest_kept`.
+pub async fn prune_revisions(
+    conn: &mut AnyConnection,
+    page_id: &str,
+    oldest_kept: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM page_revisions WHERE page_id = $1 AND number < $2")
+        .bind(page_id)
+        .bind(oldest_kept)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM pages WHERE id = $1")
         .bind(id)

@@ -116,18 +116,6 @@ pub async fn list_endpoints(
     .await
 }
 
-pub async fn count_endpoints(
-    conn: &mut AnyConnection,
-    account_id: &str,
-) -> Result<i64, sqlx::Error> {
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(conn)
-            .await?;
-    Ok(count)
-}
-
 pub async fn delete_endpoint(
     conn: &mut AnyConnection,
     account_id: &str,

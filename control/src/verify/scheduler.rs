@@ -80,7 +80,7 @@ impl Scheduler {
             let this = self.clone();
             tasks.spawn(async move {
                 let _permit = permit;
-                if let Err(err) = this.check_claimed(&domain_id, now).await {
+                if let Err(err) = this.check_claimed(&domain_id, &this.holder, now).await {
                     tracing::warn!(domain = %domain_id, error = %err, "verification failed; retrying soon");
                     let _ = checks::release(
                         this.units.store.pool(),
@@ -97,15 +97,19 @@ impl Scheduler {
     }
 
     /// Checks one domain now, whatever its schedule (`POST …/verify`).
+    /// Each call claims under a holder of its own, so a second call while
+    /// one runs is refused (`Busy`) on this replica as on any other; a
+    /// crashed replica's claim expires after [`CLAIM_LEASE`].
     pub async fn check_now(
         &self,
         domain_id: &str,
         now: i64,
     ) -> Result<Option<Outcome>, ScheduleError> {
+        let holder = new_id("chk");
         if !checks::claim_one(
             self.units.store.pool(),
             domain_id,
-            &self.holder,
+            &holder,
             now,
             CLAIM_LEASE.as_millis() as i64,
         )
@@ -113,11 +117,10 @@ impl Scheduler {
         {
             return Err(ScheduleError::Busy);
         }
-        match self.check_claimed(domain_id, now).await {
+        match self.check_claimed(domain_id, &holder, now).await {
             Ok(outcome) => Ok(outcome),
             Err(err) => {
-                let _ =
-                    checks::release(self.units.store.pool(), domain_id, &self.holder, now).await;
+                let _ = checks::release(self.units.store.pool(), domain_id, &holder, now).await;
                 Err(err)
             }
         }
@@ -127,6 +130,7 @@ impl Scheduler {
     async fn check_claimed(
         &self,
         domain_id: &str,
+        holder: &str,
         now: i64,
     ) -> Result<Option<Outcome>, ScheduleError> {
         let pool = self.units.store.pool();
@@ -193,7 +197,7 @@ impl Scheduler {
         };
         self.certificate_event(&row, &report, now).await?;
         let json = serde_json::to_string(&report).unwrap_or_default();
-        checks::finish(pool, &row.id, &self.holder, now, outcome, &json, next).await?;
+        checks::finish(pool, &row.id, holder, now, outcome, &json, next).await?;
         Ok(Some(Outcome {
             report,
             action: decision.action,

@@ -17,8 +17,6 @@ pub const DEFAULT_POLL_MS: u64 = 1000;
 pub const DEFAULT_CONCURRENCY_PER_ENDPOINT: usize = 4;
 /// What receivers expect (Standard Webhooks' authors use 15 s at most).
 pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u64 = 10_000;
-/// Endpoints an account may have.
-pub const MAX_ENDPOINTS_PER_ACCOUNT: i64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {

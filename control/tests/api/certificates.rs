@@ -195,9 +195,7 @@ pub(crate) async fn verifying_app_with(
 
 /// `POST /v1/domains/{id}/verify`: (status, the certificate check).
 pub(crate) async fn verify(app: &TestApp, token: &str, id: &str) -> (String, Value) {
-    let (status, body) = app
-        .post(&format!("/v1/domains/{id}/verify"), token, Value::Null)
-        .await;
+    let (status, body) = app.verify_domain(id, token).await;
     assert_eq!(status, 200, "{body}");
     let certificate = body["report"]["checks"]
         .as_array()
@@ -475,18 +473,14 @@ async fn a_txt_proof_gets_the_certificate_ready_before_the_cname_moves(db: Db) {
         domain["ownership_proof"]["value"],
         "portico-verification=k4tietoken"
     );
-    let (_, body) = app
-        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
-        .await;
+    let (_, body) = app.verify_domain(id, &token).await;
     assert_eq!(body["status"], "processing");
     let created = saas.get(SALES).expect("requested once the TXT proves it");
     assert_eq!(created.ssl["method"], "txt", "{created:?}");
     // Cloudflare's tokens are ready a few seconds later, while the hostname
     // does not CNAME to the zone yet.
     saas.set_state(SALES, HostnameState::not_cnamed());
-    let (_, body) = app
-        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
-        .await;
+    let (_, body) = app.verify_domain(id, &token).await;
     let records = body["report"]["certificate_records"]
         .as_array()
         .unwrap_or_else(|| panic!("no certificate records: {body}"));

@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use portico_control::api::limits::RateLimitSettings;
 use portico_control::api::AppState;
 use portico_control::app::Application;
 use portico_control::config::{KvSettings, RawSettings, Settings};
@@ -200,7 +201,10 @@ impl TestDatabase {
             allow_test_domains: Some(true),
             ..RawSettings::default()
         };
-        Settings::resolve(raw).expect("test settings are valid")
+        let mut settings = Settings::resolve(raw).expect("test settings are valid");
+        // The tests hammer the API; rate_limits.rs turns limits on where it needs them.
+        settings.rate_limits = RateLimitSettings::off();
+        settings
     }
 }
 
@@ -353,6 +357,22 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{token}");
         (id, token["secret"].as_str().unwrap().to_string())
+    }
+
+    /// `POST …/verify` as the dashboard's "Check now" does it: while another
+    /// check of the domain runs (409 `verification_in_progress`, such as the
+    /// background scheduler's), asks again.
+    pub async fn verify_domain(&self, domain_id: &str, token: &str) -> (u16, Value) {
+        let path = format!("/v1/domains/{domain_id}/verify");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.post(&path, token, Value::Null).await;
+            let running = status == 409 && body["error"]["code"] == "verification_in_progress";
+            if !running || tokio::time::Instant::now() > deadline {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Adds a domain; returns its JSON.

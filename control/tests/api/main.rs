@@ -25,8 +25,11 @@ mod pages;
 mod pagination;
 mod parking;
 mod publishing;
+mod quotas;
+mod rate_limits;
 mod serving;
 mod verification;
+mod verify_coalescing;
 mod webhooks;
 mod webhooks_crash;
 #[path = "../verify/world.rs"]

@@ -137,9 +137,7 @@ async fn a_txt_proof_releases_a_squatter_and_tells_it_nothing_more(db: Db) {
     );
     // Bob's own report shows the proof; the certificate may now be requested.
     let id = body_id(&app, &bob).await;
-    let (_, report) = app
-        .post(&format!("/v1/domains/{id}/verify"), &bob, Value::Null)
-        .await;
+    let (_, report) = app.verify_domain(&id, &bob).await;
     let ownership = check(&report["report"], "ownership");
     assert_eq!(ownership["state"], "pass", "{report}");
     assert_ne!(
@@ -197,9 +195,7 @@ async fn nothing_costly_is_requested_before_proof(db: Db) {
     let (_, katie) = app.account("katie").await;
     let domain = app.domain(&katie, "sales.example.test").await;
     let id = domain["id"].as_str().unwrap();
-    let (_, report) = app
-        .post(&format!("/v1/domains/{id}/verify"), &katie, Value::Null)
-        .await;
+    let (_, report) = app.verify_domain(id, &katie).await;
     let certificate = check(&report["report"], "certificate");
     assert_eq!(certificate["state"], "pending", "{report}");
     assert_eq!(certificate["found"], "not requested yet");
@@ -281,9 +277,7 @@ async fn a_cname_naming_the_claimant_moves_a_host_still_in_its_grace_period(db: 
     let (_, events) = app.get("/v1/events", &katie).await;
     assert_eq!(events_of(&events)[0], "domain_released", "{events}");
 
-    let (_, verified) = app
-        .post(&format!("/v1/domains/{bob_id}/verify"), &bob, Value::Null)
-        .await;
+    let (_, verified) = app.verify_domain(&bob_id, &bob).await;
     assert_eq!(verified["status"], "connected", "{verified}");
     let record = kv
         .get(ROUTES_NS, "v1/h/sales.example.test")

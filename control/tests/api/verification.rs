@@ -8,7 +8,6 @@ use std::time::Duration;
 use portico_control::store::checks;
 use portico_control::verify::scheduler::Scheduler;
 use portico_tests::cloudflare_kv::Fault;
-use serde_json::Value;
 
 use crate::both_stores;
 use crate::helpers::*;
@@ -66,9 +65,7 @@ async fn verify_connects_only_once_the_record_is_in_kv(db: Db) {
     let (_, token) = app.account("katie").await;
     let domain = app.domain(&token, "sales.example.test").await;
     let id = domain["id"].as_str().unwrap();
-    let (status, body) = app
-        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
-        .await;
+    let (status, body) = app.verify_domain(id, &token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "connected", "{body}");
     assert_eq!(body["report"]["ready"], true);
@@ -111,9 +108,7 @@ async fn kv_down_keeps_it_processing_and_retries_soon(db: Db) {
     }
     let domain = app.domain(&token, "sales.example.test").await;
     let id = domain["id"].as_str().unwrap();
-    let (_, body) = app
-        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
-        .await;
+    let (_, body) = app.verify_domain(id, &token).await;
     assert_eq!(body["status"], "processing", "{body}");
     assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_none());
     let check = checks::get(app.store().pool(), id).await.unwrap().unwrap();
@@ -132,9 +127,7 @@ async fn a_wrong_record_stays_processing_with_the_diagnosis(db: Db) {
     let (_, token) = app.account("katie").await;
     let domain = app.domain(&token, "sales.example.test").await;
     let id = domain["id"].as_str().unwrap();
-    let (_, body) = app
-        .post(&format!("/v1/domains/{id}/verify"), &token, Value::Null)
-        .await;
+    let (_, body) = app.verify_domain(id, &token).await;
     assert_eq!(body["status"], "processing");
     let cname = problem(&body["report"], "cname");
     assert_eq!(cname["state"], "fail");

@@ -402,7 +402,7 @@ async fn endpoints_are_the_accounts_own_and_bad_input_gets_a_code(db: Db) {
         (status, answer["error"]["code"].as_str()),
         (400, Some("invalid_query"))
     );
-    // At most ten endpoints.
+    // At most ten endpoints (the default `quota_webhook_endpoints`).
     for _ in 0..9 {
         let (status, _) = app
             .post(
@@ -422,8 +422,10 @@ async fn endpoints_are_the_accounts_own_and_bad_input_gets_a_code(db: Db) {
         .await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
-        (422, Some("too_many_endpoints"))
+        (403, Some("quota_exceeded"))
     );
+    assert_eq!(answer["error"]["quota"], "webhook_endpoints");
+    assert_eq!(answer["error"]["limit"], 10);
     app.stop().await;
 }
 
