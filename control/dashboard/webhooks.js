@@ -170,9 +170,9 @@ function messageItem(endpointId, message, onRedelivered) {
       redeliver.disabled = false;
     }
   });
-  return h('li', { class: 'check', dataset: { message: message.webhook_id, type: message.event_type, state: message.state } },
+  return h('li', { class: 'check', dataset: { message: message.webhook_id, type: message.type, state: message.state } },
     h('div', { class: 'check-head' },
-      h('span', { class: `state state-${state}` }, label), ' ', h('strong', {}, h('code', {}, message.event_type)),
+      h('span', { class: `state state-${state}` }, label), ' ', h('strong', {}, h('code', {}, message.type)),
       ' ', h('span', { class: 'muted' }, timeEl(message.created_at))),
     h('p', { class: 'muted' }, h('code', {}, message.webhook_id),
       message.state === 'pending' && message.next_attempt_at ? [' · next attempt ', timeEl(message.next_attempt_at)] : null),

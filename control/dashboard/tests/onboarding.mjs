@@ -16,6 +16,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import {
   need, STEP_MS, CONNECT_MS, run, shot, launch, watchProblems, stepper, eventually, unlabelledControls,
@@ -157,7 +158,10 @@ test('onboarding in the dashboard: webhooks and many domains at once', { timeout
       assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await zoneFile(zoneA));
       const download = page.getByRole('link', { name: 'Download all records (CSV)' });
       assert.equal(await download.getAttribute('download'), 'dns-records.csv');
-      const records = await download.evaluate((a) => fetch(a.href).then((r) => r.text()));
+      // Saved as a visitor's browser would (the page's policy lets no script read blob: URLs).
+      const [saved] = await Promise.all([page.waitForEvent('download'), download.click()]);
+      assert.equal(saved.suggestedFilename(), 'dns-records.csv');
+      const records = readFileSync(await saved.path(), 'utf8');
       assert.equal(records.split('\n')[0], 'zone,type,host,name,value');
       assert.ok(records.includes(`${zoneB},CNAME,www,www.${zoneB},${platformHost}`), records);
       assert.deepEqual(await unlabelledControls(page), []);
