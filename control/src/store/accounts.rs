@@ -106,16 +106,8 @@ pub async fn list_tokens(
     after: &Position,
     limit: i64,
 ) -> Result<Vec<TokenRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE account_id = $1 \
-         AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"
-    ))
-    .bind(account_id)
-    .bind(after.key)
-    .bind(&after.id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    let select = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens");
+    super::page_of(pool, &select, "", "created_at", account_id, after, limit).await
 }
 
 /// Revokes one of the account's tokens; `None` when it has no such token.

@@ -267,16 +267,7 @@ pub async fn page(
     after: &Position,
     limit: i64,
 ) -> Result<Vec<Domain>, sqlx::Error> {
-    let rows = sqlx::query_as(&format!(
-        "{SELECT} WHERE d.account_id = $1 AND (d.added_at, d.id) > ($2, $3) \
-         ORDER BY d.added_at, d.id LIMIT $4"
-    ))
-    .bind(account_id)
-    .bind(after.key)
-    .bind(&after.id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let rows = super::page_of(pool, SELECT, "d.", "added_at", account_id, after, limit).await?;
     parse_all(rows)
 }
 

@@ -71,6 +71,33 @@ impl Position {
     }
 }
 
+/// One page of an account's rows in `(key, id)` order after `after`:
+/// `select` is `SELECT … FROM …` and `alias` the table's prefix (`p.`, or
+/// empty) for its `account_id`, `key` column and `id`. Keyset, never OFFSET.
+pub async fn page_of<R>(
+    pool: &AnyPool,
+    select: &str,
+    alias: &str,
+    key: &str,
+    account_id: &str,
+    after: &Position,
+    limit: i64,
+) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as(&format!(
+        "{select} WHERE {alias}account_id = $1 AND ({alias}{key}, {alias}id) > ($2, $3) \
+         ORDER BY {alias}{key}, {alias}id LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(after.key)
+    .bind(&after.id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// A pool and which database it talks to.
 #[derive(Debug, Clone)]
 pub struct Store {

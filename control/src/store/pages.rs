@@ -138,16 +138,8 @@ pub async fn page(
     after: &Position,
     limit: i64,
 ) -> Result<Vec<PageRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE p.account_id = $1 AND (p.created_at, p.id) > ($2, $3) \
-         ORDER BY p.created_at, p.id LIMIT $4"
-    ))
-    .bind(account_id)
-    .bind(after.key)
-    .bind(&after.id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    let select = format!("SELECT {COLUMNS} FROM {FROM}");
+    super::page_of(pool, &select, "p.", "created_at", account_id, after, limit).await
 }
 
 /// The HTML of one revision of a page.

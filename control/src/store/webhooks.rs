@@ -347,16 +347,8 @@ pub async fn page_endpoints(
     after: &Position,
     limit: i64,
 ) -> Result<Vec<EndpointRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 \
-         AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"
-    ))
-    .bind(account_id)
-    .bind(after.key)
-    .bind(&after.id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    let select = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints");
+    super::page_of(pool, &select, "", "created_at", account_id, after, limit).await
 }
 
 /// An endpoint's messages, newest first, below `before` (an id).
