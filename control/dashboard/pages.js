@@ -2,7 +2,7 @@
 // editor: a domain (or the platform host) and a path, the final URL shown
 // as it is typed, a path already in use said inline.
 
-import { get, post, del, listAll } from './api.js';
+import { api, get, post, del, listAll } from './api.js';
 import { loadChecks, checkSlug } from './checks.js';
 import { h, fill, announce, copyButton, fieldError, confirmDialog, errorBox } from './ui.js';
 
@@ -85,7 +85,7 @@ export async function pageLinks(main, ctx, pageId) {
   const finalUrl = h('output', { id: 'final-url', for: 'link-domain link-path', class: 'final-url' });
   const save = h('button', { type: 'submit', class: 'primary' }, 'Save the link');
   const result = h('p', { class: 'form-result', role: 'status', id: 'link-result' });
-  let editing = null; // the link being changed: created anew, then the old one removed
+  let editing = null; // the link being changed (PATCH /v1/links/{id})
 
   const update = () => {
     const host = hostOf(domainSelect.value);
@@ -170,7 +170,6 @@ export async function pageLinks(main, ctx, pageId) {
     if (!update()) { pathInput.focus(); return; }
     if (editing && (editing.domain_id || '') === domainSelect.value
       && finalUrl.textContent === `https://${editing.host}${editing.path}`) {
-      // Unchanged: creating it anew would collide with itself.
       editing = null;
       save.textContent = 'Save the link';
       pathInput.value = '';
@@ -180,15 +179,18 @@ export async function pageLinks(main, ctx, pageId) {
     }
     save.disabled = true;
     try {
-      const body = { page_id: page.id, path: pathInput.value.trim() };
-      if (domainSelect.value) body.domain_id = domainSelect.value;
-      const link = await post('/v1/links', body);
-      links = [...links, link];
+      const path = pathInput.value.trim();
+      const domainId = domainSelect.value || null;
+      let link;
       if (editing) {
-        await del(`/v1/links/${encodeURIComponent(editing.id)}`);
-        links = links.filter((l) => l.id !== editing.id);
+        // One change: the old address stops as the new one starts, and a taken path changes nothing.
+        link = await api('PATCH', `/v1/links/${encodeURIComponent(editing.id)}`, { path, domain_id: domainId });
+        links = links.map((l) => (l.id === link.id ? link : l));
         editing = null;
         save.textContent = 'Save the link';
+      } else {
+        link = await post('/v1/links', domainId ? { page_id: page.id, path, domain_id: domainId } : { page_id: page.id, path });
+        links = [...links, link];
       }
       result.textContent = `Saved: ${link.url}`;
       pathInput.value = '';

@@ -91,6 +91,35 @@ async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
     }
 }
 
+/// Where a link on `domain_id` (none: the platform host) lives: its
+/// uniqueness scope and its host. 404 for a domain the account lacks.
+async fn place(
+    unit: &mut Unit,
+    me: &str,
+    platform_host: &str,
+    domain_id: &Option<String>,
+) -> Result<(String, String), ApiError> {
+    Ok(match domain_id {
+        None => (me.to_string(), platform_host.to_string()),
+        Some(domain_id) => {
+            let domain = domains::get_in(unit.conn(), me, domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))?;
+            (domain.id.clone(), domain.served_host().to_string())
+        }
+    })
+}
+
+fn taken(slug: &Slug, host: &str) -> ApiError {
+    ApiError::conflict(
+        "path_taken",
+        format!(
+            "{} is already used on {host}: choose another page name",
+            slug.path()
+        ),
+    )
+}
+
 /// Puts a page at a path. Published at once on the platform host, and on a
 /// domain as soon as it is connected.
 #[utoipa::path(
@@ -124,24 +153,8 @@ pub async fn create_link(
                 .await?
                 .ok_or(ApiError::NotFound("page"))?;
             state.quotas.check(unit.conn(), me, Quota::Links, 1).await?;
-            let (scope, host) = match &input.domain_id {
-                None => (me.to_string(), platform_host.clone()),
-                Some(domain_id) => {
-                    let domain = domains::get_in(unit.conn(), me, domain_id)
-                        .await?
-                        .ok_or(ApiError::NotFound("domain"))?;
-                    (domain.id.clone(), domain.served_host().to_string())
-                }
-            };
-            let taken = || {
-                ApiError::conflict(
-                    "path_taken",
-                    format!(
-                        "{} is already used on {host}: choose another page name",
-                        slug.path()
-                    ),
-                )
-            };
+            let (scope, host) = place(unit, me, &platform_host, &input.domain_id).await?;
+            let taken = || taken(&slug, &host);
             if links::path_taken(unit.conn(), &scope, slug.as_str()).await? {
                 return Err(taken());
             }
@@ -230,6 +243,90 @@ pub async fn get_link(
         .await?
         .ok_or(ApiError::NotFound("link"))?;
     let host = host_of(&state, &row).await?;
+    Ok(ApiJson(view(&row, &host)))
+}
+
+/// What a change sets; what it leaves out stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkChange {
+    /// Another of the account's pages.
+    pub page_id: Option<String>,
+    /// Another of the account's domains; `null` for the platform host.
+    #[serde(default, with = "super::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub domain_id: Option<Option<String>>,
+    /// Another page name: `offer` or `/offer`.
+    pub path: Option<String>,
+}
+
+/// Changes a link's page, host or path in one step: the new address is
+/// published and the old one unpublished together, and a taken path
+/// leaves the link as it was.
+#[utoipa::path(
+    patch,
+    path = "/v1/links/{link_id}",
+    tag = "links",
+    params(("link_id" = String, Path)),
+    request_body = LinkChange,
+    security(("account_token" = [])),
+    responses(
+        (status = 200, body = Link),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "No such link, page or domain", body = ErrorBody),
+        (status = 409, description = "`path_taken`", body = ErrorBody),
+        (status = 422, description = "`slug_*`", body = ErrorBody),
+    )
+)]
+pub async fn change_link(
+    auth: AccountAuth,
+    State(state): State<AppState>,
+    ApiPath(link_id): ApiPath<String>,
+    ApiJson(change): ApiJson<LinkChange>,
+) -> Result<ApiJson<Link>, ApiError> {
+    let slug = change
+        .path
+        .as_deref()
+        .map(Slug::parse)
+        .transpose()
+        .map_err(|err| ApiError::invalid("path", err.code(), &err))?;
+    let platform_host = platform_host(&state, &auth.account_id).await?;
+    let me = auth.account_id.as_str();
+    let (row, host) = state
+        .units
+        .run(&[me], async |unit: &mut Unit| {
+            let mut row = links::get_in(unit.conn(), me, &link_id)
+                .await?
+                .ok_or(ApiError::NotFound("link"))?;
+            if let Some(page_id) = &change.page_id {
+                pages::get_in(unit.conn(), me, page_id)
+                    .await?
+                    .ok_or(ApiError::NotFound("page"))?;
+                row.page_id = page_id.clone();
+            }
+            if let Some(domain_id) = &change.domain_id {
+                row.domain_id = domain_id.clone();
+            }
+            let (scope, host) = place(unit, me, &platform_host, &row.domain_id).await?;
+            let slug = match slug {
+                Some(slug) => slug,
+                None => Slug::parse(&row.slug)
+                    .map_err(|err| ApiError::Internal(format!("stored slug: {err}")))?,
+            };
+            if (scope.as_str(), slug.as_str()) != (row.scope.as_str(), row.slug.as_str())
+                && links::path_taken(unit.conn(), &scope, slug.as_str()).await?
+            {
+                return Err(taken(&slug, &host));
+            }
+            row.scope = scope;
+            row.slug = slug.to_string();
+            match links::update(unit.conn(), &row).await {
+                Err(err) if is_unique_violation(&err) => return Err(taken(&slug, &host)),
+                other => other?,
+            }
+            Ok((row, host))
+        })
+        .await?;
     Ok(ApiJson(view(&row, &host)))
 }
 

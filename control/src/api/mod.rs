@@ -318,7 +318,11 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(pages::list_revisions))
         .routes(routes!(links::list_links, links::create_link))
-        .routes(routes!(links::get_link, links::delete_link))
+        .routes(routes!(
+            links::get_link,
+            links::change_link,
+            links::delete_link
+        ))
         .routes(routes!(events::list_events))
         .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))
         .routes(routes!(
@@ -416,4 +420,17 @@ pub fn app(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// `null` and absent told apart in a change (absent: unchanged; null: cleared).
+pub(crate) mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        T: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
 }

@@ -43,24 +43,11 @@ pub struct EndpointChange {
     pub url: Option<String>,
     pub description: Option<String>,
     /// Replaces the filter; `null` sends every type.
-    #[serde(default, with = "double_option")]
+    #[serde(default, with = "super::double_option")]
     #[schema(value_type = Option<Vec<String>>)]
     pub event_types: Option<Option<Vec<String>>>,
     /// Enabling an endpoint clears why it was switched off.
     pub enabled: Option<bool>,
-}
-
-/// `null` and absent told apart (absent: unchanged; null: cleared).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-    where
-        T: Deserialize<'de>,
-        D: Deserializer<'de>,
-    {
-        Option::<T>::deserialize(deserializer).map(Some)
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

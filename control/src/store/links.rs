@@ -96,6 +96,38 @@ pub async fn page(
     .await
 }
 
+/// One of the account's links, inside a unit of work.
+pub async fn get_in(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<LinkRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM links WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Points a link at another page, host or path, in place (same id).
+pub async fn update(conn: &mut AnyConnection, row: &LinkRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE links SET page_id = $1, domain_id = $2, scope = $3, slug = $4 \
+         WHERE id = $5 AND account_id = $6",
+    )
+    .bind(&row.page_id)
+    .bind(&row.domain_id)
+    .bind(&row.scope)
+    .bind(&row.slug)
+    .bind(&row.id)
+    .bind(&row.account_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Deletes one of the account's links; false when it has no such link.
 pub async fn delete(
     conn: &mut AnyConnection,

@@ -34,6 +34,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/v1/links"),
     ("post", "/v1/links"),
     ("get", "/v1/links/{link_id}"),
+    ("patch", "/v1/links/{link_id}"),
     ("delete", "/v1/links/{link_id}"),
     ("get", "/v1/events"),
     ("post", "/v1/domains/batch"),
