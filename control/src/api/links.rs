@@ -295,7 +295,7 @@ pub async fn change_link(
     let (row, host) = state
         .units
         .run(&[me], async |unit: &mut Unit| {
-            let mut row = links::get_in(unit.conn(), me, &link_id)
+            let mut row = links::get(unit.conn(), me, &link_id)
                 .await?
                 .ok_or(ApiError::NotFound("link"))?;
             if let Some(page_id) = &change.page_id {

@@ -48,8 +48,9 @@ pub async fn path_taken(
     Ok(row.is_some())
 }
 
-pub async fn get(
-    pool: &AnyPool,
+/// One of the account's links, on the pool or inside a unit of work.
+pub async fn get<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     account_id: &str,
     id: &str,
 ) -> Result<Option<LinkRow>, sqlx::Error> {
@@ -58,7 +59,7 @@ pub async fn get(
     ))
     .bind(id)
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await
 }
 
@@ -93,21 +94,6 @@ pub async fn page(
     .bind(&after.id)
     .bind(limit)
     .fetch_all(pool)
-    .await
-}
-
-/// One of the account's links, inside a unit of work.
-pub async fn get_in(
-    conn: &mut AnyConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<LinkRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM links WHERE id = $1 AND account_id = $2"
-    ))
-    .bind(id)
-    .bind(account_id)
-    .fetch_optional(conn)
     .await
 }
 
