@@ -78,6 +78,7 @@ pub async fn create_account(
         id: new_id("acc"),
         username: username.to_string(),
         created_at: now_ms(),
+        deleted_at: None,
     };
     // One unit of work, like every account change: locked (SQLite takes
     // the write lock at its first statement), inserted, its platform host

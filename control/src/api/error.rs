@@ -52,6 +52,12 @@ pub enum ApiError {
     /// 401: no token, or an unknown or revoked one.
     #[error("send `Authorization: Bearer <token>` with a valid API token")]
     Unauthorized,
+    /// 401 `token_expired`: the token's `expires_at` has passed.
+    #[error("this API token expired: create a new one")]
+    TokenExpired,
+    /// 403 `insufficient_scope`: a `read` token asked to change something.
+    #[error("this API token has the `read` scope: only GET requests; use a `write` token to make changes")]
+    InsufficientScope,
     /// 403: a valid token of the wrong kind for this endpoint.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -128,8 +134,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized | ApiError::TokenExpired => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_)
+            | ApiError::InsufficientScope
+            | ApiError::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -149,6 +157,8 @@ impl ApiError {
             | ApiError::Invalid { code, .. } => code,
             ApiError::HostnameTaken { .. } => "hostname_taken",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::InsufficientScope => "insufficient_scope",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::RateLimited(_) => "rate_limited",
@@ -207,10 +217,19 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, ApiError::Unauthorized) {
+        // RFC 6750 §3: the scheme, and why a token was refused.
+        let challenge = match &self {
+            ApiError::Unauthorized => Some("Bearer"),
+            ApiError::TokenExpired => Some(r#"Bearer error="invalid_token""#),
+            ApiError::InsufficientScope => {
+                Some(r#"Bearer error="insufficient_scope", scope="write""#)
+            }
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
             response.headers_mut().insert(
                 "www-authenticate",
-                axum::http::HeaderValue::from_static("Bearer"),
+                axum::http::HeaderValue::from_static(challenge),
             );
         }
         response

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -42,6 +42,7 @@ pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
 
 use crate::certs::Certificates;
 use crate::clock::Clock;
+use crate::store::accounts::TokenScope;
 use crate::store::{accounts as account_store, now_ms, Store};
 use crate::unit::Units;
 
@@ -218,13 +219,17 @@ impl FromRequestParts<AppState> for AdminAuth {
     }
 }
 
-/// An account, through one of its API tokens.
+/// An account, through one of its API tokens: live (not revoked, not of a
+/// deleted account: 401 `unauthorized`), not expired (401 `token_expired`),
+/// and `write`-scoped unless the request only reads (GET, HEAD; otherwise
+/// 403 `insufficient_scope`).
 pub struct AccountAuth {
     pub account_id: String,
     pub token_id: String,
 }
 
-/// How often a token's `last_used_at` is written, at most.
+/// How often a token's `last_used_at` is written, at most: a minute, so
+/// that reads do not each cost a write.
 const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl FromRequestParts<AppState> for AccountAuth {
@@ -241,20 +246,28 @@ impl FromRequestParts<AppState> for AccountAuth {
             ));
         }
         let pool = state.store.pool();
-        let Some((token_id, account_id, last_used_at)) =
-            account_store::account_for_token(pool, &token_hash(token)).await?
-        else {
+        let Some(found) = account_store::token(pool, &token_hash(token)).await? else {
             return Err(ApiError::Unauthorized);
         };
         let now = now_ms();
-        if last_used_at.is_none_or(|at| now - at > TOUCH_EVERY_MS) {
-            if let Err(err) = account_store::touch_token(pool, &token_id, now).await {
+        if found.expires_at.is_some_and(|at| at <= now) {
+            return Err(ApiError::TokenExpired);
+        }
+        let reads = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if found.scope == TokenScope::Read && !reads {
+            return Err(ApiError::InsufficientScope);
+        }
+        if found
+            .last_used_at
+            .is_none_or(|at| now - at > TOUCH_EVERY_MS)
+        {
+            if let Err(err) = account_store::touch_token(pool, &found.id, now).await {
                 tracing::warn!(error = %err, "could not record token use");
             }
         }
         Ok(AccountAuth {
-            account_id,
-            token_id,
+            account_id: found.account_id,
+            token_id: found.id,
         })
     }
 }

@@ -28,6 +28,7 @@ mod publishing;
 mod quotas;
 mod rate_limits;
 mod serving;
+mod token_scopes;
 mod verification;
 mod verify_coalescing;
 mod webhooks;
