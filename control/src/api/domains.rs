@@ -291,18 +291,35 @@ pub async fn remove_domain(
             let domain = domains::get_in(unit.conn(), me, &domain_id)
                 .await?
                 .ok_or(ApiError::NotFound("domain"))?;
-            domains::delete(unit.conn(), &domain.id).await?;
             let message = format!("{} removed", domain.served_host());
-            unit.event(&domain, EventKind::DomainRemoved, &message)
-                .await?;
+            remove_in(unit, &domain, &message).await?;
             Ok::<_, ApiError>(domain)
         })
         .await?;
+    remove_certificate(&state, &removed);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes `domain` in a unit of work that has its account locked: the
+/// unit's resync unpublishes its records; the event says `message`. After
+/// the commit, [`remove_certificate`]. What `DELETE /v1/domains/{id}` and
+/// account deletion both do.
+pub(crate) async fn remove_in(
+    unit: &mut Unit,
+    domain: &Domain,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    domains::delete(unit.conn(), &domain.id).await?;
+    unit.event(domain, EventKind::DomainRemoved, message).await
+}
+
+/// Deletes a removed domain's certificate, in the background (a removal
+/// lost to a crash is left to `sweep-certificates`).
+pub(crate) fn remove_certificate(state: &AppState, removed: &Domain) {
     let owner = CertificateOwner::new(&removed.account_id, &removed.id);
     state
         .certificates
         .remove_in_background(removed.served_host().clone(), owner);
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A domain's Index and 404 targets.

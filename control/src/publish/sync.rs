@@ -133,6 +133,10 @@ async fn desired(
     let Some(account) = accounts::get_in(conn, account_id).await? else {
         return Ok(None);
     };
+    if account.deleted_at.is_some() {
+        // Nothing, not even its platform host: its resync unpublishes all.
+        return Ok(Some(Desired::default()));
+    }
     let pages: HashMap<String, pages::PageRow> = pages::list(&mut *conn, account_id)
         .await?
         .into_iter()

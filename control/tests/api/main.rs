@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_deletion;
 mod accounts;
 mod api_budget;
 mod certificates;
