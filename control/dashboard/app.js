@@ -95,7 +95,8 @@ function signInScreen() {
     try {
       await api('GET', '/v1/account', undefined, secret);
     } catch (err) {
-      tokenError.show(err.status === 401 ? 'This token is not valid (or was revoked).'
+      tokenError.show(err.code === 'token_expired' ? 'This token expired: ask for a new one.'
+        : err.status === 401 ? 'This token is not valid (or was revoked, or its account deleted).'
         : err.status === 403 ? 'This is the admin token: create an account below, or paste an account token.'
           : err.message);
       tokenInput.focus();
