@@ -240,6 +240,26 @@ async fn an_account_deletes_itself_with_a_write_token_and_its_username(db: Db) {
         (status, &body["error"]["code"]),
         (409, &json!("username_retired"))
     );
+    // Something left behind (a write that raced the deletion): deleting
+    // again removes it.
+    sqlx::query(
+        "INSERT INTO pages (id, account_id, kind, title, current_revision, created_at, updated_at) \
+         VALUES ('pg_left', $1, 'page', 'Left', 1, 0, 0)",
+    )
+    .bind(&account_id)
+    .execute(app.store().pool())
+    .await
+    .unwrap();
+    let (status, _) = app
+        .call(
+            "DELETE",
+            &format!("/v1/accounts/{account_id}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(count(&app, "pages", &account_id).await, 0);
     // Other accounts are untouched; the hostname is free for them.
     let (status, _) = app.get("/v1/account", &other).await;
     assert_eq!(status, 200);
