@@ -193,9 +193,11 @@ fn strip_port(input: &str) -> Result<&str, HostError> {
 /// Lower-cases ASCII names; maps anything else through UTS 46 when the
 /// IDNA tables are compiled in.
 fn to_ascii(name: &str) -> Result<String, HostError> {
-    let needs_idna = !name.is_ascii() || name.contains("xn--") || name.contains("XN--");
+    let lower = name.to_ascii_lowercase();
+    // Any letter case of the ACE prefix (`xN--`) marks a punycode label.
+    let needs_idna = !name.is_ascii() || lower.contains("xn--");
     if !needs_idna {
-        return Ok(name.to_ascii_lowercase());
+        return Ok(lower);
     }
     idna_to_ascii(name)
 }
@@ -448,9 +450,23 @@ mod tests {
     #[cfg(feature = "customer-input")]
     #[test]
     fn refuses_broken_punycode() {
+        // `xN--` and `Xn--` found by fuzzing (fuzz/fuzz_targets/host_path.rs):
+        // they skipped the punycode check, and their lower-cased form was refused.
+        for input in [
+            "xn--zz.example",
+            "XN--zz.example",
+            "xN--zz.example",
+            "Xn--zz.example",
+        ] {
+            assert_eq!(
+                Hostname::parse(input).unwrap_err().code(),
+                "host_idna",
+                "{input}"
+            );
+        }
         assert_eq!(
-            Hostname::parse("xn--zz.example").unwrap_err().code(),
-            "host_idna"
+            Hostname::parse("xN--bcher-KVA.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
         );
     }
 
