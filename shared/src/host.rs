@@ -213,9 +213,19 @@ fn idna_to_ascii(name: &str) -> Result<String, HostError> {
             ch,
         });
     }
-    idna::domain_to_ascii_cow(name.as_bytes(), idna::AsciiDenyList::STD3)
-        .map(|ascii| ascii.into_owned())
-        .map_err(|_| HostError::Idna(name.to_string()))
+    let refused = || HostError::Idna(name.to_string());
+    let ascii = idna::domain_to_ascii_cow(name.as_bytes(), idna::AsciiDenyList::STD3)
+        .map_err(|_| refused())?
+        .into_owned();
+    // The Unicode form people are shown must parse back to the same name:
+    // `xn--xn--xn--cer` decodes to a label that itself starts with `xn--`
+    // (UTS 46 refuses such labels; the idna crate lets them through).
+    let (unicode, shown) = idna::domain_to_unicode(&ascii);
+    let back = idna::domain_to_ascii_cow(unicode.as_bytes(), idna::AsciiDenyList::STD3);
+    match (shown, back) {
+        (Ok(()), Ok(back)) if back == ascii => Ok(ascii),
+        _ => Err(refused()),
+    }
 }
 
 /// The edge build carries no IDNA tables: browsers send punycode already, so
@@ -467,6 +477,13 @@ mod tests {
         assert_eq!(
             Hostname::parse("xN--bcher-KVA.example").unwrap().as_str(),
             "xn--bcher-kva.example"
+        );
+        // Found by fuzzing too: its Unicode form, `xn--xn-઼`, did not parse back.
+        assert_eq!(
+            Hostname::parse("xn--xn--xn--cer.example")
+                .unwrap_err()
+                .code(),
+            "host_idna"
         );
     }
 
