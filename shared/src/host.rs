@@ -193,9 +193,11 @@ fn strip_port(input: &str) -> Result<&str, HostError> {
 /// Lower-cases ASCII names; maps anything else through UTS 46 when the
 /// IDNA tables are compiled in.
 fn to_ascii(name: &str) -> Result<String, HostError> {
-    let needs_idna = !name.is_ascii() || name.contains("xn--") || name.contains("XN--");
+    let lower = name.to_ascii_lowercase();
+    // Any letter case of the ACE prefix (`xN--`) marks a punycode label.
+    let needs_idna = !name.is_ascii() || lower.contains("xn--");
     if !needs_idna {
-        return Ok(name.to_ascii_lowercase());
+        return Ok(lower);
     }
     idna_to_ascii(name)
 }
@@ -211,9 +213,19 @@ fn idna_to_ascii(name: &str) -> Result<String, HostError> {
             ch,
         });
     }
-    idna::domain_to_ascii_cow(name.as_bytes(), idna::AsciiDenyList::STD3)
-        .map(|ascii| ascii.into_owned())
-        .map_err(|_| HostError::Idna(name.to_string()))
+    let refused = || HostError::Idna(name.to_string());
+    let ascii = idna::domain_to_ascii_cow(name.as_bytes(), idna::AsciiDenyList::STD3)
+        .map_err(|_| refused())?
+        .into_owned();
+    // The Unicode form people are shown must parse back to the same name:
+    // `xn--xn--xn--cer` decodes to a label that itself starts with `xn--`
+    // (UTS 46 refuses such labels; the idna crate lets them through).
+    let (unicode, shown) = idna::domain_to_unicode(&ascii);
+    let back = idna::domain_to_ascii_cow(unicode.as_bytes(), idna::AsciiDenyList::STD3);
+    match (shown, back) {
+        (Ok(()), Ok(back)) if back == ascii => Ok(ascii),
+        _ => Err(refused()),
+    }
 }
 
 /// The edge build carries no IDNA tables: browsers send punycode already, so
@@ -448,8 +460,29 @@ mod tests {
     #[cfg(feature = "customer-input")]
     #[test]
     fn refuses_broken_punycode() {
+        // `xN--` and `Xn--` found by fuzzing (fuzz/fuzz_targets/host_path.rs):
+        // they skipped the punycode check, and their lower-cased form was refused.
+        for input in [
+            "xn--zz.example",
+            "XN--zz.example",
+            "xN--zz.example",
+            "Xn--zz.example",
+        ] {
+            assert_eq!(
+                Hostname::parse(input).unwrap_err().code(),
+                "host_idna",
+                "{input}"
+            );
+        }
         assert_eq!(
-            Hostname::parse("xn--zz.example").unwrap_err().code(),
+            Hostname::parse("xN--bcher-KVA.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
+        );
+        // Found by fuzzing too: its Unicode form, `xn--xn-઼`, did not parse back.
+        assert_eq!(
+            Hostname::parse("xn--xn--xn--cer.example")
+                .unwrap_err()
+                .code(),
             "host_idna"
         );
     }

@@ -231,17 +231,16 @@ impl Integration {
 #[cfg(feature = "customer-input")]
 fn strip_url_decoration(input: &str) -> &str {
     let input = input.trim();
-    let lower_scheme = input
-        .get(..8)
-        .map(|s| s.to_ascii_lowercase())
-        .unwrap_or_default();
-    let without_scheme = if lower_scheme.starts_with("https://") {
-        &input[8..]
-    } else if lower_scheme.starts_with("http://") {
-        &input[7..]
-    } else {
-        input
-    };
+    // Compared as bytes: the first eight bytes of `http://bücher.de` end
+    // inside `ü`, so a `str` slice of them does not exist.
+    let without_scheme = ["https://", "http://"]
+        .into_iter()
+        .find_map(|scheme| {
+            let head = input.as_bytes().get(..scheme.len())?;
+            head.eq_ignore_ascii_case(scheme.as_bytes())
+                .then(|| &input[scheme.len()..])
+        })
+        .unwrap_or(input);
     without_scheme.strip_suffix('/').unwrap_or(without_scheme)
 }
 
@@ -279,6 +278,20 @@ mod tests {
                 IntegrationKind::Root,
                 "example.com",
                 "www.example.com",
+            ),
+            // Found by fuzzing (fuzz/fuzz_targets/classify.rs): `http://`
+            // before a name starting with a non-ASCII letter was kept.
+            (
+                "HTTP://bücher.de/",
+                IntegrationKind::Root,
+                "xn--bcher-kva.de",
+                "www.xn--bcher-kva.de",
+            ),
+            (
+                "http://ü.example.com",
+                IntegrationKind::Subdomain,
+                "example.com",
+                "xn--tda.example.com",
             ),
             (
                 "sales.example.com",
