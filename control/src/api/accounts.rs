@@ -18,6 +18,7 @@ use crate::store::{accounts, domains, is_unique_violation, new_id, now_ms, rfc33
 use crate::unit::Unit;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// One DNS label: customers' CNAMEs point at `<username>.<platform domain>`.
     #[schema(example = "katie")]

@@ -24,6 +24,7 @@ use crate::unit::Unit;
 use crate::verify::report::Check;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewDomain {
     /// What the customer typed: `sales.example.com`, `example.com`,
     /// `www.example.com`, or a pasted URL such as `https://example.com/`.

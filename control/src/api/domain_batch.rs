@@ -23,6 +23,7 @@ pub const CHECK_SPACING_MS: i64 = 200;
 #[serde(deny_unknown_fields)]
 pub struct NewDomains {
     /// 1 to 1,000 hostnames, as the single add takes them.
+    #[schema(min_items = 1, max_items = 1000)]
     pub hostnames: Vec<String>,
 }
 

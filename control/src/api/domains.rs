@@ -70,6 +70,7 @@ pub enum TargetSetting {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DomainSettings {
     /// What `/` serves.
     #[serde(default)]

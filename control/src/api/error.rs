@@ -298,6 +298,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 code: "malformed_json",
                 message: format!("the body is not valid JSON: {err}"),
             })?;
+        // Every body is an object: serde would also fill a struct from an
+        // array of its fields in order (`[null, null]`), which no client means.
+        if !value.is_object() {
+            return Err(ApiError::Invalid {
+                code: "invalid_body",
+                message: "the body is a JSON object (`{ ... }`)".into(),
+                field: None,
+            });
+        }
         refuse_control_characters(&value, &mut String::new())?;
         let parsed = serde_json::from_value(value).map_err(|err| ApiError::Invalid {
             code: "invalid_body",
@@ -316,7 +325,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 
 /// Body fields that hold HTML and so may span lines (tabs and line breaks
 /// kept); every other string is one line.
-const MULTILINE_FIELDS: &[&str] = &["content"];
+pub(super) const MULTILINE_FIELDS: &[&str] = &["content"];
 
 /// Walks a JSON body: a NUL or another control character in any string
 /// (or key) is a 422 naming the field (`title`, `index.url`), before any

@@ -254,7 +254,7 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi) {
             .get_or_insert_with(Vec::new)
             .push(parameter.clone());
         for (status, said) in errors {
-            super::document_error(operation, status, said);
+            super::openapi::document_error(operation, status, said);
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::store::{accounts, domains, is_unique_violation, new_id, pages, rfc333
 use crate::unit::Unit;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewLink {
     pub page_id: String,
     /// One of the account's domains; absent or null for the platform host.
@@ -53,6 +54,7 @@ pub struct LinkList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkFilter {
     /// Only this page's links.
     pub page_id: Option<String>,

@@ -14,6 +14,7 @@ pub mod health;
 pub mod idempotency;
 pub mod limits;
 pub mod links;
+mod openapi;
 pub mod pages;
 pub mod paging;
 pub mod tokens;
@@ -352,59 +353,11 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::retry_all_parked))
         .split_for_parts();
     let mut doc = doc;
-    document_control_characters(&mut doc);
+    openapi::document_control_characters(&mut doc);
+    openapi::document_bodies(&mut doc);
     idempotency::document(&mut doc);
     limits::document(&mut doc);
-    (router, doc)
-}
-
-/// Every operation that takes a parameter or a body answers 422
-/// `control_character` for a NUL or another control character in it
-/// (`error::ApiPath`, `ApiQuery`, `ApiJson`): said once here, for all.
-fn document_control_characters(doc: &mut utoipa::openapi::OpenApi) {
-    const SAID: &str = "`control_character`: a NUL or another control character in a parameter or body field (`error.field` names it)";
-    for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
-                || operation.request_body.is_some();
-            if takes_input {
-                document_error(operation, "422", SAID);
-            }
-        }
-    }
-}
-
-/// Adds `said` to the operation's answer with this status (an `ErrorBody`).
-fn document_error(operation: &mut utoipa::openapi::path::Operation, status: &str, said: &str) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    match operation.responses.responses.get_mut(status) {
-        Some(RefOr::T(response)) => {
-            response.description = format!("{}; {said}", response.description);
-        }
-        Some(RefOr::Ref(_)) => {}
-        None => {
-            let response = ResponseBuilder::new()
-                .description(said)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
-                .build();
-            operation
-                .responses
-                .responses
-                .insert(status.into(), RefOr::T(response));
-        }
-    }
+    (router, openapi::state_text_rules(doc))
 }
 
 /// The whole HTTP application.

@@ -55,6 +55,7 @@ impl PageKind {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewPage {
     pub kind: PageKind,
     #[schema(example = "Spring offer")]
@@ -65,6 +66,7 @@ pub struct NewPage {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PageUpdate {
     pub title: Option<String>,
     /// New HTML: a new revision when it differs from the current one.

@@ -22,6 +22,7 @@ pub const TOKEN_PREFIX: &str = "ptk_";
 pub const MAX_LIFETIME_DAYS: i64 = 366;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, for the list (`dashboard`, `ci`); default `api`.
     #[serde(default)]
@@ -34,7 +35,7 @@ pub struct NewToken {
     /// When the token stops working (RFC 3339, in the future, at most 366
     /// days ahead); omit for a token that never expires.
     #[serde(default)]
-    #[schema(example = "2027-01-31T00:00:00Z")]
+    #[schema(format = DateTime, example = "2027-01-31T00:00:00Z")]
     pub expires_at: Option<String>,
 }
 

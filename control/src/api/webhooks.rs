@@ -28,23 +28,47 @@ pub const MAX_OVERLAP_S: i64 = 7 * 24 * 3600;
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     /// `https://…` (plain `http://` only in development), at most 2048 characters.
-    #[schema(example = "https://hooks.example.com/portico")]
+    #[schema(
+        example = "https://hooks.example.com/portico",
+        max_length = 2048,
+        pattern = "^https://"
+    )]
     pub url: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: Option<String>,
     /// The event types to send; absent or null for every type.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<EventType>>, min_items = 1)]
     pub event_types: Option<Vec<String>>,
 }
+
+/// One of the event types webhooks send (`webhooks::EVENT_TYPES`), as the
+/// document's enum: a name the API would refuse is not schema-valid.
+pub struct EventType;
+
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(EVENT_TYPES.iter().copied()))
+            .into()
+    }
+}
+
+impl ToSchema for EventType {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointChange {
+    #[schema(max_length = 2048, pattern = "^https://")]
     pub url: Option<String>,
+    #[schema(max_length = 200)]
     pub description: Option<String>,
     /// Replaces the filter; `null` sends every type.
     #[serde(default, with = "super::double_option")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<EventType>>, min_items = 1)]
     pub event_types: Option<Option<Vec<String>>>,
     /// Enabling an endpoint clears why it was switched off.
     pub enabled: Option<bool>,
@@ -167,13 +191,14 @@ async fn valid_url(state: &AppState, url: &str) -> Result<String, ApiError> {
             .await
             .map(|addrs| addrs.collect())
             .unwrap_or_default();
-        if found.is_empty() {
-            return Err(refuse(format!("{host} does not resolve")));
-        }
+        // A host that does not resolve (yet) is taken: its deliveries fail,
+        // retried, with the delivery log saying why, until it does. The
+        // delivery's resolver refuses forbidden addresses again at each
+        // connection, so this check is for the customer, not the guard.
         let outbound = crate::verify::outbound::Outbound {
             allow_private: state.webhooks.allow_private,
         };
-        if !found.iter().any(|addr| outbound.permits(addr.ip())) {
+        if !found.is_empty() && !found.iter().any(|addr| outbound.permits(addr.ip())) {
             return Err(ApiError::invalid(
                 "url",
                 "webhook_url_forbidden",

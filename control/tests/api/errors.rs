@@ -29,10 +29,14 @@ async fn malformed_bodies_are_client_errors(db: Db) {
         ),
         ("POST", "/v1/links".to_string(), token.clone()),
     ];
-    let bodies: [(&str, &str, u16, &str); 6] = [
+    let bodies: [(&str, &str, u16, &str); 8] = [
         ("{", "application/json", 400, "malformed_json"),
         ("not json at all", "application/json", 400, "malformed_json"),
         ("[1, 2]", "application/json", 422, "invalid_body"),
+        // serde fills a struct from an array of its fields; a body is an object.
+        ("[null, null, null]", "application/json", 422, "invalid_body"),
+        // A misspelt field is refused, not ignored.
+        ("{\"unknown_field\": 1}", "application/json", 422, "invalid_body"),
         ("{\"hostname\": 42, \"username\": 7, \"kind\": 1, \"page_id\": 1, \"index\": 5, \"title\": 9, \"name\": 3}", "application/json", 422, "invalid_body"),
         ("{}", "text/plain", 415, "unsupported_media_type"),
         ("", "application/json", 400, "malformed_json"),
