@@ -10,6 +10,8 @@ BUILD_DIR=${PORTICO_BUILD_DIR:-$PORTICO_ROOT/build}
 # The development-only KV endpoint of the edge (edge/src/local_kv.rs, cargo
 # feature `local-kv`): never in a production bundle (scripts/check-bundle).
 LOCAL_KV_ROUTE=/__portico/kv/
+# The virtual environment of the pinned API conformance tools (scripts/check-api).
+API_TOOLS_DIR=$PORTICO_ROOT/target/api-tools
 # Local state of `scripts/dev` (KV and caches of wrangler dev); gitignored.
 DEV_PERSIST_DIR=$PORTICO_ROOT/.portico/wrangler-state
 
