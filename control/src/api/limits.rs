@@ -318,7 +318,6 @@ impl RateLimits {
 
 /// Every operation but the health checks may answer 429: said once here, for all.
 pub fn document(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     const SAID: &str = "`rate_limited`: too many requests for this token (or, without one, this address); `Retry-After` says when to try again (`RateLimit-Policy` and `RateLimit` are on every limited answer)";
     for (path, item) in doc.paths.paths.iter_mut() {
         if exempt(path) {
@@ -332,19 +331,7 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            let response = ResponseBuilder::new()
-                .description(SAID)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
-                .build();
-            operation
-                .responses
-                .responses
-                .insert("429".into(), RefOr::T(response));
+            super::openapi::document_error(operation, "429", SAID);
         }
     }
 }

@@ -2,30 +2,15 @@
 //! certificates deleted), its pages and links gone, its tokens dead, and
 //! its username retired for good.
 
-use std::time::Duration;
-
-use portico_tests::cloudflare_saas::SaasContractServer;
 use serde_json::{json, Value};
 
 use crate::both_stores;
-use crate::certificates::{saas_server, verify, verifying_app_with};
+use crate::certificates::{saas_server, until_gone, verify, verifying_app_with};
 use crate::helpers::{spawn_app, Db, TestApp, ADMIN_TOKEN, CONTENT_NS, ROUTES_NS};
 use crate::world::Scenario;
 
 const SALES: &str = "sales.example.test";
 const POINTING: &str = "sales CNAME katie.portico.test.\n";
-
-/// Waits for a background certificate removal.
-async fn until_gone(server: &SaasContractServer, hostname: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while server.get(hostname).is_some() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{hostname} still has a custom hostname"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn count(app: &TestApp, table: &str, account_id: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(&format!(

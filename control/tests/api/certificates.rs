@@ -51,7 +51,7 @@ async fn spawn(db: Db, server: &SaasContractServer) -> Option<(TestApp, TestData
 }
 
 /// Waits for a background removal.
-async fn until_gone(server: &SaasContractServer, hostname: &str) {
+pub async fn until_gone(server: &SaasContractServer, hostname: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while server.get(hostname).is_some() {
         assert!(
