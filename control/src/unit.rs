@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::publish::sync::{sync_account, RecordSettings};
+use crate::store::accounts::is_deleted;
 use crate::store::domains::Domain;
 use crate::store::events::{self, EventKind};
 use crate::store::{lock_account, Store};
@@ -29,6 +30,10 @@ pub struct Units {
     /// Wakes the webhook deliverer after a commit that queued messages.
     pub webhooks_wake: Arc<Notify>,
 }
+
+/// The caller's account was deleted while its request was on the way.
+#[derive(Debug)]
+pub struct AccountDeleted;
 
 /// One transaction over some accounts, locked.
 pub struct Unit {
@@ -85,7 +90,26 @@ impl Units {
     where
         E: From<sqlx::Error>,
     {
-        self.run_at(self.clock.now_ms(), accounts, work).await
+        self.unit(self.clock.now_ms(), accounts, None, work).await
+    }
+
+    /// [`Units::run`] for a change a caller asked for: refused with
+    /// [`AccountDeleted`] when the caller's account (`me`) was deleted after
+    /// the request was authenticated, checked once `me` is locked, so the
+    /// deletion and this change never interleave (a domain added in that
+    /// window would hold its hostname for an account that no longer is).
+    pub async fn run_as<T, E>(
+        &self,
+        me: &str,
+        accounts: &[&str],
+        work: impl AsyncFnOnce(&mut Unit) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error> + From<AccountDeleted>,
+    {
+        let refuse: fn() -> E = || E::from(AccountDeleted);
+        self.unit(self.clock.now_ms(), accounts, Some((me, refuse)), work)
+            .await
     }
 
     /// [`Units::run`] at a given time (the verifier's clock).
@@ -93,6 +117,19 @@ impl Units {
         &self,
         now: i64,
         accounts: &[&str],
+        work: impl AsyncFnOnce(&mut Unit) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        self.unit(now, accounts, None, work).await
+    }
+
+    async fn unit<T, E>(
+        &self,
+        now: i64,
+        accounts: &[&str],
+        live: Option<(&str, fn() -> E)>,
         work: impl AsyncFnOnce(&mut Unit) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -111,8 +148,19 @@ impl Units {
         let mut order: Vec<&str> = accounts.to_vec();
         order.sort_unstable();
         order.dedup();
+        if let Some((me, _)) = &live {
+            if !order.contains(me) {
+                order.push(me);
+                order.sort_unstable();
+            }
+        }
         for account_id in order {
             lock_account(&mut unit.tx, account_id).await?;
+        }
+        if let Some((me, refuse)) = live {
+            if is_deleted(&mut unit.tx, me).await? {
+                return Err(refuse());
+            }
         }
         let value = work(&mut unit).await?;
         let mut written = 0;

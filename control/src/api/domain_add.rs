@@ -214,7 +214,7 @@ pub(crate) async fn add_one(
     accounts.push(me);
     state
         .units
-        .run(&accounts, async |unit: &mut Unit| {
+        .run_as(me, &accounts, async |unit: &mut Unit| {
             let now = unit.now;
             if domains::has_served_host(unit.conn(), me, &served).await? {
                 return Err(already_added(&integration));

@@ -288,7 +288,7 @@ pub async fn remove_domain(
     let me = auth.account_id.as_str();
     let removed = state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             let domain = domains::get_in(unit.conn(), me, &domain_id)
                 .await?
                 .ok_or(ApiError::NotFound("domain"))?;
@@ -395,7 +395,7 @@ pub async fn put_settings(
     let me = auth.account_id.as_str();
     let row = state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             let domain = domains::get_in(unit.conn(), me, &domain_id)
                 .await?
                 .ok_or(ApiError::NotFound("domain"))?;

@@ -170,6 +170,14 @@ impl ApiError {
     }
 }
 
+/// The caller's account was deleted after its request was authenticated:
+/// the same answer its next request gets from the token check.
+impl From<crate::unit::AccountDeleted> for ApiError {
+    fn from(_: crate::unit::AccountDeleted) -> ApiError {
+        ApiError::Unauthorized
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> ApiError {
         // PostgreSQL refuses text it cannot store (a NUL byte: 22021;

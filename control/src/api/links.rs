@@ -150,7 +150,7 @@ pub async fn create_link(
     let me = auth.account_id.as_str();
     let (row, host) = state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             pages::get_in(unit.conn(), me, &input.page_id)
                 .await?
                 .ok_or(ApiError::NotFound("page"))?;
@@ -296,7 +296,7 @@ pub async fn change_link(
     let me = auth.account_id.as_str();
     let (row, host) = state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             let mut row = links::get(unit.conn(), me, &link_id)
                 .await?
                 .ok_or(ApiError::NotFound("link"))?;
@@ -349,7 +349,7 @@ pub async fn delete_link(
     let me = auth.account_id.as_str();
     state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             if !links::delete(unit.conn(), me, &link_id).await? {
                 return Err(ApiError::NotFound("link"));
             }

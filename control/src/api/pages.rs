@@ -198,25 +198,29 @@ pub async fn create_page(
     };
     state
         .units
-        .run(&[&auth.account_id], async |unit: &mut Unit| {
-            let me = auth.account_id.as_str();
-            state.quotas.check(unit.conn(), me, Quota::Pages, 1).await?;
-            state
-                .quotas
-                .check(unit.conn(), me, Quota::PageBytes, row.size)
+        .run_as(
+            &auth.account_id,
+            &[&auth.account_id],
+            async |unit: &mut Unit| {
+                let me = auth.account_id.as_str();
+                state.quotas.check(unit.conn(), me, Quota::Pages, 1).await?;
+                state
+                    .quotas
+                    .check(unit.conn(), me, Quota::PageBytes, row.size)
+                    .await?;
+                pages::insert(unit.conn(), &row).await?;
+                pages::insert_revision(
+                    unit.conn(),
+                    &row.id,
+                    1,
+                    digest.as_str(),
+                    &input.content,
+                    now,
+                )
                 .await?;
-            pages::insert(unit.conn(), &row).await?;
-            pages::insert_revision(
-                unit.conn(),
-                &row.id,
-                1,
-                digest.as_str(),
-                &input.content,
-                now,
-            )
-            .await?;
-            Ok::<_, ApiError>(())
-        })
+                Ok::<_, ApiError>(())
+            },
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -309,7 +313,7 @@ pub async fn update_page(
     let me = auth.account_id.as_str();
     let (row, content) = state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             let now = unit.now;
             let row = pages::get_in(unit.conn(), me, &page_id)
                 .await?
@@ -368,7 +372,7 @@ pub async fn delete_page(
     let me = auth.account_id.as_str();
     state
         .units
-        .run(&[me], async |unit: &mut Unit| {
+        .run_as(me, &[me], async |unit: &mut Unit| {
             let row = pages::get_in(unit.conn(), me, &page_id)
                 .await?
                 .ok_or(ApiError::NotFound("page"))?;

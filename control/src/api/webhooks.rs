@@ -277,7 +277,7 @@ pub async fn create_endpoint(
     let me = auth.account_id.as_str();
     let row = state
         .units
-        .run(&[me], async |unit| {
+        .run_as(me, &[me], async |unit| {
             state
                 .quotas
                 .check(unit.conn(), me, Quota::WebhookEndpoints, 1)
@@ -378,7 +378,7 @@ async fn change_endpoint(
 ) -> Result<EndpointRow, ApiError> {
     state
         .units
-        .run(&[account_id], async |unit| {
+        .run_as(account_id, &[account_id], async |unit| {
             let mut row = store::get_endpoint(unit.conn(), account_id, id)
                 .await?
                 .ok_or(ApiError::NotFound("webhook endpoint"))?;
@@ -470,8 +470,8 @@ pub async fn delete_endpoint(
     let me = auth.account_id.as_str();
     let removed = state
         .units
-        .run(&[me], async |unit| {
-            store::delete_endpoint(unit.conn(), me, &id).await
+        .run_as(me, &[me], async |unit| {
+            Ok::<_, ApiError>(store::delete_endpoint(unit.conn(), me, &id).await?)
         })
         .await?;
     if removed {
@@ -606,9 +606,9 @@ pub async fn redeliver(
     let me = auth.account_id.as_str();
     let queued = state
         .units
-        .run(&[me], async |unit| {
+        .run_as(me, &[me], async |unit| {
             let now = unit.now;
-            store::redeliver(unit.conn(), &endpoint.id, message, now).await
+            Ok::<_, ApiError>(store::redeliver(unit.conn(), &endpoint.id, message, now).await?)
         })
         .await?;
     if queued {

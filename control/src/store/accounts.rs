@@ -55,6 +55,13 @@ pub enum UsernameUse {
     Retired,
 }
 
+/// Whether the account is gone: deleted, or never was.
+pub async fn is_deleted(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(get_in(conn, id)
+        .await?
+        .is_none_or(|row| row.deleted_at.is_some()))
+}
+
 pub async fn username_use(
     conn: &mut AnyConnection,
     username: &str,

@@ -2,6 +2,7 @@
 //! certificates deleted), its pages and links gone, its tokens dead, and
 //! its username retired for good.
 
+use portico_control::api::error::ApiError;
 use serde_json::{json, Value};
 
 use crate::both_stores;
@@ -225,7 +226,26 @@ async fn an_account_deletes_itself_with_a_write_token_and_its_username(db: Db) {
         (status, &body["error"]["code"]),
         (409, &json!("username_retired"))
     );
-    // Something left behind (a write that raced the deletion): deleting
+    // A request that passed the token check just before the deletion
+    // reaches its unit of work after it: refused as its next request would
+    // be, before its change runs.
+    let late = app
+        .state
+        .units
+        .run_as(&account_id, &[account_id.as_str()], async |unit| {
+            sqlx::query(
+                "INSERT INTO pages (id, account_id, kind, title, current_revision, created_at, updated_at) \
+                 VALUES ('pg_late', $1, 'page', 'Late', 1, 0, 0)",
+            )
+            .bind(&account_id)
+            .execute(unit.conn())
+            .await?;
+            Ok::<_, ApiError>(())
+        })
+        .await;
+    assert!(matches!(late, Err(ApiError::Unauthorized)), "{late:?}");
+    assert_eq!(count(&app, "pages", &account_id).await, 0);
+    // Something left behind all the same (a write by another path): deleting
     // again removes it.
     sqlx::query(
         "INSERT INTO pages (id, account_id, kind, title, current_revision, created_at, updated_at) \
