@@ -35,6 +35,10 @@ pub struct Units {
 #[derive(Debug)]
 pub struct AccountDeleted;
 
+/// The caller's account, for a unit that must refuse it once deleted, and
+/// how to say so in the caller's error type.
+type Live<'a, E> = Option<(&'a str, fn() -> E)>;
+
 /// One transaction over some accounts, locked.
 pub struct Unit {
     tx: Transaction<'static, Any>,
@@ -129,7 +133,7 @@ impl Units {
         &self,
         now: i64,
         accounts: &[&str],
-        live: Option<(&str, fn() -> E)>,
+        live: Live<'_, E>,
         work: impl AsyncFnOnce(&mut Unit) -> Result<T, E>,
     ) -> Result<T, E>
     where
