@@ -9,11 +9,13 @@
 //! - [`forward`]: the root forward of root domains, over real HTTP.
 //! - [`caa`], [`dnssec`]: what stops certificate issuance.
 //! - [`provider`]: the DNS provider and its advice; the six-address table.
+//! - [`doctor`]: what `portico-control doctor` accepts, and its refusals.
 
 pub mod caa;
 pub mod cname;
 pub mod dns;
 pub mod dnssec;
+pub mod doctor;
 pub mod forward;
 pub mod outbound;
 pub mod ownership;
