@@ -242,4 +242,70 @@ mod tests {
         assert_eq!(nested.len(), 1);
         assert_eq!(nested.provider_of("10.1.2.3".parse().unwrap()), Some("A"));
     }
+
+    /// `scripts/refresh-cdn-ranges` against local lists: what it writes
+    /// parses; a bad list or no network changes nothing, with a message.
+    #[test]
+    fn the_refresh_script_writes_a_file_that_parses() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/refresh-cdn-ranges");
+        let dir = tempfile::tempdir().unwrap();
+        let lists = dir.path();
+        std::fs::write(lists.join("ips-v4"), "173.245.48.0/20\n104.16.0.0/13\r\n").unwrap();
+        std::fs::write(lists.join("ips-v6"), "2606:4700::/32").unwrap();
+        std::fs::write(
+            lists.join("fastly.json"),
+            r#"{"addresses":["151.101.0.0/16"],"ipv6_addresses":["2a04:4e42::/32"]}"#,
+        )
+        .unwrap();
+        let out = lists.join("out.txt");
+        let run = |source: Option<&std::path::Path>| {
+            let mut command = std::process::Command::new("bash");
+            command
+                .arg(script)
+                .env("PORTICO_CDN_RANGES_OUT", &out)
+                // No network: a closed port as the proxy.
+                .env("https_proxy", "http://127.0.0.1:9")
+                .env("HTTPS_PROXY", "http://127.0.0.1:9")
+                .env_remove("PORTICO_CDN_SOURCE_DIR");
+            if let Some(source) = source {
+                command.env("PORTICO_CDN_SOURCE_DIR", source);
+            }
+            command.output().unwrap()
+        };
+        let done = run(Some(lists));
+        assert!(done.status.success(), "{done:?}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let today = time::OffsetDateTime::now_utc().date().to_string();
+        assert!(text.contains(&format!("# Retrieved: {today}")), "{text}");
+        let ranges = CdnRanges::parse("out.txt", &text).unwrap();
+        assert_eq!(ranges.len(), 5);
+        assert_eq!(
+            ranges.provider_of("104.17.0.1".parse().unwrap()),
+            Some("Cloudflare")
+        );
+        assert_eq!(
+            ranges.provider_of("2a04:4e42::1".parse().unwrap()),
+            Some("Fastly")
+        );
+
+        std::fs::write(lists.join("ips-v6"), "2606:4700::/32\nnot-a-network\n").unwrap();
+        let refused = run(Some(lists));
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("`not-a-network` in ips-v6 is not a network"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "unchanged");
+
+        let offline = run(None);
+        assert!(!offline.status.success());
+        let stderr = String::from_utf8_lossy(&offline.stderr);
+        assert!(
+            stderr.contains("cannot download https://www.cloudflare.com/ips-v4"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("offline? nothing was changed"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "unchanged");
+    }
 }
