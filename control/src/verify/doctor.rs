@@ -84,7 +84,15 @@ mod tests {
     fn refusals_carry_the_api_codes() {
         let platform = PlatformDomain::parse("portico.example").unwrap();
         let local = PlatformDomain::parse("portico.test").unwrap();
-        let cases: &[(&str, Option<&str>, &PlatformDomain, bool, Option<&str>)] = &[
+        // (hostname, --username, platform, allow_test_domains, refusal code)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            &'a PlatformDomain,
+            bool,
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
             ("sales.example.com", Some("katie"), &platform, false, None),
             (
                 "bad host!",
