@@ -98,8 +98,10 @@ pub struct RawSettings {
     pub forward_https_port: Option<u16>,
     pub forward_timeout_ms: Option<u64>,
     pub verify_allow_private_addresses: Option<bool>,
+    /// No longer read (refused): the provider decides (`certs::authorities`).
     pub caa_issuers: Option<String>,
     pub challenge_label: Option<String>,
+    pub cdn_ranges_file: Option<String>,
     pub verify_concurrency: Option<usize>,
     pub verify_poll_ms: Option<u64>,
     pub verify_recheck_secs: Option<u64>,
@@ -212,6 +214,7 @@ impl RawSettings {
         );
         text!(caa_issuers, "PORTICO_CAA_ISSUERS");
         text!(challenge_label, "PORTICO_CHALLENGE_LABEL");
+        text!(cdn_ranges_file, "PORTICO_CDN_RANGES_FILE");
         parsed!(verify_concurrency, "PORTICO_VERIFY_CONCURRENCY");
         parsed!(verify_poll_ms, "PORTICO_VERIFY_POLL_MS");
         parsed!(verify_recheck_secs, "PORTICO_VERIFY_RECHECK_SECS");
@@ -334,7 +337,7 @@ impl Settings {
     }
 
     pub fn resolve(raw: RawSettings) -> Result<Settings, ConfigError> {
-        let verify = crate::verify::settings::VerifySettings::resolve(&raw)?;
+        let mut verify = crate::verify::settings::VerifySettings::resolve(&raw)?;
         let publish = crate::publish::settings::PublishSettings::resolve(&raw)?;
         let webhooks = crate::webhooks::settings::WebhookSettings::resolve(&raw)?;
         let rate_limits = crate::api::limits::RateLimitSettings::resolve(&raw)?;
@@ -409,6 +412,7 @@ impl Settings {
                 ))
             }
         };
+        verify.authorities = crate::certs::authorities::for_provider(&certificate_provider);
         let kv = match raw.kv.as_deref().unwrap_or("none") {
             "none" => KvSettings::None,
             "cloudflare" => KvSettings::Cloudflare {

@@ -10,6 +10,7 @@ use portico_control::config::Settings;
 use portico_control::publish::sync::republish_all;
 use portico_control::store::Store;
 use portico_control::telemetry;
+use portico_control::verify::doctor::Refusal;
 
 #[derive(Parser)]
 #[command(
@@ -109,7 +110,29 @@ fn main() -> anyhow::Result<()> {
                 hostname,
                 username,
                 json,
-            } => doctor(&settings, &hostname, username.as_deref(), json).await,
+            } => {
+                let result = doctor(&settings, &hostname, username.as_deref(), json).await;
+                match result {
+                    Err(err) if json => {
+                        // Refused input, or a failure: JSON on stdout as
+                        // for a report, never plain text.
+                        // Exit 2: refused input; 1: anything else.
+                        let (refusal, status) = match err.downcast::<Refusal>() {
+                            Ok(refusal) => (refusal, 2),
+                            Err(err) => (
+                                Refusal {
+                                    code: "doctor_failed",
+                                    message: format!("{err:#}"),
+                                },
+                                1,
+                            ),
+                        };
+                        println!("{}", refusal.to_json());
+                        std::process::exit(status);
+                    }
+                    other => other,
+                }
+            }
             Command::SweepCertificates { delete } => sweep_certificates(&settings, delete).await,
             Command::Republish {
                 verify,
@@ -221,13 +244,13 @@ async fn doctor(
 
     use portico_control::certs::Certificates;
     use portico_control::verify::{Subject, Verifier};
-    use portico_shared::{Integration, Username};
 
-    let integration = Integration::classify(hostname, &settings.platform_domain)
-        .map_err(|err| anyhow::anyhow!("{hostname}: {err}"))?;
-    let username = username
-        .map(|u| Username::parse(u).map_err(|err| anyhow::anyhow!("--username {u}: {err}")))
-        .transpose()?;
+    let (integration, username) = portico_control::verify::doctor::accept(
+        hostname,
+        username,
+        &settings.platform_domain,
+        settings.allow_test_domains,
+    )?;
     let verifier = Verifier::new(
         settings.verify.clone(),
         settings.platform_domain.clone(),

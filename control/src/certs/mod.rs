@@ -13,6 +13,7 @@
 //! [`Certificates::ensure`] creates whatever is missing; a hostname moving
 //! between accounts keeps its certificate ([`Certificates::hand_over`]).
 
+pub mod authorities;
 pub mod cloudflare;
 pub mod custom_hostname;
 pub mod status;
@@ -31,11 +32,6 @@ use cloudflare::{CloudflareCertificates, RetryBudget};
 /// The longest `ensure` or `remove` takes, retries included: well inside
 /// the verifier's claim on a domain (`verify::scheduler::CLAIM_LEASE`).
 pub const CHECK_DEADLINE: Duration = Duration::from_secs(45);
-/// The certificate authorities Cloudflare for SaaS issues from, as CAA
-/// `issue` values (SSL/TLS reference, "Certificate authorities"; DigiCert
-/// is no longer one of them). The one list: the CAA check's default
-/// (`PORTICO_CAA_ISSUERS`) and the certificate's CAA advice both use it.
-pub const CERTIFICATE_AUTHORITIES: &[&str] = &["letsencrypt.org", "pki.goog", "ssl.com"];
 
 /// The longest [`Certificates::request`] makes an API request wait.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);

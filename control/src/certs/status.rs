@@ -28,9 +28,8 @@
 //!   SaaS troubleshooting, error 1016).
 //! - With the default certificate authority "Cloudflare checks the CAA
 //!   records before requesting the certificates" (Cloudflare for SaaS,
-//!   "Issue certificates"); the authorities it uses are Let's Encrypt
-//!   (`letsencrypt.org`), Google Trust Services (`pki.goog`) and SSL.com
-//!   (`ssl.com`) (SSL/TLS reference, "Certificate authorities").
+//!   "Issue certificates"); the authorities it uses:
+//!   [`super::authorities::CLOUDFLARE_FOR_SAAS`].
 
 use super::custom_hostname::{CustomHostname, Holder};
 use super::{CertificateReport, CertificateState, Who};
@@ -39,14 +38,7 @@ use super::{CertificateReport, CertificateState, Who};
 const CNAME_TARGET: &str = "the target shown in the domain's DNS records";
 /// What a customer with a restrictive CAA policy must allow: `a`, `b` and `c`.
 fn caa_values() -> String {
-    let quoted: Vec<String> = super::CERTIFICATE_AUTHORITIES
-        .iter()
-        .map(|ca| format!("`{ca}`"))
-        .collect();
-    match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => quoted.join(""),
-    }
+    super::authorities::caa_values(super::authorities::CLOUDFLARE_FOR_SAAS)
 }
 
 fn report(

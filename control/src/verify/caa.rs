@@ -1,39 +1,117 @@
 //! CAA (RFC 8659): the first CAA record set found climbing from the served
 //! host to its root decides which certificate authorities may issue for
-//! it. If it has `issue` records and none names a CA the platform uses,
-//! no certificate can be issued.
+//! it. If it has `issue` records and none names an authority the
+//! certificate provider issues from (`certs::authorities`), no certificate
+//! can be issued: one naming only an authority the provider no longer uses
+//! (DigiCert) is diagnosed like any other, and says so.
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::dns::{fqdn_text, Answer, Dns};
 use super::report::{Check, CheckState, Who};
+use crate::certs::authorities::{self, Authority};
 
-/// The `issue` values of a CAA set: `Some(domain)`, or `None` for `;` (no CA).
-fn issuers(answer: &Answer) -> (Vec<Option<String>>, Vec<String>, Option<Name>) {
-    let mut issue = Vec::new();
-    let mut shown = Vec::new();
+/// The domain of a CAA `issue` value, lower case: `None` for `;` (no CA).
+/// Parameters (`; accounturi=…`) are ignored.
+pub fn issue_domain(value: &str) -> Option<String> {
+    let domain = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
+/// The CAA records of one set: as shown, and the domains of its `issue` values.
+#[derive(Debug, Clone, Default)]
+pub struct CaaSet {
+    pub shown: Vec<String>,
+    pub issue: Vec<Option<String>>,
+}
+
+fn caa_set(answer: &Answer) -> (CaaSet, Option<Name>) {
+    let mut set = CaaSet::default();
     let mut owner = None;
     for record in answer.records() {
         if let RData::CAA(caa) = &record.data {
             owner.get_or_insert_with(|| record.name.clone());
-            shown.push(format!("{} {}", fqdn_text(&record.name), caa));
+            set.shown
+                .push(format!("{} {}", fqdn_text(&record.name), caa));
             if caa.tag.eq_ignore_ascii_case("issue") {
-                let value = String::from_utf8_lossy(&caa.value).to_string();
-                let domain = value
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                issue.push((!domain.is_empty()).then_some(domain));
+                set.issue
+                    .push(issue_domain(&String::from_utf8_lossy(&caa.value)));
             }
         }
     }
-    (issue, shown, owner)
+    (set, owner)
 }
 
-/// Checks CAA from `host` up to `root` against `allowed` CA domains.
-pub async fn check(dns: &Dns, host: &Name, root: &Name, allowed: &[String]) -> Check {
+/// The `caa` check for the set found at `at` (pure). `outside_customer`:
+/// `at` is above the customer's root (the platform must act).
+pub fn judge(
+    set: &CaaSet,
+    at: &str,
+    host: &str,
+    outside_customer: bool,
+    allowed: &[Authority],
+) -> Check {
+    if set.issue.is_empty() {
+        return Check::pass(
+            "caa",
+            format!("{} (no `issue` restriction)", set.shown.join("; ")),
+        );
+    }
+    let permitted = set
+        .issue
+        .iter()
+        .flatten()
+        .any(|domain| allowed.iter().any(|a| a.caa.eq_ignore_ascii_case(domain)));
+    if permitted {
+        return Check::pass("caa", set.shown.join("; "));
+    }
+    let named: Vec<String> = set
+        .issue
+        .iter()
+        .map(
+            |d| match d.as_deref().map(|d| (d, authorities::retired(d))) {
+                None => "no authority at all".to_string(),
+                Some((d, Some((_, why)))) => format!("{d} ({why})"),
+                Some((d, None)) => d.to_string(),
+            },
+        )
+        .collect();
+    let records: Vec<String> = allowed
+        .iter()
+        .map(|a| format!("`CAA 0 issue \"{}\"`", a.caa))
+        .collect();
+    Check::problem(
+        "caa",
+        CheckState::Fail,
+        set.shown.join("; "),
+        format!(
+            "the CAA records at {at} allow only {}: the certificate authorities the platform uses ({}) may not issue a certificate for {host}",
+            named.join(", "),
+            allowed
+                .iter()
+                .map(|a| format!("{}, {}", a.name, a.caa))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        format!(
+            "Add {} at {at} (keep your existing ones), or remove the CAA records there.",
+            records.join(" and ")
+        ),
+        if outside_customer {
+            Who::Platform
+        } else {
+            Who::CustomerDns
+        },
+    )
+}
+
+/// Checks CAA from `host` up to `root` against the `allowed` authorities.
+pub async fn check(dns: &Dns, host: &Name, root: &Name, allowed: &[Authority]) -> Check {
     let mut name = host.clone();
     loop {
         let answer = dns.recursive(&name, RecordType::CAA).await;
@@ -44,49 +122,13 @@ pub async fn check(dns: &Dns, host: &Name, root: &Name, allowed: &[String]) -> C
                 "certificate authorities refuse to issue while CAA cannot be read; the next check asks again",
             );
         }
-        let (issue, shown, owner) = issuers(&answer);
-        if !shown.is_empty() {
+        let (set, owner) = caa_set(&answer);
+        if !set.shown.is_empty() {
             let at = owner
                 .map(|o| fqdn_text(&o))
                 .unwrap_or_else(|| fqdn_text(&name));
-            if issue.is_empty() {
-                return Check::pass(
-                    "caa",
-                    format!("{} (no `issue` restriction)", shown.join("; ")),
-                );
-            }
-            let permitted = issue
-                .iter()
-                .flatten()
-                .any(|domain| allowed.iter().any(|a| a.eq_ignore_ascii_case(domain)));
-            if permitted {
-                return Check::pass("caa", shown.join("; "));
-            }
-            let outside_customer = !root.zone_of(&name_of_text(&at));
-            let records: Vec<String> = allowed
-                .iter()
-                .map(|ca| format!("`CAA 0 issue \"{ca}\"`"))
-                .collect();
-            return Check::problem(
-                "caa",
-                CheckState::Fail,
-                shown.join("; "),
-                format!(
-                    "the CAA records at {at} allow only {}: the certificate authorities the platform uses ({}) may not issue a certificate for {}",
-                    issue
-                        .iter()
-                        .map(|d| d.clone().unwrap_or_else(|| "no authority at all".into()))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    allowed.join(", "),
-                    fqdn_text(host)
-                ),
-                format!(
-                    "Add {} at {at} (keep your existing ones), or remove the CAA records there.",
-                    records.join(" and ")
-                ),
-                if outside_customer { Who::Platform } else { Who::CustomerDns },
-            );
+            let outside_customer = !root.zone_of(&super::dns::name_of(&at));
+            return judge(&set, &at, &fqdn_text(host), outside_customer, allowed);
         }
         if name == *root || name.num_labels() <= 1 {
             return Check::pass(
@@ -102,6 +144,82 @@ pub async fn check(dns: &Dns, host: &Name, root: &Name, allowed: &[String]) -> C
     }
 }
 
-fn name_of_text(text: &str) -> Name {
-    super::dns::name_of(text)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::authorities::CLOUDFLARE_FOR_SAAS;
+
+    fn set(values: &[&str]) -> CaaSet {
+        CaaSet {
+            shown: values
+                .iter()
+                .map(|v| format!("example.com. 0 issue \"{v}\""))
+                .collect(),
+            issue: values.iter().map(|v| issue_domain(v)).collect(),
+        }
+    }
+
+    #[test]
+    fn caa_is_judged_against_the_providers_authorities() {
+        let cases: &[(&[&str], CheckState)] = &[
+            (&["digicert.com"], CheckState::Fail),
+            (&["letsencrypt.org"], CheckState::Pass),
+            (
+                &["LetsEncrypt.org; accounturi=https://acme/1"],
+                CheckState::Pass,
+            ),
+            (&["pki.goog"], CheckState::Pass),
+            (&["ssl.com"], CheckState::Pass),
+            (&["digicert.com", "pki.goog"], CheckState::Pass),
+            (&["sectigo.com"], CheckState::Fail),
+            (&["comodoca.com", "digicert.com"], CheckState::Fail),
+            (&[";"], CheckState::Fail),
+            (&[], CheckState::Pass),
+        ];
+        for (values, want) in cases {
+            let got = judge(
+                &set(values),
+                "example.com",
+                "www.example.com",
+                false,
+                CLOUDFLARE_FOR_SAAS,
+            );
+            assert_eq!(got.state, *want, "{values:?}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn a_retired_authority_is_named_and_the_fix_lists_the_providers() {
+        let got = judge(
+            &set(&["digicert.com"]),
+            "example.com",
+            "www.example.com",
+            false,
+            CLOUDFLARE_FOR_SAAS,
+        );
+        let cause = got.cause.clone().unwrap();
+        assert!(
+            cause.contains("digicert.com (Cloudflare stopped"),
+            "{cause}"
+        );
+        let fix = got.fix.clone().unwrap();
+        let named: Vec<&str> = fix
+            .match_indices("issue \"")
+            .map(|(i, m)| {
+                let rest = &fix[i + m.len()..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        let want: Vec<&str> = CLOUDFLARE_FOR_SAAS.iter().map(|a| a.caa).collect();
+        assert_eq!(named, want, "{fix}");
+        assert_eq!(got.who, Some(Who::CustomerDns));
+        let above = judge(
+            &set(&[";"]),
+            "com",
+            "www.example.com",
+            true,
+            CLOUDFLARE_FOR_SAAS,
+        );
+        assert_eq!(above.who, Some(Who::Platform));
+    }
 }

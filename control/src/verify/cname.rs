@@ -10,6 +10,7 @@ use hickory_proto::rr::{Name, RecordType};
 use portico_shared::lifecycle::Finding;
 use portico_shared::IntegrationKind;
 
+use super::cdn::CdnRanges;
 use super::dns::{fqdn_text, Answer, Dns, Zone};
 use super::provider::{previous_host, Provider};
 use super::report::{Check, CheckState, Who};
@@ -150,57 +151,6 @@ pub struct CnameOutcome {
     pub checks: Vec<Check>,
 }
 
-/// Known CDN address ranges: a name answering with these and no CNAME is
-/// proxied by the customer's own CDN.
-const CDN_RANGES: &[(&str, &str)] = &[
-    ("Cloudflare", "173.245.48.0/20"),
-    ("Cloudflare", "103.21.244.0/22"),
-    ("Cloudflare", "103.22.200.0/22"),
-    ("Cloudflare", "103.31.4.0/22"),
-    ("Cloudflare", "141.101.64.0/18"),
-    ("Cloudflare", "108.162.192.0/18"),
-    ("Cloudflare", "190.93.240.0/20"),
-    ("Cloudflare", "188.114.96.0/20"),
-    ("Cloudflare", "197.234.240.0/22"),
-    ("Cloudflare", "198.41.128.0/17"),
-    ("Cloudflare", "162.158.0.0/15"),
-    ("Cloudflare", "104.16.0.0/13"),
-    ("Cloudflare", "104.24.0.0/14"),
-    ("Cloudflare", "172.64.0.0/13"),
-    ("Cloudflare", "131.0.72.0/22"),
-    ("Cloudflare", "2400:cb00::/32"),
-    ("Cloudflare", "2606:4700::/32"),
-    ("Cloudflare", "2803:f800::/32"),
-    ("Cloudflare", "2405:b500::/32"),
-    ("Cloudflare", "2405:8100::/32"),
-    ("Cloudflare", "2a06:98c0::/29"),
-    ("Cloudflare", "2c0f:f248::/32"),
-    ("Fastly", "151.101.0.0/16"),
-    ("Fastly", "199.232.0.0/16"),
-    ("Fastly", "2a04:4e42::/32"),
-];
-
-/// The CDN whose address this is, if a known one.
-pub fn cdn_of(ip: IpAddr) -> Option<&'static str> {
-    CDN_RANGES.iter().find_map(|(name, cidr)| {
-        let (net, bits) = cidr.split_once('/')?;
-        let net: IpAddr = net.parse().ok()?;
-        let bits: u32 = bits.parse().ok()?;
-        let within = match (ip, net) {
-            (IpAddr::V4(ip), IpAddr::V4(net)) => {
-                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-                u32::from(ip) & mask == u32::from(net) & mask
-            }
-            (IpAddr::V6(ip), IpAddr::V6(net)) => {
-                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-                u128::from(ip) & mask == u128::from(net) & mask
-            }
-            _ => false,
-        };
-        within.then_some(*name)
-    })
-}
-
 /// Levenshtein distance, for "did you mean" on usernames.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -240,6 +190,7 @@ pub async fn check(
     zone: &Zone,
     want: &Expectation,
     provider: Option<&Provider>,
+    cdn: &CdnRanges,
 ) -> CnameOutcome {
     let host = want.host_text();
     let target = want.target_text();
@@ -348,7 +299,7 @@ pub async fn check(
     let any_points = answered
         .iter()
         .any(|(_, v)| matches!(v, Verdict::Points { .. }));
-    let (cname_check, mut finding) = diagnose(dns, zone, want, verdict, provider).await;
+    let (cname_check, mut finding) = diagnose(dns, zone, want, verdict, provider, cdn).await;
     if disagree {
         finding = if any_points {
             Finding::Mixed
@@ -409,6 +360,7 @@ async fn diagnose(
     want: &Expectation,
     verdict: &Verdict,
     provider: Option<&Provider>,
+    cdn: &CdnRanges,
 ) -> (Check, Finding) {
     let host = want.host_text();
     let target = want.target_text();
@@ -441,7 +393,7 @@ async fn diagnose(
             nxdomain,
         } => {
             if !addresses.is_empty() {
-                if let Some(cdn) = addresses.iter().find_map(|a| cdn_of(*a)) {
+                if let Some(cdn) = addresses.iter().find_map(|a| cdn.provider_of(*a)) {
                     let fix = if cdn == "Cloudflare" {
                         format!("In Cloudflare's DNS, set the record `{relative}` to DNS only (grey cloud) and make it a CNAME to `{target}`.")
                     } else {
@@ -631,10 +583,20 @@ mod tests {
 
     #[test]
     fn recognises_cdn_addresses() {
-        assert_eq!(cdn_of("104.16.1.1".parse().unwrap()), Some("Cloudflare"));
-        assert_eq!(cdn_of("2606:4700::1".parse().unwrap()), Some("Cloudflare"));
-        assert_eq!(cdn_of("151.101.1.1".parse().unwrap()), Some("Fastly"));
-        assert_eq!(cdn_of("192.0.2.1".parse().unwrap()), None);
+        let cdn = super::super::cdn::CdnRanges::built_in();
+        assert_eq!(
+            cdn.provider_of("104.16.1.1".parse().unwrap()),
+            Some("Cloudflare")
+        );
+        assert_eq!(
+            cdn.provider_of("2606:4700::1".parse().unwrap()),
+            Some("Cloudflare")
+        );
+        assert_eq!(
+            cdn.provider_of("151.101.1.1".parse().unwrap()),
+            Some("Fastly")
+        );
+        assert_eq!(cdn.provider_of("192.0.2.1".parse().unwrap()), None);
     }
 
     #[test]

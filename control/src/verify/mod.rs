@@ -8,12 +8,16 @@
 //! - [`cname`]: the CNAME, nameserver agreement, propagation.
 //! - [`forward`]: the root forward of root domains, over real HTTP.
 //! - [`caa`], [`dnssec`]: what stops certificate issuance.
+//! - [`cdn`]: CDN address ranges, from `control/data/cdn-ranges.txt`.
 //! - [`provider`]: the DNS provider and its advice; the six-address table.
+//! - [`doctor`]: what `portico-control doctor` accepts, and its refusals.
 
 pub mod caa;
+pub mod cdn;
 pub mod cname;
 pub mod dns;
 pub mod dnssec;
+pub mod doctor;
 pub mod forward;
 pub mod outbound;
 pub mod ownership;
@@ -140,7 +144,8 @@ impl Verifier {
         });
         let finding = match (&zone, finding) {
             (Some(zone), _) => {
-                let outcome = cname::check(&self.dns, zone, &want, provider).await;
+                let outcome =
+                    cname::check(&self.dns, zone, &want, provider, &self.settings.cdn_ranges).await;
                 checks.extend(outcome.checks);
                 outcome.finding
             }
@@ -171,7 +176,7 @@ impl Verifier {
             &self.dns,
             &want.served_host,
             &want.root,
-            &self.settings.caa_issuers,
+            self.settings.authorities,
         );
         let dnssec = async {
             match &zone {
@@ -317,8 +322,10 @@ impl Verifier {
                 );
             }
         };
-        let cname_points =
-            cname::check(&self.dns, &zone, &want, None).await.finding == Finding::Pointing;
+        let cname_points = cname::check(&self.dns, &zone, &want, None, &self.settings.cdn_ranges)
+            .await
+            .finding
+            == Finding::Pointing;
         let txt = if cname_points {
             ownership::TxtSeen::Finding(portico_shared::ownership::TxtFinding::Missing)
         } else {

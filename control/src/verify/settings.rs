@@ -2,14 +2,17 @@
 //! `PORTICO_VERIFY_*`, …; the table is in control/README.md).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use portico_shared::lifecycle::Policy;
 use portico_shared::ownership::ChallengeLabel;
 
+use super::cdn::CdnRanges;
 use super::dns::DnsSettings;
 use super::forward::ForwardSettings;
 use super::outbound::Outbound;
+use crate::certs::authorities::Authority;
 use crate::config::{invalid, ConfigError, RawSettings};
 
 #[derive(Debug, Clone)]
@@ -18,8 +21,11 @@ pub struct VerifySettings {
     pub scheduled: bool,
     pub dns: DnsSettings,
     pub forward: ForwardSettings,
-    /// CAA `issue` values that let the platform's certificate authorities issue.
-    pub caa_issuers: Vec<String>,
+    /// The certificate authorities the configured provider issues from
+    /// (`certs::authorities::for_provider`): the `caa` check's list.
+    pub authorities: &'static [Authority],
+    /// CDN address ranges (`verify::cdn`): built in, or `PORTICO_CDN_RANGES_FILE`.
+    pub cdn_ranges: Arc<CdnRanges>,
     /// Domains checked at once.
     pub concurrency: usize,
     /// How often the scheduler looks for due checks.
@@ -44,14 +50,23 @@ impl VerifySettings {
         if !(1..=10_000).contains(&concurrency) {
             return Err(invalid("verify_concurrency", "expected 1 to 10000"));
         }
-        let caa_issuers: Vec<String> = raw
-            .caa_issuers
-            .clone()
-            .unwrap_or_else(|| crate::certs::CERTIFICATE_AUTHORITIES.join(","))
-            .split(',')
-            .map(|s| s.trim().to_ascii_lowercase())
-            .filter(|s| !s.is_empty())
-            .collect();
+        if raw.caa_issuers.is_some() {
+            return Err(invalid(
+                "caa_issuers",
+                "no longer read: the certificate authorities follow certificate_provider (control/src/certs/authorities.rs); remove the setting",
+            ));
+        }
+        let cdn_ranges = match raw.cdn_ranges_file.as_deref() {
+            None | Some("") => CdnRanges::built_in(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|err| invalid("cdn_ranges_file", format!("{path}: {err}")))?;
+                Arc::new(
+                    CdnRanges::parse(path, &text)
+                        .map_err(|err| invalid("cdn_ranges_file", err.to_string()))?,
+                )
+            }
+        };
         let defaults = Policy::default();
         let secs = |v: Option<u64>, default_ms: i64| {
             v.map(|s| (s as i64).saturating_mul(1000))
@@ -88,7 +103,11 @@ impl VerifySettings {
                 https_port: raw.forward_https_port.unwrap_or(443),
                 timeout: Duration::from_millis(raw.forward_timeout_ms.unwrap_or(5000).max(10)),
             },
-            caa_issuers,
+            // `Settings::resolve` sets the provider's once it is parsed.
+            authorities: crate::certs::authorities::for_provider(
+                &crate::config::CertificateProvider::None,
+            ),
+            cdn_ranges,
             concurrency,
             poll_interval: Duration::from_millis(raw.verify_poll_ms.unwrap_or(1000).max(10)),
             publish_wait: Duration::from_millis(raw.verify_publish_wait_ms.unwrap_or(10_000)),
@@ -142,7 +161,12 @@ mod tests {
         assert_eq!(settings.dns.nameserver_port, 53);
         assert_eq!(settings.forward.http_port, 80);
         assert!(!settings.dns.outbound.allow_private);
-        assert_eq!(settings.caa_issuers[0], "letsencrypt.org");
+        assert_eq!(settings.authorities[0].caa, "letsencrypt.org");
+        let raw = RawSettings {
+            caa_issuers: Some("digicert.com".into()),
+            ..RawSettings::default()
+        };
+        assert!(VerifySettings::resolve(&raw).is_err());
         let raw = RawSettings {
             dns_resolvers: Some("127.0.0.1:5353, 9.9.9.9".into()),
             disconnect_grace_secs: Some(60),
@@ -162,9 +186,41 @@ mod tests {
         };
         let settings = VerifySettings::resolve(&raw).unwrap();
         assert_eq!(settings.dns.nameserver_addresses[0].0, "ns1.example.net");
+        assert!(settings.cdn_ranges.len() >= 20, "built in by default");
         assert_eq!(
             settings.dns.nameserver_addresses[1].1.to_string(),
             "127.0.0.1"
         );
+    }
+
+    #[test]
+    fn cdn_ranges_from_a_file_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.txt");
+        std::fs::write(&good, "# mine\nExampleCDN 192.0.2.0/24\n").unwrap();
+        let raw = RawSettings {
+            cdn_ranges_file: Some(good.display().to_string()),
+            ..RawSettings::default()
+        };
+        let settings = VerifySettings::resolve(&raw).unwrap();
+        assert_eq!(
+            settings
+                .cdn_ranges
+                .provider_of("192.0.2.9".parse().unwrap()),
+            Some("ExampleCDN")
+        );
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, "ExampleCDN 192.0.2.0/24\nExampleCDN 192.0.2.x/24\n").unwrap();
+        let raw = RawSettings {
+            cdn_ranges_file: Some(bad.display().to_string()),
+            ..RawSettings::default()
+        };
+        let err = VerifySettings::resolve(&raw).unwrap_err().to_string();
+        assert!(err.contains("bad.txt line 2"), "{err}");
+        let raw = RawSettings {
+            cdn_ranges_file: Some(dir.path().join("missing.txt").display().to_string()),
+            ..RawSettings::default()
+        };
+        assert!(VerifySettings::resolve(&raw).is_err());
     }
 }

@@ -104,3 +104,39 @@ async fn doctor_runs_against_a_local_zone() {
     assert_eq!(cname["state"], "fail");
     assert!(cname["cause"].as_str().unwrap().contains("Kartra"));
 }
+
+#[test]
+fn doctor_json_refuses_a_hostname_as_json() {
+    for (host, code) in [
+        ("bad host!", "host_invalid_character"),
+        ("app.localhost", "domain_special_use"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_portico-control"))
+            .args(["doctor", "--json", host])
+            .env("PORTICO_PLATFORM_DOMAIN", "portico.example")
+            .env("PORTICO_LOG", "warn")
+            .env_remove("PORTICO_CONFIG")
+            .env_remove("PORTICO_ALLOW_TEST_DOMAINS")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{host}");
+        let body: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|err| panic!("{host}: not JSON ({err}): {output:?}"));
+        assert_eq!(body["error"]["code"], code, "{host}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().starts_with(host),
+            "{body}"
+        );
+        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    }
+    // Without --json: plain text on stderr, as before.
+    let output = Command::new(env!("CARGO_BIN_EXE_portico-control"))
+        .args(["doctor", "bad host!"])
+        .env("PORTICO_PLATFORM_DOMAIN", "portico.example")
+        .env_remove("PORTICO_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("host_invalid_character"));
+}

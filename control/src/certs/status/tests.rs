@@ -248,8 +248,21 @@ fn maps_every_documented_state() {
 fn caa_fix_names_the_authorities() {
     let got = report_for(&custom("pending", "pending_validation", &["CAA"], &[]));
     let fix = got.fix.unwrap();
-    for ca in ["letsencrypt.org", "pki.goog", "ssl.com"] {
-        assert!(fix.contains(ca), "{fix}");
+    // Exactly the provider's list, derived from it: every one named, and
+    // no other domain in backquotes (no retired or unknown authority).
+    let named: Vec<&str> = fix
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|quoted| quoted.contains('.'))
+        .collect();
+    let want: Vec<&str> = crate::certs::authorities::CLOUDFLARE_FOR_SAAS
+        .iter()
+        .map(|a| a.caa)
+        .collect();
+    assert_eq!(named, want, "{fix}");
+    for (old, _) in crate::certs::authorities::RETIRED {
+        assert!(!fix.contains(old.caa), "{fix}");
     }
 }
 
