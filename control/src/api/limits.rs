@@ -323,14 +323,7 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi) {
         if exempt(path) {
             continue;
         }
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in super::openapi::operations_mut(item) {
             super::openapi::document_error(operation, "429", SAID);
         }
     }

@@ -17,20 +17,28 @@ pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 pub const MULTILINE_PATTERN: &str =
     "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
 
+/// The operations of one path that this API has.
+pub(super) fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Every operation that takes a parameter or a body answers 422
 /// `control_character` for a NUL or another control character in it
 /// (`error::ApiPath`, `ApiQuery`, `ApiJson`): said once here, for all.
 pub(super) fn document_control_characters(doc: &mut utoipa::openapi::OpenApi) {
     const SAID: &str = "`control_character`: a NUL or another control character in a parameter or body field (`error.field` names it)";
     for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations_mut(item) {
             let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty())
                 || operation.request_body.is_some();
             if takes_input {

@@ -24,6 +24,12 @@ async fn count(app: &TestApp, table: &str, account_id: &str) -> i64 {
     n
 }
 
+/// `DELETE /v1/accounts/{id}` with the admin token: the status.
+async fn admin_delete(app: &TestApp, account_id: &str) -> u16 {
+    let path = format!("/v1/accounts/{account_id}");
+    app.call("DELETE", &path, Some(ADMIN_TOKEN), None).await.0
+}
+
 async fn error_code(app: &TestApp, method: &str, path: &str, token: &str) -> (u16, Value) {
     let (status, body) = app.call(method, path, Some(token), None).await;
     (status, body["error"]["code"].clone())
@@ -151,15 +157,7 @@ async fn the_admin_deletes_an_account_and_everything_it_published_goes(db: Db) {
     assert!(kv.get(ROUTES_NS, "v1/h/sales.example.test").is_none());
 
     // Deleting again answers the same (and removes anything left); unknown: 404.
-    let (status, _) = app
-        .call(
-            "DELETE",
-            &format!("/v1/accounts/{account_id}"),
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(admin_delete(&app, &account_id).await, 204);
     assert_eq!(
         error_code(&app, "DELETE", "/v1/accounts/acc_nope", ADMIN_TOKEN).await,
         (404, json!("not_found"))
@@ -255,15 +253,7 @@ async fn an_account_deletes_itself_with_a_write_token_and_its_username(db: Db) {
     .execute(app.store().pool())
     .await
     .unwrap();
-    let (status, _) = app
-        .call(
-            "DELETE",
-            &format!("/v1/accounts/{account_id}"),
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(admin_delete(&app, &account_id).await, 204);
     assert_eq!(count(&app, "pages", &account_id).await, 0);
     // Other accounts are untouched; the hostname is free for them.
     let (status, _) = app.get("/v1/account", &other).await;
