@@ -45,6 +45,9 @@ async fn concurrent_verify_calls_run_one_check(db: Db) {
         forward_https_port: Some(9),
         forward_timeout_ms: Some(500),
         verify_allow_private_addresses: Some(true),
+        // No schedule: its own first check would hold the claim, and every
+        // call would get 409.
+        verifier: Some(false),
         ..RawSettings::default()
     })
     .unwrap();
