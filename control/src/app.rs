@@ -122,7 +122,11 @@ impl Application {
             .with_webhooks(settings.webhooks.clone())
             .with_test_domains(settings.allow_test_domains)
             .with_rate_limits(&settings.rate_limits)
-            .with_quotas(settings.quotas);
+            .with_quotas(settings.quotas)
+            .with_metrics_token(settings.metrics_token.as_deref());
+        crate::metrics::metrics()
+            .cloudflare_budget_limit
+            .set(i64::from(settings.cloudflare_api_budget));
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -164,7 +168,8 @@ impl Application {
         };
         let store = self.state.store.clone();
         tracing::info!(address = %self.listener.local_addr()?, "serving");
-        let router = api::app(self.state).merge(self.dashboard.router());
+        let router =
+            crate::metrics::http::layer(api::app(self.state).merge(self.dashboard.router()));
         // The peer's address is what rate limits key anonymous callers by.
         let served = axum::serve(
             self.listener,

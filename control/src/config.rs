@@ -122,6 +122,8 @@ pub struct RawSettings {
     pub quota_page_bytes: Option<u64>,
     pub quota_revisions_kept: Option<u64>,
     pub quota_webhook_endpoints: Option<u64>,
+    // Metrics (control/src/metrics/).
+    pub metrics_token: Option<String>,
 }
 
 impl RawSettings {
@@ -166,6 +168,7 @@ impl RawSettings {
         text!(data_dir, "PORTICO_DATA_DIR");
         text!(database_url, "PORTICO_DATABASE_URL");
         text!(admin_token, "PORTICO_ADMIN_TOKEN");
+        text!(metrics_token, "PORTICO_METRICS_TOKEN");
         parsed!(dev, "PORTICO_DEV");
         parsed!(dev_clock_offset_secs, "PORTICO_DEV_CLOCK_OFFSET_SECS");
         parsed!(allow_test_domains, "PORTICO_ALLOW_TEST_DOMAINS");
@@ -291,6 +294,8 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// `None` only in dev mode without a configured token; serve then makes one up.
     pub admin_token: Option<String>,
+    /// May read `/metrics` (besides the admin token): the scraper's token.
+    pub metrics_token: Option<String>,
     pub dev: bool,
     /// Development and tests only: added to every reading of the clock
     /// (`store::now_ms`), so the 24 h revert can be seen without waiting.
@@ -477,7 +482,12 @@ impl Settings {
                 return Err(invalid("admin_token", "use at least 16 characters"));
             }
         }
+        let metrics_token = raw.metrics_token.filter(|t| !t.trim().is_empty());
+        if metrics_token.as_ref().is_some_and(|token| token.len() < 16) {
+            return Err(invalid("metrics_token", "use at least 16 characters"));
+        }
         Ok(Settings {
+            metrics_token,
             verify,
             dashboard_wasm_dir: PathBuf::from(
                 raw.dashboard_wasm_dir

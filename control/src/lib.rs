@@ -12,6 +12,7 @@ pub mod cloudflare_api;
 pub mod config;
 pub mod dashboard;
 pub mod lifecycle;
+pub mod metrics;
 pub mod publish;
 pub mod quota;
 pub mod retry;

@@ -15,7 +15,10 @@ pub fn init(format: LogFormat, filter: &str) {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            // `span` holds the request's id (and method, uri) on every
+            // line logged while serving it.
+            .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
     };
     // A second init (tests) keeps the first subscriber.

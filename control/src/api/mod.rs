@@ -32,7 +32,7 @@ use axum::{Json, Router};
 use portico_shared::PlatformDomain;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -79,6 +79,8 @@ pub struct AppState {
     pub limits: Option<Arc<limits::RateLimits>>,
     /// What each account may hold.
     pub quotas: crate::quota::Quotas,
+    /// The scraper's token for `/metrics` (`metrics_token`), hashed.
+    metrics_token_hash: Option<Arc<[u8; 32]>>,
 }
 
 impl AppState {
@@ -97,7 +99,22 @@ impl AppState {
             allow_test_domains: false,
             limits: None,
             quotas: Default::default(),
+            metrics_token_hash: None,
         }
+    }
+
+    /// The token that may read `/metrics` besides the admin token.
+    pub fn with_metrics_token(mut self, token: Option<&str>) -> AppState {
+        self.metrics_token_hash =
+            token.map(|token| Arc::new(Sha256::digest(token.as_bytes()).into()));
+        self
+    }
+
+    /// Whether `token` is the metrics token (compared without early exit).
+    pub(crate) fn is_metrics_token(&self, token: &str) -> bool {
+        self.metrics_token_hash
+            .as_deref()
+            .is_some_and(|hash| same_digest(token, hash))
     }
 
     /// Rate limits (`rate_limit_*`).
@@ -188,11 +205,15 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub(crate) fn is_admin(state: &AppState, token: &str) -> bool {
+    same_digest(token, &state.admin_token_hash)
+}
+
+/// Whether `token` hashes to `hash`, comparing every byte: no early exit.
+fn same_digest(token: &str, hash: &[u8; 32]) -> bool {
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    // Compare every byte: no early exit.
     digest
         .iter()
-        .zip(state.admin_token_hash.iter())
+        .zip(hash.iter())
         .fold(0u8, |acc, (a, b)| acc | (a ^ b))
         == 0
 }
@@ -372,6 +393,8 @@ pub fn app(state: AppState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
+        // The Prometheus scrape: outside the documented API, as text.
+        .route("/metrics", get(crate::metrics::scrape::scrape))
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(from_fn_with_state(state.clone(), idempotency::idempotent))
@@ -379,10 +402,18 @@ pub fn app(state: AppState) -> Router {
         // Outside idempotency: a replayed answer counts against the limit too.
         .layer(from_fn_with_state(state.clone(), limits::limit))
         .layer(
-            // One INFO line per request (method, path, status, latency);
-            // headers, and so tokens, are never logged.
+            // One INFO line per request (method, path, status, latency), in
+            // a span carrying the request id, so every line logged while
+            // serving it does too; headers, and so tokens, are never logged.
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "request",
+                        request_id = %crate::metrics::http::request_id_of(request),
+                        method = %request.method(),
+                        uri = %request.uri(),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)

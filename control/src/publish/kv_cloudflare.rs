@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::{BoxFuture, KeyPage, KvBackend, KvError, KvFailure, KvPut, ListedKey};
 use crate::cloudflare_api::{error_detail, http_client, Envelope};
 use crate::config::KvSettings;
+use crate::metrics::metrics;
 use crate::retry::retry_after;
 use crate::store::outbox::Namespace;
 
@@ -149,10 +150,9 @@ impl CloudflareKv {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<(), KvError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|err| KvError::transient(format!("{what}: {err}")))?;
+        let sent = request.send().await;
+        metrics().cloudflare_call("kv", sent.as_ref().ok().map(|r| r.status().as_u16()));
+        let response = sent.map_err(|err| KvError::transient(format!("{what}: {err}")))?;
         let (envelope, detail) = read_answer::<BulkResult>(response, what, refusal).await?;
         match envelope {
             Some(envelope) if envelope.success => {
@@ -247,13 +247,9 @@ impl CloudflareKv {
                 query.append_pair("prefix", prefix);
             }
         }
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(&endpoint.token)
-            .send()
-            .await
-            .map_err(|err| KvError::transient(format!("{what}: {err}")))?;
+        let sent = self.http.get(url).bearer_auth(&endpoint.token).send().await;
+        metrics().cloudflare_call("kv", sent.as_ref().ok().map(|r| r.status().as_u16()));
+        let response = sent.map_err(|err| KvError::transient(format!("{what}: {err}")))?;
         // Listing sends no content, so any refusal is about the setup.
         let (envelope, detail) =
             read_answer::<Vec<WireKey>>(response, &what, |_| KvFailure::Setup).await?;

@@ -29,6 +29,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
+use crate::metrics::{metrics, PublishOutcome};
 use crate::retry::backoff;
 use crate::store::lease;
 use crate::store::outbox::Namespace;
@@ -309,7 +310,16 @@ impl Publisher {
                     }
                 }
             }
-            let (wait, mut leader) = match self.drain_once().await {
+            let drained = self.drain_once().await;
+            match &drained {
+                Ok(Drained::Delivered(rows)) => {
+                    metrics().publish_pass(PublishOutcome::delivered, *rows)
+                }
+                Ok(Drained::Deposed) => metrics().publish_pass(PublishOutcome::deposed, 0),
+                Ok(_) => {}
+                Err(_) => metrics().publish_pass(PublishOutcome::failed, 0),
+            }
+            let (wait, mut leader) = match drained {
                 Ok(Drained::Delivered(_)) => {
                     failures = 0;
                     continue;

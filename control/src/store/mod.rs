@@ -8,6 +8,7 @@ pub mod budget;
 pub mod checks;
 pub mod domains;
 pub mod events;
+pub mod gauges;
 pub mod idempotency;
 pub mod lease;
 pub mod links;

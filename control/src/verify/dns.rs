@@ -20,6 +20,7 @@ use hickory_resolver::TokioResolver;
 use portico_shared::Hostname;
 
 use super::outbound::{refused_text, Outbound};
+use crate::metrics::{metrics, DnsKind};
 
 /// One answer, reduced to what the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,9 +229,10 @@ impl Dns {
         self.queries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn count(&self) {
+    fn count(&self, kind: DnsKind) {
         self.queries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics().dns_query(kind);
     }
 
     fn nameserver(&self, ip: IpAddr) -> Result<TokioResolver, String> {
@@ -247,8 +249,11 @@ impl Dns {
 
     /// Asks the recursive resolvers.
     pub async fn recursive(&self, name: &Name, record_type: RecordType) -> Answer {
-        self.count();
-        convert(self.recursive.lookup(name.clone(), record_type).await)
+        self.count(DnsKind::recursive);
+        convert(
+            DnsKind::recursive,
+            self.recursive.lookup(name.clone(), record_type).await,
+        )
     }
 
     /// The outbound rule, for the HTTP probes too.
@@ -291,9 +296,12 @@ impl Dns {
         if let Some(why) = self.refusal(ip) {
             return Answer::Failed(format!("not asked: {why}"));
         }
-        self.count();
+        self.count(DnsKind::authoritative);
         match self.nameserver(ip) {
-            Ok(resolver) => convert(resolver.lookup(name.clone(), record_type).await),
+            Ok(resolver) => convert(
+                DnsKind::authoritative,
+                resolver.lookup(name.clone(), record_type).await,
+            ),
             Err(why) => Answer::Failed(why),
         }
     }
@@ -304,7 +312,7 @@ impl Dns {
     pub async fn recursive_unchecked(&self, name: &Name, record_type: RecordType) -> Answer {
         let mut last = Answer::Failed("no resolver configured".into());
         for resolver in &self.settings.resolvers {
-            self.count();
+            self.count(DnsKind::unchecked);
             last = raw_query(*resolver, name, record_type, self.settings.timeout).await;
             if !last.is_failed() {
                 return last;
@@ -417,7 +425,7 @@ pub struct Nameserver {
     pub addresses: Vec<IpAddr>,
 }
 
-fn convert(result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Answer {
+fn convert(kind: DnsKind, result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Answer {
     match result {
         Ok(lookup) => Answer::Records(lookup.answers().to_vec()),
         Err(NetError::Dns(DnsError::NoRecordsFound(no))) => match no.response_code {
@@ -426,7 +434,10 @@ fn convert(result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Answer
             code => Answer::Failed(rcode_text(code)),
         },
         Err(NetError::Dns(DnsError::ResponseCode(code))) => Answer::Failed(rcode_text(code)),
-        Err(NetError::Timeout) => Answer::Failed("no answer (timed out)".into()),
+        Err(NetError::Timeout) => {
+            metrics().dns_timeout(kind);
+            Answer::Failed("no answer (timed out)".into())
+        }
         Err(err) => Answer::Failed(err.to_string()),
     }
 }
@@ -468,7 +479,10 @@ async fn raw_query(
         }
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => Answer::Failed("no answer (timed out)".into()),
+        Err(_) => {
+            metrics().dns_timeout(DnsKind::unchecked);
+            Answer::Failed("no answer (timed out)".into())
+        }
         Ok(Err(err)) => Answer::Failed(err.to_string()),
         Ok(Ok(reply)) => match reply.metadata.response_code {
             ResponseCode::NXDomain => Answer::NxDomain,

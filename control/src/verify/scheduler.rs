@@ -16,6 +16,7 @@ use super::report::Report;
 use super::{Subject, Verifier};
 use crate::certs::{CertificateOwner, Certificates};
 use crate::lifecycle::{self as transitions, LifecycleError};
+use crate::metrics::{metrics, CheckOutcome};
 use crate::store::domains::{self, Domain};
 use crate::store::events::EventKind;
 use crate::store::{accounts, checks, new_id};
@@ -126,8 +127,34 @@ impl Scheduler {
         }
     }
 
-    /// Verifies a claimed domain and carries out what follows.
+    /// Verifies a claimed domain and carries out what follows; counted.
     async fn check_claimed(
+        &self,
+        domain_id: &str,
+        holder: &str,
+        now: i64,
+    ) -> Result<Option<Outcome>, ScheduleError> {
+        let started = std::time::Instant::now();
+        let checked = self.check_claimed_uncounted(domain_id, holder, now).await;
+        let outcome = match &checked {
+            Ok(Some(outcome)) => Some(match (outcome.report.dns, outcome.report.ready) {
+                (_, true) => CheckOutcome::ready,
+                (lifecycle::Finding::Inconclusive, _) => CheckOutcome::inconclusive,
+                _ => CheckOutcome::not_ready,
+            }),
+            Ok(None) => None,
+            Err(_) => Some(CheckOutcome::error),
+        };
+        if let Some(outcome) = outcome {
+            metrics().check_finished(outcome, started.elapsed().as_secs_f64());
+        }
+        if let Ok(Some(outcome)) = &checked {
+            metrics().certificate_found(outcome.report.certificate);
+        }
+        checked
+    }
+
+    async fn check_claimed_uncounted(
         &self,
         domain_id: &str,
         holder: &str,

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use super::settings::WebhookSettings;
 use super::sign::{signature_header, Secret};
+use crate::metrics::metrics;
 use crate::store::events::{self, EventKind};
 use crate::store::webhooks::{self, After, AttemptRecord, Claimed};
 use crate::store::{new_id, now_ms, rfc3339};
@@ -168,6 +169,7 @@ impl Deliverer {
             Ok((status, excerpt)) => (Some(i64::from(status)), excerpt),
             Err(why) => (None, why),
         };
+        metrics().webhook_attempt(status_code.and_then(|code| u16::try_from(code).ok()));
         let delivered = status_code.is_some_and(|code| (200..300).contains(&code));
         let after = if delivered {
             After::Delivered

@@ -5,7 +5,9 @@
 //! PostgreSQL: `PORTICO_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`). Where it does not answer, the
 //! PostgreSQL variants return at once and `postgres_availability` says
-//! plainly that they were skipped.
+//! plainly that they were skipped, unless `PORTICO_TEST_POSTGRES_REQUIRED=1`
+//! (scripts/test sets it, after scripts/ensure-postgres found or started a
+//! server): then they fail.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -57,6 +59,12 @@ pub fn postgres_url() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// `PORTICO_TEST_POSTGRES_REQUIRED=1` (scripts/test, so CI): a PostgreSQL
+/// variant fails, rather than skips, when the server does not answer.
+pub fn postgres_required() -> bool {
+    std::env::var("PORTICO_TEST_POSTGRES_REQUIRED").is_ok_and(|v| v == "1" || v == "true")
 }
 
 static POSTGRES: OnceLock<Result<(), String>> = OnceLock::new();
@@ -173,6 +181,10 @@ impl TestDatabase {
             }
             Db::Postgres => {
                 if let Err(why) = postgres_available().await {
+                    assert!(
+                        !postgres_required(),
+                        "PostgreSQL is required (PORTICO_TEST_POSTGRES_REQUIRED) but {why}"
+                    );
                     eprintln!("PostgreSQL tests skipped: {why}");
                     return None;
                 }

@@ -20,6 +20,7 @@ mod idempotency;
 mod input;
 mod isolation;
 mod links;
+mod observability;
 mod openapi;
 mod ownership;
 mod pages;
@@ -44,6 +45,9 @@ mod world;
 async fn postgres_availability() {
     match helpers::postgres_available().await {
         Ok(()) => println!("PostgreSQL tests run against {}", helpers::postgres_url()),
+        Err(why) if helpers::postgres_required() => {
+            panic!("PostgreSQL is required (PORTICO_TEST_POSTGRES_REQUIRED) but {why}")
+        }
         Err(why) => println!(
             "PostgreSQL tests SKIPPED (only SQLite was tested): {why}. \
              Set PORTICO_TEST_POSTGRES_URL to a reachable server to run them."

@@ -14,6 +14,7 @@ use super::{RetryBudget, REQUEST_TIMEOUT};
 use crate::certs::CertificateError;
 use crate::cloudflare_api::budget::{CallBudget, Spent};
 use crate::cloudflare_api::{error_detail, http_client, Envelope, ResultInfo};
+use crate::metrics::metrics;
 use crate::retry::{backoff, retry_after};
 
 /// Cloudflare's answer to a hostname the zone already has.
@@ -87,7 +88,10 @@ impl Transport {
                     .take(budget.max_wait.min(MAX_BUDGET_WAIT))
                     .await
                     .map_err(|spent| match spent {
-                        Spent::Wait(wait) => CertificateError::Throttled(wait),
+                        Spent::Wait(wait) => {
+                            metrics().cloudflare_budget_refused("custom_hostnames");
+                            CertificateError::Throttled(wait)
+                        }
                         Spent::Store(err) => {
                             CertificateError::Unavailable(format!("{what}: {err}"))
                         }
@@ -100,7 +104,12 @@ impl Transport {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let (asked_wait, why) = match request.send().await {
+            let sent = request.send().await;
+            metrics().cloudflare_call(
+                "custom_hostnames",
+                sent.as_ref().ok().map(|r| r.status().as_u16()),
+            );
+            let (asked_wait, why) = match sent {
                 Err(err) => (None, err.to_string()),
                 Ok(response) => {
                     let status = response.status();
