@@ -29,6 +29,7 @@ mod parking;
 mod publishing;
 mod quotas;
 mod rate_limits;
+mod replicas;
 mod serving;
 mod token_scopes;
 mod verification;
