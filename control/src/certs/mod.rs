@@ -14,6 +14,7 @@
 //! between accounts keeps its certificate ([`Certificates::hand_over`]).
 
 pub mod authorities;
+pub mod backoff;
 pub mod cloudflare;
 pub mod custom_hostname;
 pub mod status;
@@ -184,10 +185,13 @@ pub enum Certificates {
 
 impl Certificates {
     /// The provider `certificate_provider` names; Cloudflare's requests
-    /// take from `budget` (shared by the replicas; `None`: unlimited).
+    /// take from `budget` (shared by the replicas; `None`: unlimited);
+    /// `paged_reads`: states read in pages on Cloudflare's validation
+    /// schedule (`cloudflare::view`).
     pub fn from_settings(
         provider: &CertificateProvider,
         budget: Option<CallBudget>,
+        paged_reads: bool,
     ) -> Result<Certificates, String> {
         Ok(match provider {
             CertificateProvider::None => Certificates::None,
@@ -195,9 +199,15 @@ impl Certificates {
                 api_url,
                 api_token,
                 zone_id,
-            } => Certificates::Cloudflare(Arc::new(
-                CloudflareCertificates::new(api_url, zone_id, api_token)?.with_budget(budget),
-            )),
+            } => {
+                let client =
+                    CloudflareCertificates::new(api_url, zone_id, api_token)?.with_budget(budget);
+                Certificates::Cloudflare(Arc::new(if paged_reads {
+                    client.with_paged_reads(backoff::Schedule::default())
+                } else {
+                    client
+                }))
+            }
         })
     }
 
