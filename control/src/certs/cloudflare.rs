@@ -513,6 +513,9 @@ impl CloudflareCertificates {
         let body = json!({ "ssl": Self::ssl_settings(custom.ssl_method()) });
         self.patch(&custom.id, &body, budget, "refresh custom hostname")
             .await?;
+        if let Some(view) = &self.view {
+            view.mark_stale(&custom.hostname.to_ascii_lowercase());
+        }
         Ok(())
     }
 }

@@ -174,6 +174,10 @@ pub enum CertificateError {
     /// long (`cloudflare_api::budget`); retry then.
     #[error("the platform's Cloudflare API budget is spent for now; the next request fits in {} s", .0.as_secs().max(1))]
     Throttled(std::time::Duration),
+    /// Not asked: this replica is reading the zone's certificate states
+    /// (`cloudflare::view`, after it started); a later check has them.
+    #[error("the platform is reading its certificates' states from Cloudflare; a later check has this one")]
+    Reading,
 }
 
 /// The configured provider.

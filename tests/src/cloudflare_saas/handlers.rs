@@ -52,6 +52,7 @@ async fn gate(
         inner.requests.push(Recorded {
             method: method.to_string(),
             uri: uri.to_string(),
+            at: std::time::Instant::now(),
         });
         inner.stalls.pop_front()
     };

@@ -254,6 +254,8 @@ pub struct Recorded {
     pub method: String,
     /// Path and query, e.g. `/client/v4/zones/…/custom_hostnames?hostname=a.example`.
     pub uri: String,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]

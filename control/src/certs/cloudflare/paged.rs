@@ -32,6 +32,11 @@ impl CloudflareCertificates {
         if !matches!(seen, Seen::Current(_)) {
             self.start_zone_read(view, now);
         }
+        if seen == Seen::Unknown && !by_name && view.reading.load(Ordering::Acquire) {
+            // Until the first read: a lookup each would spend the budget
+            // that read needs (10,000 checks against its 200 pages).
+            return Err(CertificateError::Reading);
+        }
         let listed = match seen {
             Seen::Current(listed) | Seen::Stale(listed) if !by_name => listed,
             _ => {

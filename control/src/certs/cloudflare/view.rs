@@ -13,7 +13,9 @@
 //! A name a complete read did not list had no custom hostname: a create
 //! is tried, and one another replica made meanwhile answers it with a
 //! duplicate, then is looked up by name. Whatever this replica creates or
-//! edits is remembered from Cloudflare's answer. Reads run in the
+//! edits is remembered from Cloudflare's answer. Until a replica's first
+//! read is done, its checks ask nothing and say so
+//! ([`crate::certs::CertificateError::Reading`]). Reads run in the
 //! background (a zone of 10,000 hostnames is 200 requests, longer than a
 //! check may take), one at a time, waiting for the budget between pages.
 
@@ -109,7 +111,7 @@ impl ZoneView {
         let settled_max_ms = (self.schedule.unit * SETTLED_MAX_AGE_UNITS).as_millis() as i64;
         let stale = entry.hostnames.iter().any(|custom| {
             if custom.settled() {
-                now_ms - entry.read_ms > settled_max_ms
+                now_ms.saturating_sub(entry.read_ms) > settled_max_ms
             } else {
                 self.schedule
                     .stale(custom.created_ms(), entry.read_ms, now_ms)
@@ -182,6 +184,15 @@ impl ZoneView {
         entry.hostnames.retain(|c| c.id != custom.id);
         entry.hostnames.push(custom.clone());
         entry.read_ms = now_ms;
+    }
+
+    /// `host` (lower case) asked to validate again: the answer shows the
+    /// state before that validation, so it is stale from now on and the
+    /// next zone read (when due) sees the outcome.
+    pub fn mark_stale(&self, host: &str) {
+        if let Some(entry) = self.inner.lock().unwrap().by_name.get_mut(host) {
+            entry.read_ms = i64::MIN;
+        }
     }
 
     /// A hostname deleted by id.
@@ -265,6 +276,8 @@ mod tests {
             view.seen("b.example.com", t + 6),
             Seen::Current(_)
         ));
+        view.mark_stale("b.example.com");
+        assert!(matches!(view.seen("b.example.com", t + 6), Seen::Stale(_)));
         view.forget("b");
         assert!(matches!(view.seen("b.example.com", t + 6), Seen::Current(v) if v.is_empty()));
     }
