@@ -7,7 +7,7 @@
 //! ```sh
 //! cargo run --release -p portico-control --example bench_cert_budget -- \
 //!     [--domains 10000] [--speedup 60] [--check-s 30] [--budget 1000] \
-//!     [--database sqlite|<postgres URL>]
+//!     [--database sqlite|<postgres URL>] [--only paged|baseline]
 //! ```
 //!
 //! Time is compressed `speedup` times: the budget's five-minute window,
@@ -285,11 +285,15 @@ async fn main() {
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
+    let only = flags.get("only").cloned().unwrap_or_default();
     let mut runs = Vec::new();
     for (label, paged) in [
         ("per-check lookups (baseline)", false),
         ("paged reads", true),
     ] {
+        if (only == "paged" && !paged) || (only == "baseline" && paged) {
+            continue;
+        }
         runs.push(
             run(
                 label, paged, domains, speedup, check, limit, &database, &dir,
