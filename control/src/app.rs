@@ -88,9 +88,12 @@ impl Application {
             wake.clone(),
         );
         let api_budget = CallBudget::new(store.clone(), settings.cloudflare_api_budget);
-        let certificates =
-            Certificates::from_settings(&settings.certificate_provider, api_budget.clone())
-                .map_err(anyhow::Error::msg)?;
+        let certificates = Certificates::from_settings(
+            &settings.certificate_provider,
+            api_budget.clone(),
+            settings.cloudflare_paged_reads,
+        )
+        .map_err(anyhow::Error::msg)?;
         let verifier = crate::verify::Verifier::new(
             settings.verify.clone(),
             settings.platform_domain.clone(),

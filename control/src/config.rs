@@ -75,6 +75,7 @@ pub struct RawSettings {
     pub certificate_provider: Option<String>,
     pub cloudflare_zone_id: Option<String>,
     pub cloudflare_api_budget: Option<u32>,
+    pub cloudflare_paged_reads: Option<bool>,
     pub hsts_max_age_s: Option<u32>,
     pub publish_batch_size: Option<usize>,
     pub publish_poll_ms: Option<u64>,
@@ -197,6 +198,7 @@ impl RawSettings {
         parsed!(publish_lease_ms, "PORTICO_PUBLISH_LEASE_MS");
         parsed!(content_gc_delay_s, "PORTICO_CONTENT_GC_DELAY_S");
         parsed!(cloudflare_api_budget, "PORTICO_CLOUDFLARE_API_BUDGET");
+        parsed!(cloudflare_paged_reads, "PORTICO_CLOUDFLARE_PAGED_READS");
         parsed!(webhook_allow_http, "PORTICO_WEBHOOK_ALLOW_HTTP");
         text!(webhook_retry_schedule_s, "PORTICO_WEBHOOK_RETRY_SCHEDULE_S");
         parsed!(webhook_disable_after_s, "PORTICO_WEBHOOK_DISABLE_AFTER_S");
@@ -310,6 +312,10 @@ pub struct Settings {
     /// Cloudflare API requests per five minutes, for every replica
     /// together (`cloudflare_api::budget`); 0: no client-side budget.
     pub cloudflare_api_budget: u32,
+    /// Certificate states read in pages on Cloudflare's validation
+    /// schedule (`certs::cloudflare::view`), rather than one lookup per
+    /// check (false: tests that script states check by check).
+    pub cloudflare_paged_reads: bool,
     /// `Strict-Transport-Security` max-age (seconds) the edge sends for
     /// Connected custom domains; 0: none. Always 0 without a certificate
     /// provider (the local stack serves plain HTTP).
@@ -510,6 +516,7 @@ impl Settings {
             cloudflare_api_budget: raw
                 .cloudflare_api_budget
                 .unwrap_or(DEFAULT_CLOUDFLARE_API_BUDGET),
+            cloudflare_paged_reads: raw.cloudflare_paged_reads.unwrap_or(true),
             hsts_max_age_s,
             publish,
             webhooks,

@@ -215,8 +215,12 @@ async fn sweep_certificates(settings: &Settings, delete: bool) -> anyhow::Result
         .context("cannot apply the migrations")?;
     // Within the budget the running replicas share.
     let budget = CallBudget::new(store.clone(), settings.cloudflare_api_budget);
-    let certificates = Certificates::from_settings(&settings.certificate_provider, budget)
-        .map_err(anyhow::Error::msg)?;
+    let certificates = Certificates::from_settings(
+        &settings.certificate_provider,
+        budget,
+        settings.cloudflare_paged_reads,
+    )
+    .map_err(anyhow::Error::msg)?;
     let orphans = sweep(&store, &certificates, delete).await;
     store.close().await;
     let orphans = orphans?;

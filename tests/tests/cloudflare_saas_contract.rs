@@ -125,15 +125,51 @@ async fn creates_lists_edits_and_deletes_in_cloudflares_shapes() -> Result<()> {
     assert_eq!(listed["result"].as_array().unwrap().len(), 1);
     assert_eq!(listed["result"][0]["id"], id.as_str());
     assert_eq!(listed["result_info"]["total_count"], 1);
-    let (_, all) = client.send("GET", client.url("?per_page=1"), None).await?;
-    assert_eq!(
-        (
-            &all["result_info"]["count"],
-            &all["result_info"]["total_count"],
-            &all["result_info"]["total_pages"]
-        ),
-        (&json!(1), &json!(2), &json!(2))
-    );
+    for n in 0..5 {
+        client.create(&format!("p{n}.other.example")).await?;
+    }
+    // Seven in all, five a page: pages in creation order, a page past the
+    // last empty.
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let (status, listed) = client
+            .send("GET", client.url(&format!("?per_page=5&page={page}")), None)
+            .await?;
+        assert_eq!(status, 200, "{listed}");
+        let info = &listed["result_info"];
+        assert_eq!(
+            (
+                &info["page"],
+                &info["per_page"],
+                &info["total_count"],
+                &info["total_pages"]
+            ),
+            (&json!(page), &json!(5), &json!(7), &json!(2))
+        );
+        let names: Vec<(String, String)> = listed["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let field = |f: &str| h[f].as_str().unwrap().to_string();
+                (field("hostname"), field("id"))
+            })
+            .collect();
+        assert_eq!(info["count"], json!(names.len()));
+        assert_eq!(names.len(), [5, 2, 0][page - 1]);
+        seen.extend(names);
+    }
+    let distinct: std::collections::HashSet<&String> = seen.iter().map(|(n, _)| n).collect();
+    assert_eq!((seen.len(), distinct.len()), (7, 7));
+    assert_eq!(seen[0].0, "sales.example.com");
+    for (name, id) in &seen {
+        if name.starts_with('p') {
+            let (status, _) = client
+                .send("DELETE", client.url(&format!("/{id}")), None)
+                .await?;
+            assert_eq!(status, 200);
+        }
+    }
 
     let (status, one) = client
         .send("GET", client.url(&format!("/{id}")), None)
@@ -239,7 +275,11 @@ async fn refuses_what_the_api_refuses() -> Result<()> {
     for query in [
         "?hostname=a.example.com&id=x",
         "?per_page=51",
+        "?per_page=4",
         "?page=0",
+        "?order=hostname",
+        "?direction=up",
+        "?ssl=2",
         "?colour=blue",
     ] {
         let (status, answer) = client.send("GET", client.url(query), None).await?;

@@ -33,23 +33,29 @@
 //! is looked up again. 429 and 5xx are retried with backoff, honouring
 //! `Retry-After`, within a budget the caller chooses ([`transport`]).
 
+mod listing;
+mod paged;
 mod transport;
+pub mod view;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portico_shared::Hostname;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::backoff::Schedule;
 use super::custom_hostname::{CustomHostname, Holder};
 use super::status::{held_elsewhere, report_for};
 use super::{CertificateError, CertificateOwner, CertificateReport, HandOver, Validation};
 use crate::cloudflare_api::budget::CallBudget;
+use listing::list_page;
 use transport::{is_duplicate, Transport};
 pub use transport::{DUPLICATE_CODE, NO_METADATA_ACCESS_CODE};
+use view::ZoneView;
 
 /// One request; `ensure` makes two or three.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,6 +96,9 @@ pub struct CloudflareCertificates {
     refresh_interval: Duration,
     /// Custom hostname id → when this replica last asked for validation.
     refreshed: Mutex<HashMap<String, Instant>>,
+    /// States read in pages, on Cloudflare's validation schedule
+    /// ([`view`]); `None`: each check looks its hostname up by name.
+    view: Option<Arc<ZoneView>>,
 }
 
 impl fmt::Debug for CloudflareCertificates {
@@ -129,6 +138,7 @@ impl CloudflareCertificates {
             api: Transport::new(api_url, zone_id, api_token)?,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             refreshed: Mutex::default(),
+            view: None,
         })
     }
 
@@ -136,6 +146,19 @@ impl CloudflareCertificates {
     pub fn with_budget(mut self, budget: Option<CallBudget>) -> CloudflareCertificates {
         self.api.budget = budget;
         self
+    }
+
+    /// Reads states in pages and follows `schedule` ([`view`]) instead of
+    /// looking each hostname up at each check.
+    pub fn with_paged_reads(mut self, schedule: Schedule) -> CloudflareCertificates {
+        self.view = Some(Arc::new(ZoneView::new(schedule)));
+        self
+    }
+
+    /// When this replica's last complete read of the zone started (ms);
+    /// `None`: paged reads are off or none finished yet.
+    pub fn zone_read_at_ms(&self) -> Option<i64> {
+        self.view.as_ref().and_then(|view| view.read_at_ms())
     }
 
     /// How often a pending hostname is sent for validation again (tests: zero).
@@ -187,7 +210,10 @@ impl CloudflareCertificates {
         if asked {
             // Validation was just asked for: that is this interval's refresh.
             self.refresh_due(&custom.id);
-        } else if custom.wants_refresh() && self.refresh_due(&custom.id) {
+        } else if custom.wants_refresh()
+            && self.refresh_pays(&custom)
+            && self.refresh_due(&custom.id)
+        {
             // The report says what happened; the next check sees the outcome.
             if let Err(err) = self.refresh(&custom, budget).await {
                 tracing::warn!(host = %host, error = %err, "could not ask Cloudflare to validate the custom hostname again");
@@ -206,7 +232,8 @@ impl CloudflareCertificates {
         budget: RetryBudget,
     ) -> Result<Settled, CertificateError> {
         for attempt in 0..2 {
-            match self.claim(host, owner, budget).await? {
+            // After a duplicate, by name: the view missed one.
+            match self.claim(host, owner, budget, attempt > 0).await? {
                 Claim::Mine(custom) => {
                     return Ok(Settled::Owned {
                         custom,
@@ -244,8 +271,9 @@ impl CloudflareCertificates {
         host: &Hostname,
         owner: &CertificateOwner,
         budget: RetryBudget,
+        by_name: bool,
     ) -> Result<Claim, CertificateError> {
-        let mut live = self.find_live(host, budget).await?;
+        let mut live = self.live(host, budget, by_name).await?;
         if let Some(custom) = take(&mut live, |c| c.is_held_by(owner)) {
             return Ok(Claim::Mine(custom));
         }
@@ -357,6 +385,9 @@ impl CloudflareCertificates {
             self.api.envelope::<Value>(&answer, what)?;
         }
         self.refreshed.lock().unwrap().remove(id);
+        if let Some(view) = &self.view {
+            view.forget(id);
+        }
         Ok(())
     }
 
@@ -400,25 +431,11 @@ impl CloudflareCertificates {
         max_pages: u32,
         budget: RetryBudget,
     ) -> Result<Vec<CustomHostname>, CertificateError> {
-        let what = "list custom hostnames";
         let mut found = Vec::new();
         for page in 1..=max_pages {
-            let mut query = vec![
-                ("per_page", PER_PAGE.to_string()),
-                ("page", page.to_string()),
-            ];
-            if let Some(hostname) = hostname {
-                query.push(("hostname", hostname.to_string()));
-            }
-            let url = reqwest::Url::parse_with_params(&self.api.base_url, &query)
-                .map_err(|err| CertificateError::Refused(format!("bad API URL: {err}")))?;
-            let answer = self
-                .api
-                .call(Method::GET, url.to_string(), None, budget, what)
-                .await?;
-            let (listed, info) = self.api.decode_page::<Vec<CustomHostname>>(&answer, what)?;
+            let (listed, last) = list_page(&self.api, hostname, page, budget).await?;
             found.extend(listed);
-            if info.is_none_or(|info| info.page >= info.total_pages) {
+            if last {
                 break;
             }
         }
@@ -453,6 +470,7 @@ impl CloudflareCertificates {
             return Ok(None);
         }
         let custom: CustomHostname = self.api.decode(&answer, what)?;
+        self.remember(&custom);
         tracing::info!(host = %host, id = %custom.id, domain = %owner.domain_id, method = validation.method(), "Cloudflare custom hostname created");
         Ok(Some(custom))
     }
@@ -469,7 +487,9 @@ impl CloudflareCertificates {
             .api
             .call(Method::PATCH, self.api.one(id), Some(body), budget, what)
             .await?;
-        self.api.decode(&answer, what)
+        let custom: CustomHostname = self.api.decode(&answer, what)?;
+        self.remember(&custom);
+        Ok(custom)
     }
 
     fn refresh_due(&self, id: &str) -> bool {
@@ -493,6 +513,9 @@ impl CloudflareCertificates {
         let body = json!({ "ssl": Self::ssl_settings(custom.ssl_method()) });
         self.patch(&custom.id, &body, budget, "refresh custom hostname")
             .await?;
+        if let Some(view) = &self.view {
+            view.mark_stale(&custom.hostname.to_ascii_lowercase());
+        }
         Ok(())
     }
 }

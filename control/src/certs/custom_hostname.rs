@@ -43,6 +43,9 @@ pub struct CustomHostname {
     pub custom_metadata: Option<Map<String, Value>>,
     #[serde(default)]
     pub ownership_verification: Option<OwnershipVerification>,
+    /// RFC 3339: where Cloudflare's validation schedule starts (`backoff`).
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// The hostname's certificate.
@@ -169,6 +172,20 @@ impl CustomHostname {
             .chain(verification)
             .filter(|e| !e.is_empty())
             .collect()
+    }
+
+    /// `created_at` in ms since the epoch, when Cloudflare gave a readable one.
+    pub fn created_ms(&self) -> Option<i64> {
+        let text = self.created_at.as_deref()?;
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .ok()?;
+        Some((at.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    /// Whether its state can still change without Portico asking: its
+    /// hostname or certificate is on the way, neither active nor given up.
+    pub fn settled(&self) -> bool {
+        self.hostname_live() && self.certificate_live()
     }
 
     pub fn hostname_live(&self) -> bool {

@@ -14,6 +14,7 @@
 //! between accounts keeps its certificate ([`Certificates::hand_over`]).
 
 pub mod authorities;
+pub mod backoff;
 pub mod cloudflare;
 pub mod custom_hostname;
 pub mod status;
@@ -173,6 +174,10 @@ pub enum CertificateError {
     /// long (`cloudflare_api::budget`); retry then.
     #[error("the platform's Cloudflare API budget is spent for now; the next request fits in {} s", .0.as_secs().max(1))]
     Throttled(std::time::Duration),
+    /// Not asked: this replica is reading the zone's certificate states
+    /// (`cloudflare::view`, after it started); a later check has them.
+    #[error("the platform is reading its certificates' states from Cloudflare; a later check has this one")]
+    Reading,
 }
 
 /// The configured provider.
@@ -184,10 +189,13 @@ pub enum Certificates {
 
 impl Certificates {
     /// The provider `certificate_provider` names; Cloudflare's requests
-    /// take from `budget` (shared by the replicas; `None`: unlimited).
+    /// take from `budget` (shared by the replicas; `None`: unlimited);
+    /// `paged_reads`: states read in pages on Cloudflare's validation
+    /// schedule (`cloudflare::view`).
     pub fn from_settings(
         provider: &CertificateProvider,
         budget: Option<CallBudget>,
+        paged_reads: bool,
     ) -> Result<Certificates, String> {
         Ok(match provider {
             CertificateProvider::None => Certificates::None,
@@ -195,9 +203,15 @@ impl Certificates {
                 api_url,
                 api_token,
                 zone_id,
-            } => Certificates::Cloudflare(Arc::new(
-                CloudflareCertificates::new(api_url, zone_id, api_token)?.with_budget(budget),
-            )),
+            } => {
+                let client =
+                    CloudflareCertificates::new(api_url, zone_id, api_token)?.with_budget(budget);
+                Certificates::Cloudflare(Arc::new(if paged_reads {
+                    client.with_paged_reads(backoff::Schedule::default())
+                } else {
+                    client
+                }))
+            }
         })
     }
 

@@ -67,6 +67,23 @@ pub struct CallBudget {
     store: Store,
     rate: Rate,
     limit: u32,
+    window: Duration,
+}
+
+/// What the budget granted and deferred in the current fixed window, for
+/// every replica together (a gauge of "Cloudflare budget used").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Requests made since the window started.
+    pub used: u64,
+    /// Requests that gave up waiting (their work deferred to a later check).
+    pub deferred: u64,
+    /// Requests allowed per window.
+    pub limit: u32,
+    pub window_s: u64,
+    /// When the window started (ms since the Unix epoch); windows are
+    /// fixed, at multiples of their length.
+    pub window_start_ms: i64,
 }
 
 impl CallBudget {
@@ -82,6 +99,7 @@ impl CallBudget {
             rate: Rate::per_window(limit, window)?,
             store,
             limit,
+            window,
         })
     }
 
@@ -89,15 +107,40 @@ impl CallBudget {
         self.limit
     }
 
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// The fixed window `now_us` falls in, by its start.
+    fn window_start(&self, now_us: i64) -> i64 {
+        let window_us = (self.window.as_micros() as i64).max(1);
+        now_us - now_us.rem_euclid(window_us)
+    }
+
+    /// Used and deferred requests in the current window.
+    pub async fn usage(&self) -> Result<Usage, sqlx::Error> {
+        let start = self.window_start(now_us());
+        let (used, deferred) = budget::usage(self.store.pool(), NAME, start).await?;
+        Ok(Usage {
+            used: used.max(0) as u64,
+            deferred: deferred.max(0) as u64,
+            limit: self.limit,
+            window_s: self.window.as_secs(),
+            window_start_ms: start / 1_000,
+        })
+    }
+
     /// Takes one request, waiting up to `patience` for it to fit.
     pub async fn take(&self, patience: Duration) -> Result<(), Spent> {
         loop {
+            let now = now_us();
             let refused = budget::take(
                 self.store.pool(),
                 NAME,
-                now_us(),
+                now,
                 self.rate.interval_us,
                 self.rate.tolerance_us,
+                self.window_start(now),
             )
             .await?;
             let Some(wait_us) = refused else {
@@ -105,6 +148,7 @@ impl CallBudget {
             };
             let wait = Duration::from_micros(wait_us as u64);
             if wait > patience {
+                budget::refused(self.store.pool(), NAME, self.window_start(now)).await?;
                 return Err(Spent::Wait(wait));
             }
             tokio::time::sleep(wait).await;

@@ -486,6 +486,15 @@ impl Verifier {
                 CertificateFinding::Unknown,
                 Vec::new(),
             ),
+            Err(CertificateError::Reading) => (
+                Check::pending(
+                    "certificate",
+                    "not asked yet: the platform is reading its certificates' states from Cloudflare",
+                    "the platform reads them in pages after it starts; a later check has this one",
+                ),
+                CertificateFinding::Unknown,
+                Vec::new(),
+            ),
             Err(CertificateError::Refused(why)) => (
                 Check::problem(
                     "certificate",

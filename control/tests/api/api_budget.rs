@@ -74,6 +74,29 @@ async fn replicas_share_one_budget(db: Db) {
     }
     // Two at once, then one every WINDOW/18: about 47 in 5 s.
     assert!(times.len() >= 40, "only {} granted in {RUN:?}", times.len());
+    // Both replicas read the same gauge: what every replica used (and
+    // deferred) in the current fixed window, within the limit.
+    let (a, b) = (
+        replicas[0].usage().await.unwrap(),
+        replicas[1].usage().await.unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!((a.limit, a.window_s), (LIMIT, WINDOW.as_secs()));
+    assert!(a.used <= u64::from(LIMIT), "{a:?}");
+    let recent = times
+        .iter()
+        .filter(|t| {
+            let ms = a.window_start_ms;
+            let since =
+                time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000 - i128::from(ms);
+            t.elapsed().as_millis() as i128 <= since
+        })
+        .count();
+    // (A grant's time is taken just before the budget reads the clock.)
+    assert!(
+        a.used.abs_diff(recent as u64) <= 2,
+        "{a:?}, {recent} granted since"
+    );
 }
 
 async fn certificate_requests_stop_at_the_budget(db: Db) {

@@ -36,6 +36,9 @@ pub fn with_cloudflare_certificates(
     mut settings: Settings,
     server: &SaasContractServer,
 ) -> Settings {
+    // These tests script states check by check: every check reads its
+    // hostname by name (paged reads: control/tests/certificates.rs).
+    settings.cloudflare_paged_reads = false;
     settings.certificate_provider = CertificateProvider::Cloudflare {
         api_url: server.api_url(),
         api_token: server.config().api_token.clone(),

@@ -17,6 +17,7 @@ mod events;
 mod fencing;
 mod health;
 mod idempotency;
+mod incremental;
 mod input;
 mod isolation;
 mod links;

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     render, HostnameState, Recorded, Shared, DUPLICATE_CODE, MAX_METADATA_BYTES, MAX_PER_PAGE,
-    METADATA_CODE, NO_METADATA_ACCESS_CODE,
+    METADATA_CODE, MIN_PER_PAGE, NO_METADATA_ACCESS_CODE,
 };
 
 pub(super) fn error(status: StatusCode, code: u32, message: &str) -> Response {
@@ -52,6 +52,7 @@ async fn gate(
         inner.requests.push(Recorded {
             method: method.to_string(),
             uri: uri.to_string(),
+            at: std::time::Instant::now(),
         });
         inner.stalls.pop_front()
     };
@@ -337,8 +338,24 @@ pub(super) async fn list(
     let (Ok(page), Ok(per_page)) = (number("page", 1), number("per_page", 20)) else {
         return bad("page and per_page are positive numbers");
     };
-    if per_page > MAX_PER_PAGE {
-        return bad(format!("per_page is at most {MAX_PER_PAGE}"));
+    // "per_page: maximum 50, minimum 5, default 20"; "page: minimum 1".
+    if !(MIN_PER_PAGE..=MAX_PER_PAGE).contains(&per_page) {
+        return bad(format!("per_page is from {MIN_PER_PAGE} to {MAX_PER_PAGE}"));
+    }
+    let allowed = [
+        ("order", &["ssl", "ssl_status"][..]),
+        ("direction", &["asc", "desc"][..]),
+        ("ssl", &["0", "1"][..]),
+    ];
+    for (name, values) in allowed {
+        if let Some(value) = params.get(name) {
+            if !values.contains(&value.as_str()) {
+                return bad(format!("{name} is one of {}", values.join(", ")));
+            }
+        }
+    }
+    if params.get("hostname").is_some_and(|h| h.len() > 255) {
+        return bad("hostname is at most 255 characters");
     }
     let mut inner = shared.inner.lock().unwrap();
     let hidden = std::mem::take(&mut inner.hidden);

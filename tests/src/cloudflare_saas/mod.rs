@@ -19,8 +19,11 @@
 //!   refused: 409, code 1406 "Duplicate custom hostname found.".
 //! - `GET …/custom_hostnames` lists, `?hostname=` (a match: every name that
 //!   contains it, so clients must compare names themselves) or `?id=`, not
-//!   both; `page`, `per_page` (at most 50); `result_info` says where the page
-//!   stands.
+//!   both; `page` (from 1), `per_page` (5 to 50, default 20), `order`
+//!   (`ssl`, `ssl_status`), `direction` (`asc`, `desc`), `ssl` (`0`, `1`),
+//!   anything else refused; `result_info` `{page, per_page, count,
+//!   total_count, total_pages}` says where the page stands, and a page past
+//!   the last is empty. Pages list hostnames in the order they were created.
 //! - `GET`/`PATCH`/`DELETE …/custom_hostnames/{custom_hostname_id}`. A PATCH
 //!   whose `ssl` repeats the hostname's method and type asks for validation
 //!   again: a `moved` or `deleted` hostname goes back to `pending`, a
@@ -102,6 +105,8 @@ pub const DUPLICATE_CODE: u32 = 1406;
 pub const NOT_CNAMED: &str = "custom hostname does not CNAME to this zone.";
 /// The largest `per_page`.
 pub const MAX_PER_PAGE: usize = 50;
+/// The smallest `per_page`.
+pub const MIN_PER_PAGE: usize = 5;
 
 /// Cloudflare's code for `custom_metadata` it cannot take.
 pub const METADATA_CODE: u32 = 1401;
@@ -216,6 +221,9 @@ pub struct StoredHostname {
     pub refreshes: u32,
     /// `custom_metadata` as last set (an object of strings).
     pub custom_metadata: Option<Value>,
+    /// When it was created (ms since the Unix epoch): `created_at`, and
+    /// where the validation schedule starts.
+    pub created_ms: i64,
 }
 
 impl StoredHostname {
@@ -246,6 +254,8 @@ pub struct Recorded {
     pub method: String,
     /// Path and query, e.g. `/client/v4/zones/…/custom_hostnames?hostname=a.example`.
     pub uri: String,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -260,6 +270,34 @@ struct Inner {
     new_state: Option<HostnameState>,
     /// TXT records the customer created: name → values.
     txt: HashMap<String, Vec<String>>,
+    /// [`SaasContractServer::validate_on_schedule`].
+    schedule: Option<ValidationSchedule>,
+}
+
+/// Cloudflare validating HTTP-validated hostnames by itself, on its
+/// backoff schedule ("Backoff schedule", Cloudflare for SaaS: attempt `n`
+/// comes `min(floor(60 · 1.05ⁿ), 4 h)` s after the one before for the first
+/// 10, `min(floor(60 · 1.15ⁿ), 4 h)` s for the remaining 65), each second
+/// lasting `unit`.
+#[derive(Clone)]
+struct ValidationSchedule {
+    unit: Duration,
+    /// The attempt (0-based) at which a hostname's validation succeeds.
+    succeeds_at: Arc<dyn Fn(&str) -> u32 + Send + Sync>,
+}
+
+/// When Cloudflare's attempt `n` comes, in seconds after creation.
+pub fn cloudflare_attempt_s(n: u32) -> u64 {
+    (0..n)
+        .map(|k| {
+            let base: f64 = if k < 10 { 1.05 } else { 1.15 };
+            ((60.0 * base.powi(k as i32)).floor() as u64).min(4 * 3600)
+        })
+        .sum()
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl Inner {
@@ -287,6 +325,7 @@ impl Inner {
                 ssl,
                 refreshes: 0,
                 custom_metadata,
+                created_ms: now_ms(),
             },
         );
         id
@@ -301,6 +340,20 @@ impl Inner {
             .and_then(VecDeque::pop_front)
         {
             self.hostnames.get_mut(id)?.state = next;
+        }
+        let stored = self.hostnames.get(id)?;
+        if let Some(schedule) = &self.schedule {
+            let attempt = (schedule.succeeds_at)(&stored.hostname);
+            let at = stored.created_ms
+                + (schedule.unit.as_secs_f64() * 1_000.0 * cloudflare_attempt_s(attempt) as f64)
+                    as i64;
+            let waiting = stored.method == "http"
+                && stored.state.status != "blocked"
+                && !(stored.state.status == "active" && stored.state.ssl_status == "active");
+            if waiting && now_ms() >= at {
+                let state = &mut self.hostnames.get_mut(id)?.state;
+                *state = HostnameState::active();
+            }
         }
         let stored = self.hostnames.get(id)?;
         if stored.method == "txt" {
@@ -394,6 +447,26 @@ impl SaasContractServer {
     /// Every stored custom hostname.
     pub fn hostnames(&self) -> Vec<StoredHostname> {
         self.inner().hostnames.values().cloned().collect()
+    }
+
+    /// Validates HTTP-validated hostnames as Cloudflare would once their
+    /// CNAME is in place: at Cloudflare's attempt `succeeds_at(hostname)`
+    /// of its backoff schedule, each of its seconds lasting `unit` (a
+    /// benchmark compresses time); the state changes when next read.
+    pub fn validate_on_schedule(
+        &self,
+        unit: Duration,
+        succeeds_at: impl Fn(&str) -> u32 + Send + Sync + 'static,
+    ) {
+        self.inner().schedule = Some(ValidationSchedule {
+            unit,
+            succeeds_at: Arc::new(succeeds_at),
+        });
+    }
+
+    /// How many requests arrived (faulted or not).
+    pub fn request_count(&self) -> usize {
+        self.inner().requests.len()
     }
 
     /// The custom hostname named `hostname`.
@@ -500,6 +573,17 @@ impl SaasContractServer {
     }
 }
 
+/// RFC 3339, as Cloudflare writes `created_at`.
+fn created_at(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "2026-01-01T00:00:00Z".into())
+}
+
 /// The hostname as the API renders it.
 fn render(stored: &StoredHostname) -> Value {
     let host = &stored.hostname;
@@ -537,7 +621,7 @@ fn render(stored: &StoredHostname) -> Value {
     let mut answer = json!({
         "id": id,
         "hostname": host,
-        "created_at": "2026-01-01T00:00:00.000000Z",
+        "created_at": created_at(stored.created_ms),
         "status": stored.state.status,
         "ssl": ssl,
         "ownership_verification": {

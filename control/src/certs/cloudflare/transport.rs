@@ -28,6 +28,7 @@ pub const NO_METADATA_ACCESS_CODE: i64 = 1413;
 const MAX_BUDGET_WAIT: Duration = Duration::from_secs(2);
 
 /// The custom hostnames endpoints of one zone.
+#[derive(Clone)]
 pub struct Transport {
     http: reqwest::Client,
     /// `{api}/zones/{zone_id}/custom_hostnames`.
