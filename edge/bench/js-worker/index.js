@@ -377,7 +377,7 @@ function escapeHtml(text) {
 }
 
 function problem(found, config) {
-  const headers = new Headers({ "content-type": HTML_CONTENT_TYPE, "cache-control": NO_STORE });
+  const headers = new Headers({ "content-type": HTML_CONTENT_TYPE, "cache-control": NO_STORE, "x-content-type-options": "nosniff" });
   if (found.allow) headers.set("allow", found.allow);
   if (found.retryAfter) headers.set("retry-after", String(found.retryAfter));
   const html =
