@@ -13,7 +13,7 @@ use portico_shared::{
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response};
-use worker::{console_error, console_warn, event, Context, Env, Result};
+use worker::{console_error, console_warn, event, Env, Result};
 
 use crate::kv::KvNamespace;
 use crate::reply::{self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text};
@@ -100,14 +100,14 @@ fn start() {
 /// every request, and `worker::Response` is converted once more on the way
 /// out. Nothing here needs either.
 #[wasm_bindgen(js_name = fetch)]
-pub fn fetch_handler(req: Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
+pub fn fetch_handler(req: Request, env: Env, _ctx: worker::worker_sys::Context) -> JsValue {
     task::run(
         async move {
             let config = Config::get(&env);
             // `answer` turns every failure into a problem page already; an
             // error here means even that page could not be built, and the
             // runtime answers with its own 500.
-            match answer(&req, &env, &Context::new(ctx), &config).await {
+            match answer(&req, &env, &config).await {
                 Ok(response) => response.into(),
                 Err(err) => {
                     console_error!("answering failed: {err}");
@@ -129,7 +129,7 @@ fn abandoned() -> JsValue {
     }
 }
 
-async fn answer(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
+async fn answer(req: &Request, env: &Env, config: &Config) -> Result<Response> {
     // The runtime's URL string, read once.
     let url = req.url();
     #[cfg(feature = "local-kv")]
@@ -142,7 +142,7 @@ async fn answer(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Res
             }
         };
     }
-    match serve(req, &url, env, ctx, config).await {
+    match serve(req, &url, env, config).await {
         Ok(response) => Ok(response),
         Err(err) => {
             console_error!("serving failed: {err}");
@@ -151,13 +151,7 @@ async fn answer(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Res
     }
 }
 
-async fn serve(
-    req: &Request,
-    url: &str,
-    env: &Env,
-    ctx: &Context,
-    config: &Config,
-) -> Result<Response> {
+async fn serve(req: &Request, url: &str, env: &Env, config: &Config) -> Result<Response> {
     // Split without a URL parser (see shared).
     let Some((scheme, path, query)) = split_request_url(url) else {
         return problem(Problem::BadHost, config);
@@ -186,7 +180,7 @@ async fn serve(
     };
     let request = match Visitor::parse(&visit) {
         Ok(request) => request,
-        Err(decision) => return respond(decision, None, req, env, ctx, config).await,
+        Err(decision) => return respond(decision, None, req, env, config).await,
     };
     let routes = KvNamespace::binding(env, "ROUTES")?;
     let mut facts = Facts::default();
@@ -196,7 +190,7 @@ async fn serve(
             Decision::ReadPath(key) => facts.path = read(&routes, &key, PathRecord::decode).await?,
             decision => {
                 let hsts = hsts_max_age(&request, &facts);
-                return respond(decision, hsts, req, env, ctx, config).await;
+                return respond(decision, hsts, req, env, config).await;
             }
         }
     }
@@ -207,7 +201,7 @@ async fn read<T>(
     key: &str,
     decode: fn(&[u8]) -> std::result::Result<T, portico_shared::RecordError>,
 ) -> Result<Lookup<T>> {
-    let value = routes.get_text(key).await?;
+    let value = routes.get_record(key).await?;
     let lookup = Lookup::from_kv(value.as_deref().map(str::as_bytes), decode);
     if let Lookup::Unusable(err) = &lookup {
         console_warn!("ignoring routing record {key}: {err}");
@@ -237,7 +231,6 @@ async fn respond(
     hsts_max_age_s: Option<u32>,
     req: &Request,
     env: &Env,
-    ctx: &Context,
     config: &Config,
 ) -> Result<Response> {
     let hardening = Hardening::of(hsts_max_age_s);
@@ -258,7 +251,7 @@ async fn respond(
             if !body {
                 return reply(status, &headers, Body::Empty);
             }
-            match content::get(&content_key, env, ctx).await? {
+            match content::get(&content_key, env).await? {
                 Some(html) => reply(status, &headers, Body::Buffer(&html)),
                 None => {
                     // Content is published before the records naming it; a

@@ -1,6 +1,6 @@
 //! Portico's edge worker: a thin shell around `portico_shared::route`.
 //! Request in → the routing keys the decision asks for, read from the
-//! `ROUTES` KV namespace → page HTML (from the Cache API, else `CONTENT`),
+//! `ROUTES` KV namespace → page HTML (from the isolate's memory, else `CONTENT`),
 //! a redirect, a proxied origin response or a platform page out.
 //!
 //! No rule lives here: hosts, paths, methods, redirects and conditional

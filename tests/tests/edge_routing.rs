@@ -305,8 +305,9 @@ async fn caches_content_sees_kv_changes_at_once_and_sends_hsts() -> Result<()> {
         OFFER_HTML
     );
 
-    // Content keys are immutable: once served, a page comes from the Cache
-    // API, not from KV (one KV read per hot page: its routing record).
+    // Content keys are immutable: once served, a page comes from the
+    // isolate's memory, not from KV (one KV read per hot page: its routing
+    // record).
     edge.put_kv("CONTENT", &content_key(&digest('c')), "overwritten in KV")
         .await?;
     assert_eq!(

@@ -10,8 +10,8 @@
 // a slug, the path key then the host key, record validation (format
 // version, digests, targets), ETag/If-None-Match (weak comparison), HEAD,
 // 405, redirects, origin mounts and certificate-validation pass-through,
-// page HTML from the isolate's memory, then the Cache API, in front of CONTENT, the platform's own
-// problem pages. Left out: the dev-only local KV bulk endpoint
+// page HTML from the isolate's memory in front of CONTENT (read with
+// cacheTtl), the platform's own problem pages. Left out: the dev-only local KV bulk endpoint
 // (edge/src/local_kv.rs, only in builds with the `local-kv` feature), the
 // records' HSTS header and the pass-through's path normalization.
 
@@ -21,8 +21,10 @@ const NO_STORE = "no-store";
 const PERMANENT_REDIRECT_CACHE_CONTROL = "public, max-age=3600";
 const HTML_CONTENT_TYPE = "text/html; charset=utf-8";
 const PAGE_METHODS = "GET, HEAD";
-const CONTENT_CACHE_CONTROL = "public, max-age=31536000, immutable";
-const CONTENT_CACHE_ORIGIN = "https://content.portico.invalid/";
+// KV reads name how long the data centre's KV cache may keep a value:
+// content never changes (a year), routing records get KV's default (60 s).
+const ROUTING_READ = { type: "text", cacheTtl: 60 };
+const CONTENT_READ = { type: "arrayBuffer", cacheTtl: 365 * 24 * 60 * 60 };
 const MAX_PATH_LEN = 8 * 1024;
 const MAX_SLUG_LEN = 100;
 const MAX_NAME_LEN = 253;
@@ -58,14 +60,14 @@ const PROBLEMS = {
 };
 
 export default {
-  async fetch(request, env, ctx) {
+  async fetch(request, env) {
     const config = {
       httpsRedirect: env.HTTPS_REDIRECT === "true",
       platformName: env.PLATFORM_NAME || "Portico",
       platformOrigin: env.PLATFORM_ORIGIN || "",
     };
     try {
-      return await serve(request, env, ctx, config);
+      return await serve(request, env, config);
     } catch (err) {
       console.error(`serving failed: ${err}`);
       return problem(PROBLEMS.unavailable, config);
@@ -73,7 +75,7 @@ export default {
   },
 };
 
-async function serve(request, env, ctx, config) {
+async function serve(request, env, config) {
   const url = new URL(request.url);
   const scheme = url.protocol === "https:" ? "https" : "http";
   const host = parseHostname(request.headers.get("host"));
@@ -101,7 +103,7 @@ async function serve(request, env, ctx, config) {
       const record = await readRecord(env.ROUTES, `v1/p/${host}/${slug}`, decodePathRecord);
       // A path record answers `/<slug>` exactly, an origin mount also below it.
       if (record !== null && (rest === "" || rest === "/" || record.target.type === "origin")) {
-        return httpsUpgrade(visit, config) ?? serveTarget(record.target, 200, rest, visit, request, env, ctx, config);
+        return httpsUpgrade(visit, config) ?? serveTarget(record.target, 200, rest, visit, request, env, config);
       }
     }
   }
@@ -113,11 +115,11 @@ async function serve(request, env, ctx, config) {
   const upgrade = httpsUpgrade(visit, config);
   if (upgrade) return upgrade;
   return visit.path === "/"
-    ? serveTarget(site.index, 200, "", visit, request, env, ctx, config)
-    : serveTarget(site.not_found, 404, "", visit, request, env, ctx, config);
+    ? serveTarget(site.index, 200, "", visit, request, env, config)
+    : serveTarget(site.not_found, 404, "", visit, request, env, config);
 }
 
-async function serveTarget(target, status, rest, visit, request, env, ctx, config) {
+async function serveTarget(target, status, rest, visit, request, env, config) {
   switch (target.type) {
     case "page": {
       if (visit.method === "OTHER") return problem(PROBLEMS.methodNotAllowed, config);
@@ -132,7 +134,7 @@ async function serveTarget(target, status, rest, visit, request, env, ctx, confi
         "x-content-type-options": "nosniff",
       });
       if (visit.method === "HEAD") return new Response(null, { status, headers });
-      const body = await content(`v1/c/${target.digest}`, env, ctx);
+      const body = await content(`v1/c/${target.digest}`, env);
       if (body === null) {
         // Content is published before the records naming it: the store is behind.
         console.error(`content v1/c/${target.digest} is missing`);
@@ -169,22 +171,12 @@ function remember(key, html) {
   memory.set(key, html);
 }
 
-/** Page HTML: from the isolate's memory, else the Cache API, else CONTENT (then cached). */
-async function content(key, env, ctx) {
+/** Page HTML: from the isolate's memory, else CONTENT (KV's own cache keeps it a year). */
+async function content(key, env) {
   const kept = memory.get(key);
   if (kept !== undefined) return kept;
-  const cacheUrl = `${CONTENT_CACHE_ORIGIN}${key}`;
-  const cache = caches.default;
-  const hit = await cache.match(cacheUrl);
-  let html;
-  if (hit) {
-    html = await hit.arrayBuffer();
-  } else {
-    html = await env.CONTENT.get(key, "arrayBuffer");
-    if (html === null) return null;
-    const forCache = new Response(html, { headers: { "cache-control": CONTENT_CACHE_CONTROL } });
-    ctx.waitUntil(cache.put(cacheUrl, forCache).catch((err) => console.warn(`caching ${cacheUrl} failed: ${err}`)));
-  }
+  const html = await env.CONTENT.get(key, CONTENT_READ);
+  if (html === null) return null;
   remember(key, html);
   return html;
 }
@@ -235,7 +227,7 @@ function ifNoneMatchHits(header, etag) {
 
 /** The decoded record, or null when absent, corrupt or of another version. */
 async function readRecord(kv, key, decode) {
-  const text = await kv.get(key);
+  const text = await kv.get(key, ROUTING_READ);
   if (text === null) return null;
   let record;
   try {
@@ -385,7 +377,7 @@ function escapeHtml(text) {
 }
 
 function problem(found, config) {
-  const headers = new Headers({ "content-type": HTML_CONTENT_TYPE, "cache-control": NO_STORE });
+  const headers = new Headers({ "content-type": HTML_CONTENT_TYPE, "cache-control": NO_STORE, "x-content-type-options": "nosniff" });
   if (found.allow) headers.set("allow", found.allow);
   if (found.retryAfter) headers.set("retry-after", String(found.retryAfter));
   const html =
