@@ -204,9 +204,9 @@ async fn main() {
 /// The full sweep: N processing domains in a SQLite store, checked by the
 /// scheduler until none is due, each published and connected.
 async fn sweep(server: &DnsServer, options: &Options, platform: PlatformDomain) {
+    use portico_control::lifecycle::scheduler::Scheduler;
     use portico_control::publish::{NoKv, Publisher};
     use portico_control::store::{now_ms, Store};
-    use portico_control::verify::scheduler::Scheduler;
     use tokio::sync::{watch, Notify};
 
     let dir = tempfile::tempdir().unwrap();

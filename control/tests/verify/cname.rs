@@ -369,3 +369,36 @@ async fn nameserver_addresses_can_be_given_instead_of_looked_up() {
         .await;
     assert_check(&report, "cname", CheckState::Pass, &[]);
 }
+
+#[tokio::test]
+async fn a_name_answered_only_by_a_wildcard_passes_with_a_warning() {
+    let world = Scenario::simple("example.test", "* CNAME katie.portico.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Warn,
+        &[
+            "through the wildcard `*.example.test`",
+            "every name under example.test",
+            "silently wins",
+            "create the CNAME at host `sales`",
+        ],
+    );
+    assert_eq!(report.dns, Finding::Pointing);
+    assert!(report.ready, "{report:#?}");
+}
+
+#[tokio::test]
+async fn an_explicit_record_beside_a_wildcard_elsewhere_passes() {
+    let world = Scenario::simple(
+        "example.test",
+        "* CNAME parking.example.net.\nsales CNAME katie.portico.test.\n",
+    )
+    .start()
+    .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(&report, "cname", CheckState::Pass, &["katie.portico.test"]);
+}
