@@ -72,6 +72,8 @@ fn settings(server: std::net::SocketAddr, concurrency: usize) -> VerifySettings 
         dns_nameserver_port: Some(server.port()),
         dns_timeout_ms: Some(2000),
         verify_concurrency: Some(concurrency),
+        // The zone's nameserver is this process's server, on loopback.
+        verify_allow_private_addresses: Some(true),
         ..RawSettings::default()
     };
     VerifySettings::resolve(&raw).expect("valid settings")

@@ -593,3 +593,97 @@ fn rcode_text(code: ResponseCode) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Message, MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, NS, SOA};
+
+    use super::*;
+
+    fn reply(code: ResponseCode, authoritative: bool) -> Message {
+        let mut reply = Message::new(1, MessageType::Response, OpCode::Query);
+        reply.metadata.response_code = code;
+        reply.metadata.authoritative = authoritative;
+        reply
+    }
+
+    fn soa(zone: &str) -> Record {
+        Record::from_rdata(
+            name_of(zone),
+            300,
+            RData::SOA(SOA::new(
+                name_of(&format!("ns1.{zone}")),
+                name_of(&format!("hostmaster.{zone}")),
+                1,
+                3600,
+                600,
+                86400,
+                60,
+            )),
+        )
+    }
+
+    fn ns(owner: &str, target: &str) -> Record {
+        Record::from_rdata(name_of(owner), 300, RData::NS(NS(name_of(target))))
+    }
+
+    /// Every kind of answer a nameserver asked directly can give, read as
+    /// what it says about its authority: never a panic, never a guess.
+    #[test]
+    fn a_direct_answer_is_read_for_authority() {
+        let host = name_of("sales.example.com");
+        let mut own = reply(ResponseCode::NXDomain, true);
+        own.authorities.push(soa("example.com"));
+        assert_eq!(
+            classify_authority(&own, &host),
+            Authority::Authoritative {
+                zone: Some(name_of("example.com"))
+            }
+        );
+        let mut other = reply(ResponseCode::NoError, true);
+        other.authorities.push(soa("elsewhere.net"));
+        assert!(matches!(
+            classify_authority(&other, &host),
+            Authority::NotAuthoritative(why) if why.contains("elsewhere.net")
+        ));
+        let mut referral = reply(ResponseCode::NoError, false);
+        referral
+            .authorities
+            .push(ns("example.com", "ns1.dns-host.net"));
+        referral.additionals.push(Record::from_rdata(
+            name_of("ns1.dns-host.net"),
+            300,
+            RData::A(A([192, 0, 2, 53].into())),
+        ));
+        assert_eq!(
+            classify_authority(&referral, &host),
+            Authority::Referral {
+                child: name_of("example.com"),
+                nameservers: vec![name_of("ns1.dns-host.net")],
+                glue: vec![(name_of("ns1.dns-host.net"), IpAddr::from([192, 0, 2, 53]))],
+            }
+        );
+        // A referral to the root: upward, so no delegation to follow.
+        let mut upward = reply(ResponseCode::NoError, false);
+        upward.authorities.push(ns(".", "a.root-servers.net"));
+        assert!(matches!(
+            classify_authority(&upward, &host),
+            Authority::Referral { child, .. } if child.is_root()
+        ));
+        let mut cache = reply(ResponseCode::NoError, false);
+        cache.answers.push(soa("example.com"));
+        assert!(matches!(
+            classify_authority(&cache, &host),
+            Authority::NotAuthoritative(_)
+        ));
+        assert_eq!(
+            classify_authority(&reply(ResponseCode::Refused, false), &host),
+            Authority::Error("REFUSED".into())
+        );
+        assert_eq!(
+            classify_authority(&reply(ResponseCode::ServFail, true), &host),
+            Authority::Error("SERVFAIL".into())
+        );
+    }
+}

@@ -15,6 +15,9 @@ use super::report::{Check, CheckName, CheckState, Who};
 pub fn describe(authority: &Authority) -> String {
     match authority {
         Authority::Authoritative { .. } => "answers with authority".into(),
+        Authority::Referral { child, .. } if child.is_root() => {
+            "refers upward to the root instead of answering (it does not host the zone)".into()
+        }
         Authority::Referral { child, .. } => {
             format!("refers to {} instead of answering", fqdn_text(child))
         }

@@ -229,7 +229,98 @@ fn cases() -> Vec<Case> {
         obs.chain = vec![name_of("katie.portico.test")];
         obs
     };
+    let to = |target: &str| {
+        observed(
+            "sales.example.test",
+            vec![answering(
+                "ns1.dns-host.test",
+                1,
+                host(
+                    Answer::Records(vec![cname("sales.example.test", target)]),
+                    &[],
+                ),
+            )],
+        )
+    };
+    let cached = {
+        let mut obs = observed(
+            "sales.example.test",
+            vec![answering("ns1.dns-host.test", 1, points())],
+        );
+        obs.resolvers = Some(Answer::NxDomain);
+        obs
+    };
     vec![
+        Case {
+            what: "the nameserver has the record, the resolvers still cache its absence",
+            obs: cached,
+            check: CheckName::Propagation,
+            state: CheckState::Pending,
+            words: &["cache", "asks your nameservers directly"],
+            finding: Finding::Pointing,
+        },
+        Case {
+            what: "still pointing at a previous host",
+            obs: to("katie.kartra.com"),
+            check: CheckName::Cname,
+            state: CheckState::Fail,
+            words: &["Kartra", "katie.kartra.com", "previous host"],
+            finding: Finding::NotPointing,
+        },
+        Case {
+            what: "a wrong target",
+            obs: to("somewhere.else.test"),
+            check: CheckName::Cname,
+            state: CheckState::Fail,
+            words: &["somewhere.else.test", "instead of"],
+            finding: Finding::NotPointing,
+        },
+        Case {
+            what: "the provider appended the zone to the target",
+            obs: to("katie.portico.test.example.test"),
+            check: CheckName::Cname,
+            state: CheckState::Fail,
+            words: &["appended", "final dot"],
+            finding: Finding::NotPointing,
+        },
+        Case {
+            what: "a name with other records but no CNAME",
+            obs: observed(
+                "sales.example.test",
+                vec![answering("ns1.dns-host.test", 1, host(Answer::NoData, &[]))],
+            ),
+            check: CheckName::Cname,
+            state: CheckState::Fail,
+            words: &["exists but has no CNAME"],
+            finding: Finding::NotPointing,
+        },
+        Case {
+            what: "leftover address records instead of the CNAME",
+            obs: observed(
+                "sales.example.test",
+                vec![answering(
+                    "ns1.dns-host.test",
+                    1,
+                    host(
+                        Answer::NoData,
+                        &[
+                            address("sales.example.test", "192.0.2.7"),
+                            address("sales.example.test", "2001:db8::7"),
+                        ],
+                    ),
+                )],
+            ),
+            check: CheckName::Cname,
+            state: CheckState::Fail,
+            words: &[
+                "192.0.2.7",
+                "2001:db8::7",
+                "instead of the CNAME",
+                "IPv6 first",
+                "Delete the A and AAAA",
+            ],
+            finding: Finding::NotPointing,
+        },
         Case {
             what: "a CNAME to the account's host",
             obs: observed(
