@@ -27,6 +27,7 @@ const CHECK_NAMES = {
 const WHO = {
   customer_dns: 'You, in your DNS records',
   registrar_forwarding: 'You, in your registrar’s forwarding settings',
+  registrar: 'You, at your registrar (the domain’s nameservers)',
   platform: 'Us: nothing for you to do',
 };
 

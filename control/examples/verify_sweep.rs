@@ -72,6 +72,8 @@ fn settings(server: std::net::SocketAddr, concurrency: usize) -> VerifySettings 
         dns_nameserver_port: Some(server.port()),
         dns_timeout_ms: Some(2000),
         verify_concurrency: Some(concurrency),
+        // The zone's nameserver is this process's server, on loopback.
+        verify_allow_private_addresses: Some(true),
         ..RawSettings::default()
     };
     VerifySettings::resolve(&raw).expect("valid settings")
@@ -204,9 +206,9 @@ async fn main() {
 /// The full sweep: N processing domains in a SQLite store, checked by the
 /// scheduler until none is due, each published and connected.
 async fn sweep(server: &DnsServer, options: &Options, platform: PlatformDomain) {
+    use portico_control::lifecycle::scheduler::Scheduler;
     use portico_control::publish::{NoKv, Publisher};
     use portico_control::store::{now_ms, Store};
-    use portico_control::verify::scheduler::Scheduler;
     use tokio::sync::{watch, Notify};
 
     let dir = tempfile::tempdir().unwrap();

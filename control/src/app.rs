@@ -114,7 +114,7 @@ impl Application {
             settings.webhooks.clone(),
             units.webhooks_wake.clone(),
         );
-        let scheduler = Arc::new(crate::verify::scheduler::Scheduler::new(
+        let scheduler = Arc::new(crate::lifecycle::scheduler::Scheduler::new(
             units.clone(),
             Arc::new(verifier),
         ));

@@ -185,6 +185,26 @@ impl DnsServer {
         upstream: SocketAddr,
         zone: &str,
     ) -> Result<DnsServer> {
+        DnsServer::failing_resolver(addr, upstream, zone, true).await
+    }
+
+    /// A resolver for which `zone` is lame (its nameservers do not answer):
+    /// SERVFAIL for every name in it, checking disabled or not, as real
+    /// resolvers answer; everything else is passed to `upstream`.
+    pub async fn lame_resolver(
+        addr: SocketAddr,
+        upstream: SocketAddr,
+        zone: &str,
+    ) -> Result<DnsServer> {
+        DnsServer::failing_resolver(addr, upstream, zone, false).await
+    }
+
+    async fn failing_resolver(
+        addr: SocketAddr,
+        upstream: SocketAddr,
+        zone: &str,
+        validating: bool,
+    ) -> Result<DnsServer> {
         let zone = Name::from_str(&format!("{}.", zone.trim_end_matches('.')))
             .map_err(|e| Error::msg(e.to_string()))?;
         let (udp, tcp, bound) = bind(addr).await?;
@@ -201,11 +221,18 @@ impl DnsServer {
                 };
                 // With the CD bit (checking disabled) it answers like a
                 // non-validating resolver, as real ones do.
-                let broken = !query.metadata.checking_disabled
-                    && query.queries.first().is_some_and(|q| {
-                        zone.zone_of(q.name())
-                            && !(q.query_type() == RecordType::DS && q.name() == &zone)
-                    });
+                let broken = if validating {
+                    !query.metadata.checking_disabled
+                        && query.queries.first().is_some_and(|q| {
+                            zone.zone_of(q.name())
+                                && !(q.query_type() == RecordType::DS && q.name() == &zone)
+                        })
+                } else {
+                    query
+                        .queries
+                        .first()
+                        .is_some_and(|q| zone.zone_of(q.name()))
+                };
                 let answer = if broken {
                     let mut reply = Message::error_msg(
                         query.metadata.id,

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::error::ErrorBody;
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, AppState};
+use crate::lifecycle::scheduler::ScheduleError;
 use crate::store::domains;
 use crate::store::{checks, rfc3339};
 use crate::verify::report::{CheckSummary, Report};
-use crate::verify::scheduler::ScheduleError;
 use portico_shared::lifecycle::Status;
 
 /// The verification of one domain.

@@ -64,7 +64,7 @@ pub struct AppState {
     /// Customers' certificates (`certificate_provider`).
     pub certificates: Certificates,
     /// The DNS verifier (`POST /v1/domains/{id}/verify`).
-    pub verifier: Option<Arc<crate::verify::scheduler::Scheduler>>,
+    pub verifier: Option<Arc<crate::lifecycle::scheduler::Scheduler>>,
     /// Every change to an account goes through one of these.
     pub units: Units,
     /// The lifecycle's clock.
@@ -160,7 +160,10 @@ impl AppState {
     }
 
     /// The DNS verifier.
-    pub fn with_verifier(mut self, verifier: Arc<crate::verify::scheduler::Scheduler>) -> AppState {
+    pub fn with_verifier(
+        mut self,
+        verifier: Arc<crate::lifecycle::scheduler::Scheduler>,
+    ) -> AppState {
         self.verifier = Some(verifier);
         self
     }

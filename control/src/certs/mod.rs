@@ -31,7 +31,7 @@ use crate::config::CertificateProvider;
 use cloudflare::{CloudflareCertificates, RetryBudget};
 
 /// The longest `ensure` or `remove` takes, retries included: well inside
-/// the verifier's claim on a domain (`verify::scheduler::CLAIM_LEASE`).
+/// the verifier's claim on a domain (`lifecycle::scheduler::CLAIM_LEASE`).
 pub const CHECK_DEADLINE: Duration = Duration::from_secs(45);
 
 /// The longest [`Certificates::request`] makes an API request wait.

@@ -5,10 +5,11 @@
 //! can be issued: one naming only an authority the provider no longer uses
 //! (DigiCert) is diagnosed like any other, and says so.
 
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RData};
 
-use super::dns::{fqdn_text, Answer, Dns};
-use super::report::{Check, CheckState, Who};
+use super::dns::{fqdn_text, Answer};
+use super::observe::CaaSeen;
+use super::report::{Check, CheckName, CheckState, Who};
 use crate::certs::authorities::{self, Authority};
 
 /// The domain of a CAA `issue` value, lower case: `None` for `;` (no CA).
@@ -58,7 +59,7 @@ pub fn judge(
 ) -> Check {
     if set.issue.is_empty() {
         return Check::pass(
-            "caa",
+            CheckName::Caa,
             format!("{} (no `issue` restriction)", set.shown.join("; ")),
         );
     }
@@ -68,7 +69,7 @@ pub fn judge(
         .flatten()
         .any(|domain| allowed.iter().any(|a| a.caa.eq_ignore_ascii_case(domain)));
     if permitted {
-        return Check::pass("caa", set.shown.join("; "));
+        return Check::pass(CheckName::Caa, set.shown.join("; "));
     }
     let named: Vec<String> = set
         .issue
@@ -86,7 +87,7 @@ pub fn judge(
         .map(|a| format!("`CAA 0 issue \"{}\"`", a.caa))
         .collect();
     Check::problem(
-        "caa",
+        CheckName::Caa,
         CheckState::Fail,
         set.shown.join("; "),
         format!(
@@ -110,37 +111,30 @@ pub fn judge(
     )
 }
 
-/// Checks CAA from `host` up to `root` against the `allowed` authorities.
-pub async fn check(dns: &Dns, host: &Name, root: &Name, allowed: &[Authority]) -> Check {
-    let mut name = host.clone();
-    loop {
-        let answer = dns.recursive(&name, RecordType::CAA).await;
-        if let Answer::Failed(why) = &answer {
-            return Check::pending(
-                "caa",
-                format!("could not read CAA at {}: {why}", fqdn_text(&name)),
-                "certificate authorities refuse to issue while CAA cannot be read; the next check asks again",
-            );
-        }
-        let (set, owner) = caa_set(&answer);
-        if !set.shown.is_empty() {
+/// The `caa` check over the set found from `host` up to `root` (pure).
+pub fn check(seen: &CaaSeen, host: &Name, root: &Name, allowed: &[Authority]) -> Check {
+    match seen {
+        CaaSeen::Unreadable { at, why } => Check::pending(
+            CheckName::Caa,
+            format!("could not read CAA at {}: {why}", fqdn_text(at)),
+            "certificate authorities refuse to issue while CAA cannot be read; the next check asks again",
+        ),
+        CaaSeen::Found { at: name, answer } => {
+            let (set, owner) = caa_set(answer);
             let at = owner
                 .map(|o| fqdn_text(&o))
-                .unwrap_or_else(|| fqdn_text(&name));
+                .unwrap_or_else(|| fqdn_text(name));
             let outside_customer = !root.zone_of(&super::dns::name_of(&at));
-            return judge(&set, &at, &fqdn_text(host), outside_customer, allowed);
+            judge(&set, &at, &fqdn_text(host), outside_customer, allowed)
         }
-        if name == *root || name.num_labels() <= 1 {
-            return Check::pass(
-                "caa",
-                format!(
-                    "no CAA records from {} up to {}: any certificate authority may issue",
-                    fqdn_text(host),
-                    fqdn_text(root)
-                ),
-            );
-        }
-        name = name.base_name();
+        CaaSeen::Nothing => Check::pass(
+            CheckName::Caa,
+            format!(
+                "no CAA records from {} up to {}: any certificate authority may issue",
+                fqdn_text(host),
+                fqdn_text(root)
+            ),
+        ),
     }
 }
 

@@ -278,13 +278,13 @@ impl Dns {
             .map(|class| refused_text(ip, class))
     }
 
-    /// The first address of `nameserver` that may be asked, or why none.
-    pub fn usable_address(&self, nameserver: &Nameserver) -> Result<IpAddr, String> {
-        let mut why = format!("{} has no address", nameserver.name);
-        for ip in &nameserver.addresses {
+    /// The first of a nameserver's `addresses` that may be asked, or why none.
+    pub fn usable_address(&self, name: &str, addresses: &[IpAddr]) -> Result<IpAddr, String> {
+        let mut why = format!("{name} has no address");
+        for ip in addresses {
             match self.refusal(*ip) {
                 None => return Ok(*ip),
-                Some(refused) => why = format!("{}: {refused}", nameserver.name),
+                Some(refused) => why = format!("{name}: {refused}"),
             }
         }
         Err(why)
@@ -321,57 +321,54 @@ impl Dns {
         last
     }
 
-    /// The zone `host` is in and its nameservers: the closest enclosing
-    /// name with NS records, as the recursive resolvers see it. Where they
-    /// answer SERVFAIL (a zone whose DNSSEC is broken), asks again with
-    /// checking disabled, so the zone's own nameservers can still be asked.
-    pub async fn find_zone(&self, host: &Name) -> Result<Zone, Answer> {
-        let mut name = host.clone();
-        let mut last = Answer::NxDomain;
-        loop {
-            if name.num_labels() < 1 {
-                return Err(last);
-            }
-            let mut answer = self.recursive(&name, RecordType::NS).await;
-            if matches!(&answer, Answer::Failed(why) if why.contains("SERVFAIL")) {
-                answer = self.recursive_unchecked(&name, RecordType::NS).await;
-            }
-            let nameservers: Vec<Name> = answer
-                .records()
-                .iter()
-                .filter(|r| r.name == name)
-                .filter_map(|r| match &r.data {
-                    RData::NS(ns) => Some(ns.0.clone()),
-                    _ => None,
-                })
-                .collect();
-            if !nameservers.is_empty() {
-                let mut servers = Vec::new();
-                for ns in nameservers {
-                    let addresses = match self.settings.fixed_address(&fqdn_text(&ns)) {
-                        Some(ip) => vec![ip],
-                        None => self.addresses_of(&ns).await,
-                    };
-                    servers.push(Nameserver {
-                        name: fqdn_text(&ns),
-                        addresses,
-                    });
-                }
-                servers.sort_by(|a, b| a.name.cmp(&b.name));
-                return Ok(Zone {
-                    apex: name,
-                    nameservers: servers,
-                });
-            }
-            if answer.is_failed() {
-                // Keep climbing, but remember why if nothing is found.
-                last = answer;
-            }
-            if name.num_labels() <= 1 {
-                return Err(last);
-            }
-            name = name.base_name();
+    /// Asks the resolvers for the NS records `name` owns (with checking
+    /// disabled again where they answer SERVFAIL, so a zone whose DNSSEC is
+    /// broken can still be asked directly).
+    pub async fn recursive_ns(&self, name: &Name) -> Answer {
+        let answer = self.recursive(name, RecordType::NS).await;
+        if matches!(&answer, Answer::Failed(why) if why.contains("SERVFAIL")) {
+            return self.recursive_unchecked(name, RecordType::NS).await;
         }
+        answer
+    }
+
+    /// The address given for `nameserver` by the operator, if any.
+    pub fn fixed_address(&self, nameserver: &str) -> Option<IpAddr> {
+        self.settings.fixed_address(nameserver)
+    }
+
+    /// Asks the nameserver at `ip` directly, without recursion, for the SOA
+    /// of `name`, and reads the whole reply (header, answer and authority
+    /// sections): whether it answers with authority, for which zone, or
+    /// refers further down. Never at an address the outbound rule refuses.
+    pub async fn authority(&self, ip: IpAddr, name: &Name) -> Authority {
+        if let Some(why) = self.refusal(ip) {
+            return Authority::Silent(format!("not asked: {why}"));
+        }
+        let server = SocketAddr::new(ip, self.settings.nameserver_port);
+        let mut last = String::new();
+        for _ in 0..2 {
+            self.count(DnsKind::authoritative);
+            match exchange(
+                server,
+                name,
+                RecordType::SOA,
+                false,
+                false,
+                self.settings.timeout,
+            )
+            .await
+            {
+                Ok(reply) => return classify_authority(&reply, name),
+                Err(why) => {
+                    if why.contains("timed out") {
+                        metrics().dns_timeout(DnsKind::authoritative);
+                    }
+                    last = why
+                }
+            }
+        }
+        Authority::Silent(last)
     }
 
     /// A nameserver's IPv4 addresses, else its IPv6 ones.
@@ -412,19 +409,6 @@ fn system_resolver(timeout: Duration) -> Result<TokioResolver, String> {
     builder.build().map_err(|err| err.to_string())
 }
 
-/// A zone and its nameservers.
-#[derive(Debug, Clone)]
-pub struct Zone {
-    pub apex: Name,
-    pub nameservers: Vec<Nameserver>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Nameserver {
-    pub name: String,
-    pub addresses: Vec<IpAddr>,
-}
-
 fn convert(kind: DnsKind, result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Answer {
     match result {
         Ok(lookup) => Answer::Records(lookup.answers().to_vec()),
@@ -442,27 +426,117 @@ fn convert(kind: DnsKind, result: Result<hickory_resolver::lookup::Lookup, NetEr
     }
 }
 
-/// One query by hand, recursion desired and checking disabled.
-async fn raw_query(
+/// What one nameserver, asked directly, says about a name's zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authority {
+    /// Answers with authority (the AA bit) for `zone` (the owner of the SOA
+    /// it shows; `None` when it shows none).
+    Authoritative { zone: Option<Name> },
+    /// Refers further down: `child` is delegated to `nameservers` (the NS
+    /// records of the authority section), with the `glue` addresses given.
+    Referral {
+        child: Name,
+        nameservers: Vec<Name>,
+        glue: Vec<(Name, IpAddr)>,
+    },
+    /// Answers, but without authority for the name (a resolver or cache,
+    /// a server for another zone, a referral upward), in words.
+    NotAuthoritative(String),
+    /// Answers with an error code: `REFUSED` (it does not host the zone),
+    /// `SERVFAIL`, …
+    Error(String),
+    /// No usable answer: a timeout, a network error, garbage.
+    Silent(String),
+}
+
+fn classify_authority(reply: &hickory_proto::op::Message, name: &Name) -> Authority {
+    let soa_owner = reply
+        .answers
+        .iter()
+        .chain(reply.authorities.iter())
+        .find(|r| r.record_type() == RecordType::SOA)
+        .map(|r| r.name.clone());
+    match reply.metadata.response_code {
+        ResponseCode::NoError | ResponseCode::NXDomain => {}
+        code => return Authority::Error(rcode_text(code)),
+    }
+    if reply.metadata.authoritative {
+        return match soa_owner {
+            Some(zone) if !zone.zone_of(name) => Authority::NotAuthoritative(format!(
+                "answers for another zone ({})",
+                fqdn_text(&zone)
+            )),
+            zone => Authority::Authoritative { zone },
+        };
+    }
+    let referral: Vec<&Record> = reply
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS && r.name.zone_of(name))
+        .collect();
+    if let Some(first) = referral.first() {
+        let child = first.name.clone();
+        let nameservers: Vec<Name> = referral
+            .iter()
+            .filter(|r| r.name == child)
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) => Some(ns.0.clone()),
+                _ => None,
+            })
+            .collect();
+        let glue = reply
+            .additionals
+            .iter()
+            .filter(|r| nameservers.contains(&r.name))
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some((r.name.clone(), IpAddr::V4(a.0))),
+                RData::AAAA(aaaa) => Some((r.name.clone(), IpAddr::V6(aaaa.0))),
+                _ => None,
+            })
+            .collect();
+        return Authority::Referral {
+            child,
+            nameservers,
+            glue,
+        };
+    }
+    Authority::NotAuthoritative("answers without authority (the AA bit is not set)".into())
+}
+
+/// One query by hand over UDP (again over TCP when the answer is
+/// truncated): the whole reply, or why there is none. Replies that are not
+/// DNS, or not to this query, are ignored until the time is up.
+async fn exchange(
     server: SocketAddr,
     name: &Name,
     record_type: RecordType,
+    recursion: bool,
+    checking_disabled: bool,
     timeout: Duration,
-) -> Answer {
+) -> Result<hickory_proto::op::Message, String> {
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut query = Message::new(rand::random(), MessageType::Query, OpCode::Query);
-    query.metadata.recursion_desired = true;
-    query.metadata.checking_disabled = true;
+    query.metadata.recursion_desired = recursion;
+    query.metadata.checking_disabled = checking_disabled;
     query.add_query(Query::query(name.clone(), record_type));
-    let Ok(bytes) = query.to_vec() else {
-        return Answer::Failed("could not encode the query".into());
+    let bytes = query
+        .to_vec()
+        .map_err(|_| "could not encode the query".to_string())?;
+    let id = query.metadata.id;
+    let matches = |reply: &Message| {
+        reply.metadata.id == id
+            && reply
+                .queries
+                .first()
+                .is_none_or(|q| q.name() == name && q.query_type() == record_type)
     };
     let bind: SocketAddr = if server.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let exchange = async {
+    let udp = async {
         let socket = tokio::net::UdpSocket::bind(bind).await?;
         socket.send_to(&bytes, server).await?;
         let mut buf = vec![0u8; 4096];
@@ -472,19 +546,57 @@ async fn raw_query(
                 continue;
             }
             if let Ok(reply) = Message::from_vec(&buf[..len]) {
-                if reply.metadata.id == query.metadata.id {
+                if matches(&reply) {
                     return Ok::<Message, std::io::Error>(reply);
                 }
             }
         }
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => {
-            metrics().dns_timeout(DnsKind::unchecked);
-            Answer::Failed("no answer (timed out)".into())
+    let reply = match tokio::time::timeout(timeout, udp).await {
+        Err(_) => return Err("no answer (timed out)".into()),
+        Ok(Err(err)) => return Err(err.to_string()),
+        Ok(Ok(reply)) => reply,
+    };
+    if !reply.metadata.truncation {
+        return Ok(reply);
+    }
+    let tcp = async {
+        let mut stream = tokio::net::TcpStream::connect(server).await?;
+        stream
+            .write_all(&(bytes.len() as u16).to_be_bytes())
+            .await?;
+        stream.write_all(&bytes).await?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await?;
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut buf).await?;
+        Ok::<Vec<u8>, std::io::Error>(buf)
+    };
+    match tokio::time::timeout(timeout, tcp).await {
+        Err(_) => Err("a truncated answer, and no answer over TCP (timed out)".into()),
+        Ok(Err(err)) => Err(format!("a truncated answer, and over TCP: {err}")),
+        Ok(Ok(buf)) => match Message::from_vec(&buf) {
+            Ok(reply) if matches(&reply) => Ok(reply),
+            _ => Err("a truncated answer, and garbage over TCP".into()),
+        },
+    }
+}
+
+/// One query by hand, recursion desired and checking disabled.
+async fn raw_query(
+    server: SocketAddr,
+    name: &Name,
+    record_type: RecordType,
+    timeout: Duration,
+) -> Answer {
+    match exchange(server, name, record_type, true, true, timeout).await {
+        Err(why) => {
+            if why.contains("timed out") {
+                metrics().dns_timeout(DnsKind::unchecked);
+            }
+            Answer::Failed(why)
         }
-        Ok(Err(err)) => Answer::Failed(err.to_string()),
-        Ok(Ok(reply)) => match reply.metadata.response_code {
+        Ok(reply) => match reply.metadata.response_code {
             ResponseCode::NXDomain => Answer::NxDomain,
             ResponseCode::NoError if reply.answers.is_empty() => Answer::NoData,
             ResponseCode::NoError => Answer::Records(reply.answers),
@@ -500,5 +612,99 @@ fn rcode_text(code: ResponseCode) -> String {
         ResponseCode::FormErr => "FORMERR".into(),
         ResponseCode::NotImp => "NOTIMP".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Message, MessageType, OpCode};
+    use hickory_proto::rr::rdata::{A, NS, SOA};
+
+    use super::*;
+
+    fn reply(code: ResponseCode, authoritative: bool) -> Message {
+        let mut reply = Message::new(1, MessageType::Response, OpCode::Query);
+        reply.metadata.response_code = code;
+        reply.metadata.authoritative = authoritative;
+        reply
+    }
+
+    fn soa(zone: &str) -> Record {
+        Record::from_rdata(
+            name_of(zone),
+            300,
+            RData::SOA(SOA::new(
+                name_of(&format!("ns1.{zone}")),
+                name_of(&format!("hostmaster.{zone}")),
+                1,
+                3600,
+                600,
+                86400,
+                60,
+            )),
+        )
+    }
+
+    fn ns(owner: &str, target: &str) -> Record {
+        Record::from_rdata(name_of(owner), 300, RData::NS(NS(name_of(target))))
+    }
+
+    /// Every kind of answer a nameserver asked directly can give, read as
+    /// what it says about its authority: never a panic, never a guess.
+    #[test]
+    fn a_direct_answer_is_read_for_authority() {
+        let host = name_of("sales.example.com");
+        let mut own = reply(ResponseCode::NXDomain, true);
+        own.authorities.push(soa("example.com"));
+        assert_eq!(
+            classify_authority(&own, &host),
+            Authority::Authoritative {
+                zone: Some(name_of("example.com"))
+            }
+        );
+        let mut other = reply(ResponseCode::NoError, true);
+        other.authorities.push(soa("elsewhere.net"));
+        assert!(matches!(
+            classify_authority(&other, &host),
+            Authority::NotAuthoritative(why) if why.contains("elsewhere.net")
+        ));
+        let mut referral = reply(ResponseCode::NoError, false);
+        referral
+            .authorities
+            .push(ns("example.com", "ns1.dns-host.net"));
+        referral.additionals.push(Record::from_rdata(
+            name_of("ns1.dns-host.net"),
+            300,
+            RData::A(A([192, 0, 2, 53].into())),
+        ));
+        assert_eq!(
+            classify_authority(&referral, &host),
+            Authority::Referral {
+                child: name_of("example.com"),
+                nameservers: vec![name_of("ns1.dns-host.net")],
+                glue: vec![(name_of("ns1.dns-host.net"), IpAddr::from([192, 0, 2, 53]))],
+            }
+        );
+        // A referral to the root: upward, so no delegation to follow.
+        let mut upward = reply(ResponseCode::NoError, false);
+        upward.authorities.push(ns(".", "a.root-servers.net"));
+        assert!(matches!(
+            classify_authority(&upward, &host),
+            Authority::Referral { child, .. } if child.is_root()
+        ));
+        let mut cache = reply(ResponseCode::NoError, false);
+        cache.answers.push(soa("example.com"));
+        assert!(matches!(
+            classify_authority(&cache, &host),
+            Authority::NotAuthoritative(_)
+        ));
+        assert_eq!(
+            classify_authority(&reply(ResponseCode::Refused, false), &host),
+            Authority::Error("REFUSED".into())
+        );
+        assert_eq!(
+            classify_authority(&reply(ResponseCode::ServFail, true), &host),
+            Authority::Error("SERVFAIL".into())
+        );
     }
 }

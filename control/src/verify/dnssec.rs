@@ -6,12 +6,11 @@
 //! set from the resolvers against the DNSKEY set from the nameservers, by
 //! key tag (RFC 4034 appendix B). Signatures themselves are not validated.
 
-use std::net::IpAddr;
+use hickory_proto::rr::{Name, RData, RecordType};
 
-use hickory_proto::rr::{RData, RecordType};
-
-use super::dns::{fqdn_text, Answer, Dns, Zone};
-use super::report::{Check, CheckState, Who};
+use super::dns::{fqdn_text, Answer};
+use super::observe::DnssecSeen;
+use super::report::{Check, CheckName, CheckState, Who};
 
 /// The key tag of a DNSKEY's RDATA (RFC 4034, appendix B).
 pub fn key_tag(dnskey_rdata: &[u8]) -> u16 {
@@ -41,23 +40,23 @@ fn raw(answer: &Answer, record_type: RecordType) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Checks the zone's DS (from the resolvers) against its DNSKEYs (from its
+/// Judges the zone's DS (from the resolvers) against its DNSKEYs (from its
 /// nameservers); `resolvers_servfail`: the CNAME lookup through the
 /// resolvers answered SERVFAIL.
-pub async fn check(dns: &Dns, zone: &Zone, resolvers_servfail: bool) -> Check {
-    let apex = fqdn_text(&zone.apex);
-    let ds_answer = dns.recursive(&zone.apex, RecordType::DS).await;
-    if let Answer::Failed(why) = &ds_answer {
+pub fn check(seen: &DnssecSeen, apex: &Name, resolvers_servfail: bool) -> Check {
+    let apex = fqdn_text(apex);
+    let ds_answer = &seen.ds;
+    if let Answer::Failed(why) = ds_answer {
         return Check::pending(
-            "dnssec",
+            CheckName::Dnssec,
             format!("could not read the DS records of {apex}: {why}"),
             "the next check asks again",
         );
     }
-    let ds = raw(&ds_answer, RecordType::DS);
+    let ds = raw(ds_answer, RecordType::DS);
     if ds.is_empty() {
         return Check::pass(
-            "dnssec",
+            CheckName::Dnssec,
             format!("{apex} is not signed (no DS record at the registry)"),
         );
     }
@@ -66,26 +65,21 @@ pub async fn check(dns: &Dns, zone: &Zone, resolvers_servfail: bool) -> Check {
         .filter(|d| d.len() >= 2)
         .map(|d| u16::from_be_bytes([d[0], d[1]]))
         .collect();
-    let ip: Option<IpAddr> = zone
-        .nameservers
-        .iter()
-        .find_map(|n| dns.usable_address(n).ok());
-    let Some(ip) = ip else {
+    let Some(keys_answer) = &seen.keys else {
         return Check::pending(
-            "dnssec",
-            "no nameserver address",
+            CheckName::Dnssec,
+            "no nameserver answered",
             "the next check asks again",
         );
     };
-    let keys_answer = dns.authoritative(ip, &zone.apex, RecordType::DNSKEY).await;
-    if let Answer::Failed(why) = &keys_answer {
+    if let Answer::Failed(why) = keys_answer {
         return Check::pending(
-            "dnssec",
+            CheckName::Dnssec,
             format!("could not read the DNSKEY records of {apex}: {why}"),
             "the next check asks again",
         );
     }
-    let key_tags: Vec<u16> = raw(&keys_answer, RecordType::DNSKEY)
+    let key_tags: Vec<u16> = raw(keys_answer, RecordType::DNSKEY)
         .iter()
         .map(|k| key_tag(k))
         .collect();
@@ -107,7 +101,7 @@ pub async fn check(dns: &Dns, zone: &Zone, resolvers_servfail: bool) -> Check {
     let matched = ds_tags.iter().any(|t| key_tags.contains(t));
     if !matched {
         return Check::problem(
-            "dnssec",
+            CheckName::Dnssec,
             CheckState::Fail,
             found,
             format!(
@@ -120,7 +114,7 @@ pub async fn check(dns: &Dns, zone: &Zone, resolvers_servfail: bool) -> Check {
     }
     if resolvers_servfail {
         return Check::problem(
-            "dnssec",
+            CheckName::Dnssec,
             CheckState::Fail,
             found,
             format!("validating resolvers answer SERVFAIL for {apex} although its DS matches a key: expired or broken signatures"),
@@ -128,7 +122,7 @@ pub async fn check(dns: &Dns, zone: &Zone, resolvers_servfail: bool) -> Check {
             Who::CustomerDns,
         );
     }
-    Check::pass("dnssec", format!("{apex} is signed; {found}"))
+    Check::pass(CheckName::Dnssec, format!("{apex} is signed; {found}"))
 }
 
 #[cfg(test)]

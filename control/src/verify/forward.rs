@@ -1,23 +1,25 @@
-//! The root forward of a root domain: `http://example.com/some/path?x=1`
-//! must answer 301 with `Location: https://www.example.com/some/path?x=1`.
-//! Requested for real, without following redirects, with bounded time and
-//! bytes, and never to loopback, private, link-local or cloud-metadata
-//! addresses unless a development setting allows them (`super::outbound`,
-//! the rule the DNS queries follow too).
+//! The rules for the root forward of a root domain:
+//! `http://example.com/some/path?x=1` must answer 301 with `Location:
+//! https://www.example.com/some/path?x=1`, at every address of the root
+//! (IPv4 and IPv6 visitors each reach one of them). The requests are made
+//! for real by `super::observe` (without following redirects, bounded in
+//! time and bytes, and never to loopback, private, link-local or
+//! cloud-metadata addresses unless a development setting allows them:
+//! `super::outbound`); this only judges what they got.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::Name;
 use reqwest::Url;
 
-use super::dns::{fqdn_text, Dns, Zone};
-use super::report::{Check, CheckState, Who};
+use super::dns::fqdn_text;
+use super::observe::http::Probe;
+use super::observe::{AddressProbe, ForwardSeen};
+use super::outbound::Outbound;
+use super::report::{Check, CheckName, CheckState, Who};
 
-/// The path and query the check asks for: a forward must keep both.
-pub const PROBE_PATH: &str = "/some/path?x=1";
-/// At most this much of a body is read.
-const MAX_BODY: usize = 64 * 1024;
+pub use super::observe::PROBE_PATH;
 
 /// Top-level domains on the HSTS preload list as a whole: browsers only
 /// ever use `https://` there, so a plain-HTTP forward is never reached.
@@ -80,78 +82,9 @@ pub struct ForwardOutcome {
     pub https_forwards: bool,
 }
 
-enum Probe {
-    /// Status, Location, the first bytes of the body.
-    Answered(u16, Option<String>, String),
-    Unreachable(String),
-}
-
-async fn probe(url: &str, host: &str, addr: SocketAddr, timeout: Duration) -> Probe {
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .resolve(host, addr)
-        .build()
-    {
-        Ok(client) => client,
-        Err(err) => return Probe::Unreachable(err.to_string()),
-    };
-    let mut response = match client.get(url).send().await {
-        Ok(response) => response,
-        Err(err) if err.is_timeout() => return Probe::Unreachable("no answer (timed out)".into()),
-        Err(err) if err.is_connect() => {
-            return Probe::Unreachable("the connection was refused or failed".into())
-        }
-        Err(err) => return Probe::Unreachable(format!("{err}")),
-    };
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let mut body = Vec::new();
-    while body.len() < MAX_BODY {
-        match tokio::time::timeout(timeout, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    body.truncate(MAX_BODY);
-    Probe::Answered(
-        status,
-        location,
-        String::from_utf8_lossy(&body).into_owned(),
-    )
-}
-
-/// The addresses of `name`: the zone's nameservers first (fresh), then the resolvers.
-async fn addresses(dns: &Dns, zone: Option<&Zone>, name: &Name) -> Vec<IpAddr> {
-    if let Some(ip) = zone.and_then(|z| {
-        z.nameservers
-            .iter()
-            .find_map(|n| dns.usable_address(n).ok())
-    }) {
-        let mut found = dns.authoritative(ip, name, RecordType::A).await.addresses();
-        found.extend(
-            dns.authoritative(ip, name, RecordType::AAAA)
-                .await
-                .addresses(),
-        );
-        if !found.is_empty() {
-            return found;
-        }
-    }
-    let mut found = dns.recursive(name, RecordType::A).await.addresses();
-    found.extend(dns.recursive(name, RecordType::AAAA).await.addresses());
-    found
-}
-
 fn registrar(state: CheckState, found: String, cause: String, fix: String) -> Check {
     Check::problem(
-        "root_forward",
+        CheckName::RootForward,
         state,
         found,
         cause,
@@ -160,14 +93,42 @@ fn registrar(state: CheckState, found: String, cause: String, fix: String) -> Ch
     )
 }
 
-/// Checks the forward of `root` to `https://www.<root>`; `www_points`: the
-/// `www` CNAME is right (else `www` is requested too, to catch the loop).
-pub async fn check(
-    dns: &Dns,
-    zone: Option<&Zone>,
+/// The addresses that answer nothing while another answers, in words:
+/// `(what was found, the record to delete)`.
+fn dead_addresses(root: &str, probes: &[AddressProbe]) -> Vec<(String, String)> {
+    if !probes
+        .iter()
+        .any(|p| matches!(p.http, Probe::Answered { .. }))
+    {
+        return Vec::new();
+    }
+    probes
+        .iter()
+        .filter_map(|p| match &p.http {
+            Probe::Unreachable(why) => {
+                let (record, family) = if p.ip.is_ipv6() {
+                    ("AAAA", "IPv6")
+                } else {
+                    ("A", "IPv4")
+                };
+                Some((
+                    format!("{root} {record} {} does not answer ({why}): {family} visitors who are given it never reach the forward", p.ip),
+                    format!("Delete the {record} record of `@` ({root}) → `{}`.", p.ip),
+                ))
+            }
+            Probe::Answered { .. } => None,
+        })
+        .collect()
+}
+
+/// Judges the forward of `root` to `https://www.<root>` from what each of
+/// its addresses answered; `www_points`: the `www` CNAME is right (else the
+/// probe of `www` shows the loop).
+pub fn check(
+    seen: &ForwardSeen,
     root: &Name,
     www_points: bool,
-    settings: &ForwardSettings,
+    outbound: Outbound,
     forward_help: Option<&str>,
 ) -> ForwardOutcome {
     let root_text = fqdn_text(root);
@@ -192,7 +153,7 @@ pub async fn check(
             format!("Use a forwarding service that answers https://{root_text} with its own certificate (for example Cloudflare redirect rules on a proxied record), or share only https://{www} links."),
         ));
     }
-    let found_addresses = addresses(dns, zone, root).await;
+    let found_addresses = &seen.addresses;
     if found_addresses.is_empty() {
         return failing(registrar(
             CheckState::Fail,
@@ -201,13 +162,12 @@ pub async fn check(
             set_up,
         ));
     }
-    let outbound = dns.outbound();
     let usable: Vec<IpAddr> = found_addresses
         .iter()
         .copied()
         .filter(|ip| outbound.permits(*ip))
         .collect();
-    let Some(ip) = usable.first().copied() else {
+    if usable.is_empty() {
         let kinds = found_addresses
             .iter()
             .map(|a| match outbound.refusal(*a) {
@@ -222,37 +182,45 @@ pub async fn check(
             format!("{root_text} points only at private or reserved addresses, which no visitor can reach (and the platform never requests)"),
             set_up,
         ));
+    }
+    // The first address that answers speaks for the forward; the others
+    // that do not are named below.
+    let Some(first) = seen
+        .probes
+        .iter()
+        .find(|p| matches!(p.http, Probe::Answered { .. }))
+    else {
+        let why = seen
+            .probes
+            .iter()
+            .map(|p| match &p.http {
+                Probe::Unreachable(why) => format!("{why} ({}, port {})", p.ip, seen.http_port),
+                Probe::Answered { .. } => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return failing(registrar(
+            CheckState::Fail,
+            format!("{from}: {why}"),
+            format!("nothing answers http://{root_text}"),
+            set_up,
+        ));
     };
-    let answer = probe(
-        &from,
-        &root_text,
-        SocketAddr::new(ip, settings.http_port),
-        settings.timeout,
-    )
-    .await;
-    let https_forwards = match probe(
-        &format!("https://{root_text}{PROBE_PATH}"),
-        &root_text,
-        SocketAddr::new(ip, settings.https_port),
-        settings.timeout,
-    )
-    .await
-    {
-        Probe::Answered(status, Some(location), _) => {
-            (300..400).contains(&status) && location.starts_with(&format!("https://{www}"))
-        }
+    let https_forwards = seen.probes.iter().any(|p| match &p.https {
+        Probe::Answered {
+            status,
+            location: Some(location),
+            ..
+        } => (300..400).contains(status) && location.starts_with(&format!("https://{www}")),
         _ => false,
-    };
-    let (status, location, body) = match answer {
-        Probe::Unreachable(why) => {
-            return failing(registrar(
-                CheckState::Fail,
-                format!("{from}: {why} ({ip}, port {})", settings.http_port),
-                format!("nothing answers http://{root_text}"),
-                set_up,
-            ))
-        }
-        Probe::Answered(status, location, body) => (status, location, body),
+    });
+    let (status, location, body) = match &first.http {
+        Probe::Answered {
+            status,
+            location,
+            body,
+        } => (*status, location.clone(), body.clone()),
+        Probe::Unreachable(_) => (0, None, String::new()),
     };
     let found = match &location {
         Some(location) => format!("{from} → {status} {location}"),
@@ -299,7 +267,7 @@ pub async fn check(
     }
     let location = location.unwrap_or_default();
     let Ok(base) = Url::parse(&from) else {
-        return outcome(Check::pass("root_forward", found), true);
+        return outcome(Check::pass(CheckName::RootForward, found), true);
     };
     let Ok(target) = base.join(&location) else {
         return outcome(
@@ -337,31 +305,29 @@ pub async fn check(
     }
     // It reaches www: does www itself come back to the root (the loop)?
     if !www_points {
-        let www_ips = addresses(dns, zone, &super::dns::name_of(&www)).await;
-        if let Some(www_ip) = www_ips.iter().copied().find(|ip| outbound.permits(*ip)) {
-            if let Probe::Answered(s, Some(back), _) = probe(
-                &format!("http://{www}{PROBE_PATH}"),
-                &www,
-                SocketAddr::new(www_ip, settings.http_port),
-                settings.timeout,
-            )
-            .await
-            {
-                let back_host = Url::parse(&format!("http://{www}/"))
-                    .ok()
-                    .and_then(|b| b.join(&back).ok())
-                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-                if (300..400).contains(&s) && back_host.as_deref() == Some(root_text.as_str()) {
-                    return outcome(
-                        registrar(
-                            CheckState::Fail,
-                            format!("{found}; http://{www}{PROBE_PATH} → {s} {back}"),
-                            format!("an infinite loop: {root_text} forwards to {www} and {www} forwards back to {root_text} (the forward was set up with \"redirect www\" on, which replaces the www CNAME)"),
-                            "In the forward's settings choose \"do not redirect www\", then make sure `www` is a CNAME to the platform again.".to_string(),
-                        ),
-                        false,
-                    );
-                }
+        if let Some((
+            _,
+            Probe::Answered {
+                status: s,
+                location: Some(back),
+                ..
+            },
+        )) = &seen.www
+        {
+            let back_host = Url::parse(&format!("http://{www}/"))
+                .ok()
+                .and_then(|b| b.join(back).ok())
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+            if (300..400).contains(s) && back_host.as_deref() == Some(root_text.as_str()) {
+                return outcome(
+                    registrar(
+                        CheckState::Fail,
+                        format!("{found}; http://{www}{PROBE_PATH} → {s} {back}"),
+                        format!("an infinite loop: {root_text} forwards to {www} and {www} forwards back to {root_text} (the forward was set up with \"redirect www\" on, which replaces the www CNAME)"),
+                        "In the forward's settings choose \"do not redirect www\", then make sure `www` is a CNAME to the platform again.".to_string(),
+                    ),
+                    false,
+                );
             }
         }
     }
@@ -398,8 +364,11 @@ pub async fn check(
         ));
     }
     let _ = expected_url;
+    for (cause, fix) in dead_addresses(&root_text, &seen.probes) {
+        problems.push((CheckState::Warn, cause, fix));
+    }
     if problems.is_empty() {
-        return outcome(Check::pass("root_forward", found), true);
+        return outcome(Check::pass(CheckName::RootForward, found), true);
     }
     let state = if problems.iter().any(|(s, _, _)| *s == CheckState::Fail) {
         CheckState::Fail

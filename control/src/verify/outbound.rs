@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use portico_shared::address::{classify, AddressUse};
 
-use super::report::{Check, CheckState, Who};
+use super::report::{Check, CheckName, CheckState, Who};
 
 /// The rule: public addresses only, unless development allows private ones
 /// (`verify_allow_private_addresses`, for the local stack on loopback).
@@ -50,7 +50,7 @@ pub fn refused_text(ip: IpAddr, class: AddressUse) -> String {
 /// where they are.
 pub fn unreachable_nameservers(apex: &str, why: &[String]) -> Check {
     Check::problem(
-        "nameservers",
+        CheckName::Nameservers,
         CheckState::Fail,
         why.join("; "),
         format!(

@@ -1,16 +1,14 @@
 //! The ownership proof: does this account control the host's DNS? Either
 //! the CNAME names the account's own host (the `cname` check), or the TXT
 //! record at `<label>.<served host>` carries the account's token. The TXT is
-//! asked of the zone's own nameservers, so no resolver cache can fake or
-//! delay it. The rules (what counts, what to say) are in
-//! `portico_shared::ownership`; this gathers the answers and words them.
+//! asked of the zone's own nameservers (`super::observe`), so no resolver
+//! cache can fake or delay it. The rules (what counts, what to say) are in
+//! `portico_shared::ownership`; this words them.
 
-use hickory_proto::rr::{RData, RecordType};
 use portico_shared::ownership::{txt_finding, txt_value, ChallengeLabel, Proof, TxtFinding};
 use portico_shared::Integration;
 
-use super::dns::{name_of, Answer, Dns, Zone};
-use super::report::{Check, CheckState, Who};
+use super::report::{Check, CheckName, CheckState, Who};
 
 /// What the TXT lookup saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,52 +18,11 @@ pub enum TxtSeen {
     Inconclusive(String),
 }
 
-/// The TXT values at `name`, from the first of the zone's nameservers that
-/// answers.
-pub async fn txt_values(dns: &Dns, zone: &Zone, name: &str) -> Result<Vec<String>, String> {
-    let name = name_of(name);
-    let mut last = "the zone has no nameserver with an address".to_string();
-    for ns in &zone.nameservers {
-        let ip = match dns.usable_address(ns) {
-            Ok(ip) => ip,
-            Err(why) => {
-                last = why;
-                continue;
-            }
-        };
-        match dns.authoritative(ip, &name, RecordType::TXT).await {
-            Answer::Failed(why) => last = format!("{}: {why}", ns.name),
-            answer => {
-                return Ok(answer
-                    .owned_by(&name, RecordType::TXT)
-                    .into_iter()
-                    .filter_map(|record| match &record.data {
-                        RData::TXT(txt) => Some(
-                            txt.txt_data
-                                .iter()
-                                .map(|part| String::from_utf8_lossy(part))
-                                .collect::<String>(),
-                        ),
-                        _ => None,
-                    })
-                    .collect())
-            }
-        }
-    }
-    Err(last)
-}
-
-/// Looks the TXT proof up.
-pub async fn look(
-    dns: &Dns,
-    zone: &Zone,
-    label: &ChallengeLabel,
-    integration: &Integration,
-    token: &str,
-) -> TxtSeen {
-    match txt_values(dns, zone, &label.name_for(&integration.served_host)).await {
-        Ok(values) => TxtSeen::Finding(txt_finding(&values, token)),
-        Err(why) => TxtSeen::Inconclusive(why),
+/// What the TXT values observed (or why none could be read) mean for `token`.
+pub fn seen(values: &Result<Vec<String>, String>, token: &str) -> TxtSeen {
+    match values {
+        Ok(values) => TxtSeen::Finding(txt_finding(values, token)),
+        Err(why) => TxtSeen::Inconclusive(why.clone()),
     }
 }
 
@@ -93,17 +50,17 @@ pub fn check(
     let host = integration.served_host.to_unicode();
     if cname_points {
         return Check::pass(
-            "ownership",
+            CheckName::Ownership,
             format!("proven: the CNAME of {host} names your account"),
         );
     }
     match txt {
         TxtSeen::Finding(TxtFinding::Present) => Check::pass(
-            "ownership",
+            CheckName::Ownership,
             format!("proven: TXT {name} holds this domain's token"),
         ),
         TxtSeen::Finding(TxtFinding::Missing) => Check {
-            name: "ownership".into(),
+            name: CheckName::Ownership,
             state: CheckState::Pending,
             found: format!("not proven yet: the CNAME does not name your account, and there is no TXT record at {name}"),
             cause: Some(format!("the platform asks for nothing that costs (a certificate) until the DNS of {host} shows it is yours")),
@@ -111,7 +68,7 @@ pub fn check(
             who: Some(Who::CustomerDns),
         },
         TxtSeen::Finding(TxtFinding::Wrong { found }) => Check::problem(
-            "ownership",
+            CheckName::Ownership,
             CheckState::Fail,
             format!("TXT {name} = {}", found.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")),
             format!("the TXT record at {name} does not hold this domain's token (a typo, an old token, or the token of another account)"),
@@ -119,7 +76,7 @@ pub fn check(
             Who::CustomerDns,
         ),
         TxtSeen::Inconclusive(why) => Check::pending(
-            "ownership",
+            CheckName::Ownership,
             format!("could not read TXT {name}: {why}"),
             "a timeout or SERVFAIL changes nothing: the next check asks again",
         ),

@@ -29,16 +29,77 @@ pub enum Who {
     CustomerDns,
     /// The customer, in their registrar's (or DNS provider's) URL forwarding.
     RegistrarForwarding,
+    /// The customer, at their registrar: the domain's nameservers.
+    Registrar,
     /// The platform: nothing for the customer to do.
     Platform,
+}
+
+/// Which check: typed, and in JSON the stable snake_case strings the API
+/// and `doctor --json` have always carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// The delegation of the zone and whether its nameservers answer and agree.
+    Nameservers,
+    Cname,
+    /// What the recursive resolvers see.
+    Propagation,
+    /// The forward of a root domain's bare root (and each of its addresses).
+    RootForward,
+    Caa,
+    Dnssec,
+    DnsProvider,
+    Ownership,
+    Certificate,
+}
+
+impl CheckName {
+    pub const ALL: [CheckName; 9] = [
+        CheckName::Nameservers,
+        CheckName::Cname,
+        CheckName::Propagation,
+        CheckName::RootForward,
+        CheckName::Caa,
+        CheckName::Dnssec,
+        CheckName::DnsProvider,
+        CheckName::Ownership,
+        CheckName::Certificate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Nameservers => "nameservers",
+            CheckName::Cname => "cname",
+            CheckName::Propagation => "propagation",
+            CheckName::RootForward => "root_forward",
+            CheckName::Caa => "caa",
+            CheckName::Dnssec => "dnssec",
+            CheckName::DnsProvider => "dns_provider",
+            CheckName::Ownership => "ownership",
+            CheckName::Certificate => "certificate",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CheckName> {
+        CheckName::ALL.into_iter().find(|n| n.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for CheckName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Check {
     /// Stable snake_case: `nameservers`, `cname`, `propagation`,
-    /// `root_forward`, `caa`, `dnssec`, `dns_provider`, `certificate`.
-    pub name: String,
+    /// `root_forward`, `caa`, `dnssec`, `dns_provider`, `ownership`,
+    /// `certificate`.
+    #[schema(value_type = String)]
+    pub name: CheckName,
     pub state: CheckState,
     /// What was found, in plain words.
     pub found: String,
@@ -53,9 +114,9 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn pass(name: &str, found: impl Into<String>) -> Check {
+    pub fn pass(name: CheckName, found: impl Into<String>) -> Check {
         Check {
-            name: name.to_string(),
+            name,
             state: CheckState::Pass,
             found: found.into(),
             cause: None,
@@ -65,7 +126,7 @@ impl Check {
     }
 
     pub fn problem(
-        name: &str,
+        name: CheckName,
         state: CheckState,
         found: impl Into<String>,
         cause: impl Into<String>,
@@ -73,7 +134,7 @@ impl Check {
         who: Who,
     ) -> Check {
         Check {
-            name: name.to_string(),
+            name,
             state,
             found: found.into(),
             cause: Some(cause.into()),
@@ -82,9 +143,9 @@ impl Check {
         }
     }
 
-    pub fn pending(name: &str, found: impl Into<String>, cause: impl Into<String>) -> Check {
+    pub fn pending(name: CheckName, found: impl Into<String>, cause: impl Into<String>) -> Check {
         Check {
-            name: name.to_string(),
+            name,
             state: CheckState::Pending,
             found: found.into(),
             cause: Some(cause.into()),
@@ -197,14 +258,15 @@ pub struct CheckSummary {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProblemSummary {
-    pub name: String,
+    #[schema(value_type = String)]
+    pub name: CheckName,
     pub state: CheckState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
 
 impl Report {
-    pub fn check(&self, name: &str) -> Option<&Check> {
+    pub fn check(&self, name: CheckName) -> Option<&Check> {
         self.checks.iter().find(|c| c.name == name)
     }
 
@@ -217,7 +279,7 @@ impl Report {
                 .iter()
                 .filter(|c| c.state != CheckState::Pass)
                 .map(|c| ProblemSummary {
-                    name: c.name.clone(),
+                    name: c.name,
                     state: c.state,
                     cause: c.cause.clone(),
                 })
@@ -269,7 +331,7 @@ impl Report {
                 out,
                 "{} {}: {}",
                 paint(code, &format!("[{label}]")),
-                paint("1", &check.name),
+                paint("1", check.name.as_str()),
                 check.found
             );
             if let Some(cause) = &check.cause {
@@ -282,6 +344,7 @@ impl Report {
                 let who = match who {
                     Who::CustomerDns => "you, in your DNS records",
                     Who::RegistrarForwarding => "you, in your registrar's forwarding",
+                    Who::Registrar => "you, at your registrar (the domain's nameservers)",
                     Who::Platform => "the platform (nothing for you to do)",
                 };
                 let _ = writeln!(out, "       who:   {who}");

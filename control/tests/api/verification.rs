@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use portico_control::lifecycle::scheduler::Scheduler;
 use portico_control::store::checks;
-use portico_control::verify::scheduler::Scheduler;
 use portico_tests::cloudflare_kv::Fault;
 
 use crate::both_stores;

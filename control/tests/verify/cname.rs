@@ -1,6 +1,10 @@
-//! The CNAME diagnoses, each against a real DNS server on loopback.
+//! The CNAME diagnoses end to end, against real DNS servers on loopback:
+//! the scenarios where what the servers do matters (case, several
+//! nameservers, a provider recognised by its nameservers, a zone cut, a
+//! wildcard). The rules' other cases are table tests over observations
+//! (`control/src/verify/diagnose/tests.rs`).
 
-use portico_control::verify::report::{CheckState, Who};
+use portico_control::verify::report::CheckState;
 use portico_shared::lifecycle::Finding;
 use portico_tests::dns::Zone;
 
@@ -35,85 +39,6 @@ async fn case_and_trailing_dot_do_not_matter() {
 }
 
 #[tokio::test]
-async fn no_record_yet() {
-    let world = Scenario::simple("example.test", "other A 192.0.2.1\n")
-        .start()
-        .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &[
-            "NXDOMAIN",
-            "no CNAME record",
-            "host `sales`",
-            "katie.portico.test",
-        ],
-    );
-    assert_eq!(check(&report, "cname").who, Some(Who::CustomerDns));
-    assert_eq!(report.dns, Finding::NotPointing);
-    assert!(!report.ready);
-}
-
-#[tokio::test]
-async fn a_name_with_other_records_but_no_cname() {
-    let world = Scenario::simple("example.test", "sales TXT \"hello\"\n")
-        .start()
-        .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &["exists but has no CNAME"],
-    );
-}
-
-#[tokio::test]
-async fn still_pointing_at_a_previous_provider() {
-    let world = Scenario::simple("example.test", "sales CNAME katie.kartra.com.\n")
-        .zone(Zone::new("kartra.com", "katie A 192.0.2.50\n"))
-        .start()
-        .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &["Kartra", "katie.kartra.com", "previous host"],
-    );
-}
-
-#[tokio::test]
-async fn a_wrong_target_is_named() {
-    let world = Scenario::simple("example.test", "sales CNAME somewhere.else.test.\n")
-        .start()
-        .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &["somewhere.else.test", "instead of"],
-    );
-}
-
-#[tokio::test]
-async fn a_typo_in_the_username_suggests_the_right_one() {
-    let world = Scenario::simple("example.test", "sales CNAME katei.portico.test.\n")
-        .start()
-        .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &["typo", "`katei`", "`katie`", "katie.portico.test"],
-    );
-}
-
-#[tokio::test]
 async fn another_accounts_username_cannot_connect_it() {
     let world = Scenario::simple("example.test", "sales CNAME bob.portico.test.\n")
         .start()
@@ -132,46 +57,6 @@ async fn another_accounts_username_cannot_connect_it() {
         .verify(&subject("sales.example.test", Some("bob")), true, NOW)
         .await;
     assert!(bob.ready, "{bob:#?}");
-}
-
-#[tokio::test]
-async fn the_provider_appended_the_zone_to_the_target() {
-    let world = Scenario::simple(
-        "example.test",
-        "sales CNAME katie.portico.test.example.test.\n",
-    )
-    .start()
-    .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &["appended", "final dot"],
-    );
-}
-
-#[tokio::test]
-async fn leftover_address_records_instead_of_the_cname() {
-    let world = Scenario::simple(
-        "example.test",
-        "sales A 192.0.2.7\nsales AAAA 2001:db8::7\n",
-    )
-    .start()
-    .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Fail,
-        &[
-            "192.0.2.7",
-            "2001:db8::7",
-            "instead of the CNAME",
-            "IPv6 first",
-            "Delete the A and AAAA",
-        ],
-    );
 }
 
 #[tokio::test]
@@ -213,24 +98,6 @@ async fn the_customers_own_cdn_proxy_hides_the_cname() {
 }
 
 #[tokio::test]
-async fn a_cname_chain_works_but_warns() {
-    let world = Scenario::simple(
-        "example.test",
-        "sales CNAME hop.example.test.\nhop CNAME katie.portico.test.\n",
-    )
-    .start()
-    .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "cname",
-        CheckState::Warn,
-        &["chain", "hop.example.test", "katie.portico.test"],
-    );
-    assert_eq!(report.dns, Finding::Pointing);
-}
-
-#[tokio::test]
 async fn a_cname_at_the_bare_root_instead_of_www() {
     // Providers that allow it flatten or serve a CNAME at the root; here the
     // root is a name inside the zone `test` so the server will hold it.
@@ -266,27 +133,6 @@ async fn authoritative_first_resolvers_still_cached() {
         report.ready,
         "propagation does not hold up connecting: {report:#?}"
     );
-}
-
-#[tokio::test]
-async fn nameservers_that_disagree() {
-    let world = Scenario::simple("example.test", "sales CNAME katie.portico.test.\n")
-        .nameservers(&["ns1.dns-host.test", "ns2.dns-host.test"])
-        .served_by(1, "")
-        .start()
-        .await;
-    let report = verify(&world, "sales.example.test").await;
-    assert_check(
-        &report,
-        "nameservers",
-        CheckState::Fail,
-        &[
-            "disagree",
-            "ns1.dns-host.test says points at the platform",
-            "ns2.dns-host.test says no such name",
-        ],
-    );
-    assert_eq!(report.dns, Finding::Mixed);
 }
 
 #[tokio::test]
@@ -368,4 +214,37 @@ async fn nameserver_addresses_can_be_given_instead_of_looked_up() {
         .verify(&subject("sales.example.test", Some("katie")), true, NOW)
         .await;
     assert_check(&report, "cname", CheckState::Pass, &[]);
+}
+
+#[tokio::test]
+async fn a_name_answered_only_by_a_wildcard_passes_with_a_warning() {
+    let world = Scenario::simple("example.test", "* CNAME katie.portico.test.\n")
+        .start()
+        .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(
+        &report,
+        "cname",
+        CheckState::Warn,
+        &[
+            "through the wildcard `*.example.test`",
+            "every name under example.test",
+            "silently wins",
+            "create the CNAME at host `sales`",
+        ],
+    );
+    assert_eq!(report.dns, Finding::Pointing);
+    assert!(report.ready, "{report:#?}");
+}
+
+#[tokio::test]
+async fn an_explicit_record_beside_a_wildcard_elsewhere_passes() {
+    let world = Scenario::simple(
+        "example.test",
+        "* CNAME parking.example.net.\nsales CNAME katie.portico.test.\n",
+    )
+    .start()
+    .await;
+    let report = verify(&world, "sales.example.test").await;
+    assert_check(&report, "cname", CheckState::Pass, &["katie.portico.test"]);
 }

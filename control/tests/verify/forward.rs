@@ -293,6 +293,68 @@ async fn subdomains_have_no_root_forward() {
         .start()
         .await;
     let report = verify(&world, "sales.example.test").await;
-    assert!(report.check("root_forward").is_none());
+    assert!(report
+        .check(portico_control::verify::report::CheckName::RootForward)
+        .is_none());
     assert!(report.addresses.is_empty());
+}
+
+#[tokio::test]
+async fn a_dead_address_beside_a_working_forward_is_named() {
+    // 127.0.0.1 serves the forward; nothing answers at ::1 or 127.0.0.5 on
+    // that port (the forwarder listens on 127.0.0.1 only).
+    let report = forwarded(
+        "example.test",
+        "@ A 127.0.0.1\n@ A 127.0.0.5\n@ AAAA ::1\nwww CNAME katie.portico.test.\n",
+        &[(
+            "example.test",
+            redirect(301, "https://www.example.test", true),
+        )],
+    )
+    .await;
+    assert_check(
+        &report,
+        "root_forward",
+        CheckState::Warn,
+        &[
+            "301 https://www.example.test/some/path?x=1",
+            "example.test AAAA ::1 does not answer",
+            "IPv6 visitors",
+            "Delete the AAAA record of `@` (example.test) → `::1`",
+            "example.test A 127.0.0.5 does not answer",
+            "Delete the A record of `@` (example.test) → `127.0.0.5`",
+        ],
+    );
+    let check = check(&report, "root_forward");
+    assert!(
+        !check
+            .cause
+            .clone()
+            .unwrap_or_default()
+            .contains("A 127.0.0.1 does not"),
+        "{check:#?}"
+    );
+    assert!(
+        report.ready,
+        "the working forward still connects: {report:#?}"
+    );
+}
+
+#[tokio::test]
+async fn every_address_dead_fails_naming_each() {
+    let report = forwarded(
+        "example.test",
+        "@ A 127.0.0.5\n@ AAAA ::1\nwww CNAME katie.portico.test.\n",
+        &[(
+            "example.test",
+            redirect(301, "https://www.example.test", true),
+        )],
+    )
+    .await;
+    assert_check(
+        &report,
+        "root_forward",
+        CheckState::Fail,
+        &["nothing answers", "127.0.0.5", "::1"],
+    );
 }

@@ -4,6 +4,7 @@
 
 mod certificates;
 mod cname;
+mod delegation;
 mod doctor;
 mod forward;
 mod outbound;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use portico_control::certs::{CertificateOwner, Certificates};
 use portico_control::config::RawSettings;
-use portico_control::verify::report::{Check, CheckState, Report};
+use portico_control::verify::report::{Check, CheckName, CheckState, Report};
 use portico_control::verify::settings::VerifySettings;
 use portico_control::verify::{Subject, Verifier};
 use portico_shared::{Integration, PlatformDomain, Username};
@@ -196,8 +196,9 @@ pub async fn verify(world: &World, hostname: &str) -> Report {
 }
 
 pub fn check<'r>(report: &'r Report, name: &str) -> &'r Check {
+    let typed = CheckName::parse(name).unwrap_or_else(|| panic!("no check is named `{name}`"));
     report
-        .check(name)
+        .check(typed)
         .unwrap_or_else(|| panic!("no `{name}` check in {report:#?}"))
 }
 

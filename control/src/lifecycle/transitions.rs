@@ -1,6 +1,6 @@
 //! Domain status changes driven by the platform rather than the customer:
 //! published, connected, disconnected, unpublished, expired, released. The
-//! verifier (`verify::scheduler`) decides which with
+//! scheduler (`lifecycle::scheduler`) decides which with
 //! `portico_shared::lifecycle` and passes its clock in (`now`).
 //! Each is one unit of work (`unit::Units::run_at`): the status change and
 //! the publishing (or unpublishing) it causes commit together, so they can

@@ -12,15 +12,15 @@ use portico_shared::lifecycle::{self, Action, Status};
 use portico_shared::{RoutingKeys, Username};
 use tokio::sync::{watch, Semaphore};
 
-use super::report::Report;
-use super::{Subject, Verifier};
+use super::transitions::{self, LifecycleError};
 use crate::certs::{CertificateOwner, Certificates};
-use crate::lifecycle::{self as transitions, LifecycleError};
 use crate::metrics::{metrics, CheckOutcome};
 use crate::store::domains::{self, Domain};
 use crate::store::events::EventKind;
 use crate::store::{accounts, checks, new_id};
 use crate::unit::Units;
+use crate::verify::report::{CheckName, Report};
+use crate::verify::{Subject, Verifier};
 
 /// How long a claim lasts: longer than any one check can take.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(120);
@@ -194,7 +194,7 @@ impl Scheduler {
             }
             Action::Disconnect => {
                 let reason = report
-                    .check("cname")
+                    .check(CheckName::Cname)
                     .and_then(|c| c.cause.clone())
                     .unwrap_or_else(|| "its DNS no longer points at the platform".into());
                 transitions::mark_disconnected(&self.units, &row.id, &reason, now).await?;
@@ -257,7 +257,7 @@ impl Scheduler {
             }
             _ => {
                 let cause = report
-                    .check("certificate")
+                    .check(CheckName::Certificate)
                     .and_then(|check| check.cause.clone())
                     .unwrap_or_else(|| "the certificate provider gave no reason".into());
                 format!("the certificate for {host} could not be issued: {cause}")
