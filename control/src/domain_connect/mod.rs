@@ -8,11 +8,13 @@
 //! - [`template`]: the platform's templates, kept in the standard's JSON
 //!   format in `control/data/domain-connect/` (one per service: a
 //!   subdomain's CNAME; a root's `www` CNAME and bare-domain redirect).
+//! - [`settings`]: the platform's key and names (`PORTICO_DOMAIN_CONNECT_*`).
 //! - [`apply`]: the signed apply URL (RS256 over the query string, the
 //!   public key published in DNS as `p=…,a=RS256,d=…` TXT records).
-//! - [`settings`]: what discovery reads (the `_domainconnect` TXT record and
+//! - [`discovery`]: what discovery reads (the `_domainconnect` TXT record and
 //!   the provider's settings document), checked before anything is linked.
 
 pub mod apply;
+pub mod discovery;
 pub mod settings;
 pub mod template;

@@ -69,6 +69,19 @@ pub struct Provider {
     pub sync_redirect_domain: String,
 }
 
+impl Provider {
+    /// The defaults: the platform's domain for every field.
+    pub fn of_platform(platform: &portico_shared::PlatformDomain) -> Provider {
+        let domain = platform.host().as_str().to_string();
+        Provider {
+            provider_id: domain.clone(),
+            provider_name: domain.clone(),
+            sync_pub_key_domain: domain.clone(),
+            sync_redirect_domain: domain,
+        }
+    }
+}
+
 /// The template `service` as this platform publishes it.
 pub fn for_platform(service: Service, provider: &Provider) -> Value {
     let mut template = service.stored();
