@@ -108,6 +108,10 @@ pub struct RawSettings {
     pub verify_recheck_secs: Option<u64>,
     pub disconnect_grace_secs: Option<u64>,
     pub verify_publish_wait_ms: Option<u64>,
+    // Domain Connect (control/src/domain_connect/).
+    pub domain_connect_key_file: Option<String>,
+    pub domain_connect_key_id: Option<String>,
+    pub domain_connect_provider_name: Option<String>,
     // The dashboard (control/src/dashboard.rs).
     pub dashboard_wasm_dir: Option<String>,
     // Rate limits (control/src/api/limits.rs).
@@ -220,6 +224,12 @@ impl RawSettings {
         text!(caa_issuers, "PORTICO_CAA_ISSUERS");
         text!(challenge_label, "PORTICO_CHALLENGE_LABEL");
         text!(cdn_ranges_file, "PORTICO_CDN_RANGES_FILE");
+        text!(domain_connect_key_file, "PORTICO_DOMAIN_CONNECT_KEY_FILE");
+        text!(domain_connect_key_id, "PORTICO_DOMAIN_CONNECT_KEY_ID");
+        text!(
+            domain_connect_provider_name,
+            "PORTICO_DOMAIN_CONNECT_PROVIDER_NAME"
+        );
         parsed!(verify_concurrency, "PORTICO_VERIFY_CONCURRENCY");
         parsed!(verify_poll_ms, "PORTICO_VERIFY_POLL_MS");
         parsed!(verify_recheck_secs, "PORTICO_VERIFY_RECHECK_SECS");
@@ -332,6 +342,8 @@ pub struct Settings {
     pub rate_limits: crate::api::limits::RateLimitSettings,
     /// What each account may hold.
     pub quotas: crate::quota::Quotas,
+    /// Domain Connect's signing key and names; `None`: not offered.
+    pub domain_connect: Option<crate::domain_connect::settings::DomainConnectSettings>,
 }
 
 impl Settings {
@@ -359,6 +371,10 @@ impl Settings {
                 .unwrap_or(DEFAULT_PLATFORM_DOMAIN),
         )
         .map_err(|err| invalid("platform_domain", err))?;
+        let domain_connect = crate::domain_connect::settings::DomainConnectSettings::resolve(
+            &raw,
+            &platform_domain,
+        )?;
         let listen = raw
             .listen
             .as_deref()
@@ -522,6 +538,7 @@ impl Settings {
             webhooks,
             rate_limits,
             quotas,
+            domain_connect,
         })
     }
 

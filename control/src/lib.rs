@@ -11,6 +11,7 @@ pub mod clock;
 pub mod cloudflare_api;
 pub mod config;
 pub mod dashboard;
+pub mod domain_connect;
 pub mod lifecycle;
 pub mod metrics;
 pub mod publish;

@@ -1,4 +1,5 @@
-//! `portico-control serve | migrate | republish | doctor | sweep-certificates`.
+//! `portico-control serve | migrate | republish | doctor | sweep-certificates |
+//! domain-connect`.
 //! Settings: control/README.md.
 
 use std::path::PathBuf;
@@ -73,6 +74,22 @@ enum Command {
         #[arg(long)]
         delete: bool,
     },
+    /// What a platform hands to DNS providers to onboard for Domain Connect.
+    #[command(subcommand)]
+    DomainConnect(DomainConnectCommand),
+}
+
+#[derive(Subcommand)]
+enum DomainConnectCommand {
+    /// Prints a template (`subdomain` or `root`) in the standard's JSON
+    /// format, with this platform's provider id and domains.
+    Template {
+        #[arg(value_parser = ["subdomain", "root"])]
+        service: String,
+    },
+    /// Prints the TXT records that publish the signing key's public half
+    /// (needs domain_connect_key_file), one `name TXT "value"` a line.
+    KeyRecords,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -134,6 +151,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             Command::SweepCertificates { delete } => sweep_certificates(&settings, delete).await,
+            Command::DomainConnect(command) => domain_connect(&settings, command),
             Command::Republish {
                 verify,
                 repair,
@@ -285,4 +303,32 @@ async fn doctor(
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(()),
     }
+}
+
+/// `domain-connect template|key-records`: prints to stdout.
+fn domain_connect(settings: &Settings, command: DomainConnectCommand) -> anyhow::Result<()> {
+    use portico_control::domain_connect::template::{for_platform, Service};
+    let configured = settings.domain_connect.as_ref();
+    match command {
+        DomainConnectCommand::Template { service } => {
+            let service = Service::from_id(&service).context("unknown service")?;
+            let provider = match configured {
+                Some(dc) => dc.provider.clone(),
+                None => portico_control::domain_connect::template::Provider::of_platform(
+                    &settings.platform_domain,
+                ),
+            };
+            println!("{:#}", for_platform(service, &provider));
+        }
+        DomainConnectCommand::KeyRecords => {
+            let dc = configured.context(
+                "domain_connect_key_file is not set (PORTICO_DOMAIN_CONNECT_KEY_FILE): \
+                 create a key with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dc-key.pem`",
+            )?;
+            for value in dc.key.public_key_records() {
+                println!("{} TXT \"{value}\"", dc.key_record_name());
+            }
+        }
+    }
+    Ok(())
 }
