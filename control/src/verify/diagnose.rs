@@ -205,6 +205,7 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     };
     Report {
         served_host: integration.served_host.to_string(),
+        served_host_unicode: integration.served_host.to_unicode(),
         kind: match integration.kind {
             IntegrationKind::Root => "root".into(),
             IntegrationKind::Subdomain => "subdomain".into(),

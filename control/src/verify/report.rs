@@ -200,6 +200,10 @@ pub struct ProviderView {
 pub struct Report {
     /// The host visitors use (`www.example.com` for a root domain).
     pub served_host: String,
+    /// `served_host` for people: Unicode where it is internationalized
+    /// (`www.bücher.example` for `www.xn--bcher-kva.example`).
+    #[serde(default)]
+    pub served_host_unicode: String,
     /// `root` or `subdomain`.
     pub kind: String,
     /// What the CNAME must point at (`<username>.<platform domain>`), when the
@@ -298,7 +302,17 @@ impl Report {
             }
         };
         let mut out = String::new();
-        let _ = writeln!(out, "{} ({})", paint("1", &self.served_host), self.kind);
+        if self.served_host_unicode.is_empty() || self.served_host_unicode == self.served_host {
+            let _ = writeln!(out, "{} ({})", paint("1", &self.served_host), self.kind);
+        } else {
+            let _ = writeln!(
+                out,
+                "{} ({}; in DNS: {})",
+                paint("1", &self.served_host_unicode),
+                self.kind,
+                self.served_host
+            );
+        }
         if let Some(target) = &self.expected_target {
             let _ = writeln!(out, "  CNAME must point at {target}");
         }

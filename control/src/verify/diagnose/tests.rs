@@ -696,3 +696,33 @@ fn a_domain_that_does_not_exist_and_resolvers_that_fail() {
     assert_eq!(state(&report, CheckName::Nameservers), CheckState::Pending);
     assert_eq!(report.dns, Finding::Inconclusive);
 }
+
+#[test]
+fn reports_name_an_internationalized_host_in_both_forms() {
+    let settings = settings();
+    let report = diagnose(
+        &observed(
+            "bücher.example.test",
+            vec![answering("ns1.dns-host.test", 1, points())],
+        ),
+        &settings,
+    );
+    assert_eq!(report.served_host, "xn--bcher-kva.example.test");
+    assert_eq!(report.served_host_unicode, "bücher.example.test");
+    let text = report.render(false);
+    assert!(
+        text.starts_with("bücher.example.test (subdomain; in DNS: xn--bcher-kva.example.test)"),
+        "{text}"
+    );
+    let ascii = diagnose(
+        &observed(
+            "sales.example.test",
+            vec![answering("ns1.dns-host.test", 1, points())],
+        ),
+        &settings,
+    );
+    assert_eq!(ascii.served_host_unicode, "sales.example.test");
+    assert!(ascii
+        .render(false)
+        .starts_with("sales.example.test (subdomain)\n"));
+}
