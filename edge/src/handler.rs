@@ -282,6 +282,7 @@ async fn respond(
             forwarded_host,
             forwarded_proto,
             status,
+            via: _,
         } => {
             let target = format!(
                 "{}{}",

@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
             Target::Page { digest },
             Target::Origin {
                 path: "/404".into(),
+                mount: None,
             },
         )
     };

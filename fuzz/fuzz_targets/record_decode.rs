@@ -21,7 +21,7 @@ fn check_target(target: &Target) {
                 "{url:?}"
             )
         }
-        Target::Origin { path } => {
+        Target::Origin { path, .. } => {
             assert!(path.starts_with('/') && !path.starts_with("//"), "{path:?}")
         }
     }

@@ -32,5 +32,7 @@ pub use integration::{
 };
 pub use path::{RequestPath, Slug, SlugError};
 pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, RoutingKeys, Target};
-pub use route::{route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Visit};
+pub use route::{
+    route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Via, Visit,
+};
 pub use url::{ExternalUrl, UrlError};

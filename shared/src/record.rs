@@ -140,8 +140,13 @@ pub enum Target {
     External { url: String },
     /// Dynamic content from the platform's application origin (checkouts,
     /// membership portals): proxied there, at `path` plus whatever follows
-    /// the mount point.
-    Origin { path: String },
+    /// the mount point. `mount` names the mount (its id) in the signed
+    /// context the origin receives; absent for records written before it.
+    Origin {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mount: Option<String>,
+    },
 }
 
 impl Target {
@@ -159,7 +164,7 @@ impl Target {
             }
             // A path that does not start with one `/` could change the origin
             // it is joined to (`//evil.example`, `@evil.example`).
-            Target::Origin { path } => {
+            Target::Origin { path, .. } => {
                 if path.starts_with('/') && !path.starts_with("//") {
                     Ok(())
                 } else {
@@ -187,6 +192,11 @@ pub enum HostRecord {
         /// that predate it, which ignore unknown fields) stay readable.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hsts: Option<u32>,
+        /// The account the host belongs to (its id): named in the signed
+        /// context of requests proxied to the platform origin. Optional, as
+        /// `hsts`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
     },
     /// A host that only redirects to another (the bare root of a root
     /// integration → `www`).
@@ -200,6 +210,23 @@ impl HostRecord {
             index,
             not_found,
             hsts: None,
+            account: None,
+        }
+    }
+
+    /// The same record naming its account (a redirect host names none).
+    pub fn with_account(mut self, id: Option<String>) -> HostRecord {
+        if let HostRecord::Site { account, .. } = &mut self {
+            *account = id;
+        }
+        self
+    }
+
+    /// The account a site host belongs to, when the record names it.
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            HostRecord::Site { account, .. } => account.as_deref(),
+            HostRecord::Redirect { .. } => None,
         }
     }
 
@@ -257,6 +284,9 @@ pub struct PathRecord {
     /// answered by its path record alone (one KV read) carries it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hsts: Option<u32>,
+    /// The host's account, as in its [`HostRecord::Site`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl PathRecord {
@@ -265,7 +295,14 @@ impl PathRecord {
             v: FORMAT_VERSION,
             target,
             hsts: None,
+            account: None,
         }
+    }
+
+    /// The same record naming its host's account.
+    pub fn with_account(mut self, id: Option<String>) -> PathRecord {
+        self.account = id;
+        self
     }
 
     /// The same record with this HSTS max-age (seconds; `None`: no header).
@@ -310,6 +347,7 @@ impl<'de> Deserialize<'de> for Target {
             digest: Option<ContentDigest>,
             url: Option<String>,
             path: Option<String>,
+            mount: Option<String>,
         }
         use serde::de::Error;
         let flat = Flat::deserialize(deserializer)?;
@@ -324,6 +362,7 @@ impl<'de> Deserialize<'de> for Target {
             },
             Kind::Origin => Target::Origin {
                 path: flat.path.ok_or_else(|| D::Error::missing_field("path"))?,
+                mount: flat.mount,
             },
         })
     }
@@ -346,6 +385,7 @@ impl<'de> Deserialize<'de> for HostRecord {
             to: Option<Hostname>,
             // Absent in records written before HSTS: `None`, no header.
             hsts: Option<u32>,
+            account: Option<String>,
         }
         use serde::de::Error;
         let flat = Flat::deserialize(deserializer)?;
@@ -357,6 +397,7 @@ impl<'de> Deserialize<'de> for HostRecord {
                     .not_found
                     .ok_or_else(|| D::Error::missing_field("not_found"))?,
                 hsts: flat.hsts,
+                account: flat.account,
             },
             Kind::Redirect => HostRecord::Redirect {
                 v: flat.v,
@@ -440,12 +481,38 @@ mod tests {
         assert_eq!(HostRecord::decode(&redirect.encode()).unwrap(), redirect);
         let path = PathRecord::new(Target::Origin {
             path: "/m/42".into(),
+            mount: None,
         });
         assert_eq!(PathRecord::decode(&path.encode()).unwrap(), path);
         assert_eq!(
             String::from_utf8(path.encode()).unwrap(),
             r#"{"v":1,"target":{"type":"origin","path":"/m/42"}}"#
         );
+    }
+
+    #[test]
+    fn account_and_mount_are_optional_and_round_trip() {
+        let path = PathRecord::new(Target::Origin {
+            path: "/m/42".into(),
+            mount: Some("mnt_1".into()),
+        })
+        .with_account(Some("acc_1".into()));
+        let encoded = String::from_utf8(path.encode()).unwrap();
+        assert_eq!(
+            encoded,
+            r#"{"v":1,"target":{"type":"origin","path":"/m/42","mount":"mnt_1"},"account":"acc_1"}"#
+        );
+        assert_eq!(PathRecord::decode(encoded.as_bytes()).unwrap(), path);
+        let site = HostRecord::site(
+            Target::Page { digest: digest() },
+            Target::Page { digest: digest() },
+        )
+        .with_account(Some("acc_1".into()));
+        assert_eq!(HostRecord::decode(&site.encode()).unwrap(), site);
+        assert_eq!(site.account(), Some("acc_1"));
+        let redirect = HostRecord::redirect(Hostname::parse("www.example.com").unwrap())
+            .with_account(Some("acc_1".into()));
+        assert_eq!(redirect.account(), None);
     }
 
     #[test]

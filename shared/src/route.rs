@@ -268,6 +268,17 @@ impl Problem {
     }
 }
 
+/// Which account's host and which mount a proxied request came through, as
+/// the records that answered it say. Both absent for the pass-through paths
+/// (certificate validation), which belong to no account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Via {
+    /// The account id of the host's records.
+    pub account: Option<String>,
+    /// The mount id of the origin target.
+    pub mount: Option<String>,
+}
+
 /// What to do next. Every variant but the two reads is final.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -291,12 +302,14 @@ pub enum Decision {
         location: String,
     },
     /// Proxy to the platform origin at `path_and_query`; `status`, when set,
-    /// replaces the origin's (a 404 target served from the origin).
+    /// replaces the origin's (a 404 target served from the origin). `via`
+    /// is what the origin is told (signed) about where the request came in.
     Proxy {
         path_and_query: String,
         forwarded_host: String,
         forwarded_proto: &'static str,
         status: Option<u16>,
+        via: Via,
     },
     Problem(Problem),
 }
@@ -308,6 +321,7 @@ pub fn route(request: &Request, facts: &Facts, settings: &EdgeSettings) -> Decis
             request,
             format!("{}{}", request.path, request.query_suffix()),
             None,
+            Via::default(),
         );
     }
     if !request.path.is_root() {
@@ -336,15 +350,19 @@ pub fn route(request: &Request, facts: &Facts, settings: &EdgeSettings) -> Decis
             redirect_to(request, scheme, to)
         }
         Lookup::Found(HostRecord::Site {
-            index, not_found, ..
+            index,
+            not_found,
+            account,
+            ..
         }) => {
             if let Some(upgrade) = https_upgrade(request, settings) {
                 return upgrade;
             }
+            let account = account.as_deref();
             if request.path.is_root() {
-                serve_target(request, index, 200, "")
+                serve_target(request, index, 200, "", account)
             } else {
-                serve_target(request, not_found, 404, "")
+                serve_target(request, not_found, 404, "", account)
             }
         }
     }
@@ -388,10 +406,22 @@ fn serve_path(
     if let Some(upgrade) = https_upgrade(request, settings) {
         return Some(upgrade);
     }
-    Some(serve_target(request, &record.target, 200, rest))
+    Some(serve_target(
+        request,
+        &record.target,
+        200,
+        rest,
+        record.account.as_deref(),
+    ))
 }
 
-fn serve_target(request: &Request, target: &Target, status: u16, rest: &str) -> Decision {
+fn serve_target(
+    request: &Request,
+    target: &Target,
+    status: u16,
+    rest: &str,
+    account: Option<&str>,
+) -> Decision {
     match target {
         Target::Page { digest } => {
             if request.method == Method::Other {
@@ -412,7 +442,7 @@ fn serve_target(request: &Request, target: &Target, status: u16, rest: &str) -> 
             status: 302,
             location: url.clone(),
         },
-        Target::Origin { path } => {
+        Target::Origin { path, mount } => {
             let base = path.strip_suffix('/').unwrap_or(path);
             let joined = match (base.is_empty(), rest.is_empty()) {
                 (true, true) => "/".to_string(),
@@ -423,17 +453,22 @@ fn serve_target(request: &Request, target: &Target, status: u16, rest: &str) -> 
                 request,
                 format!("{joined}{}", request.query_suffix()),
                 override_status,
+                Via {
+                    account: account.map(str::to_owned),
+                    mount: mount.clone(),
+                },
             )
         }
     }
 }
 
-fn proxy(request: &Request, path_and_query: String, status: Option<u16>) -> Decision {
+fn proxy(request: &Request, path_and_query: String, status: Option<u16>, via: Via) -> Decision {
     Decision::Proxy {
         path_and_query,
         forwarded_host: request.host.to_string(),
         forwarded_proto: request.scheme.as_str(),
         status,
+        via,
     }
 }
 

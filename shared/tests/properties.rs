@@ -38,7 +38,7 @@ fn target() -> impl Strategy<Value = Target> {
             digest: ContentDigest::parse(&hex).unwrap()
         }),
         "https?://[a-z]{1,8}\\.[a-z]{2,3}/[a-z]{0,5}".prop_map(|url| Target::External { url }),
-        "/[a-z0-9/]{0,10}".prop_map(|path| Target::Origin { path }),
+        "/[a-z0-9/]{0,10}".prop_map(|path| Target::Origin { path, mount: None }),
     ]
 }
 

@@ -52,9 +52,16 @@ fn seeded(builder: WranglerDevBuilder) -> WranglerDevBuilder {
             "members",
             Target::Origin {
                 path: "/m/42".into(),
+                mount: None,
             },
         ),
-        ("app", Target::Origin { path: "/".into() }),
+        (
+            "app",
+            Target::Origin {
+                path: "/".into(),
+                mount: None,
+            },
+        ),
         (
             "go",
             Target::External {
@@ -83,6 +90,7 @@ fn seeded(builder: WranglerDevBuilder) -> WranglerDevBuilder {
                     },
                     Target::Origin {
                         path: "/not-found".into(),
+                        mount: None,
                     },
                 )
                 .encode(),

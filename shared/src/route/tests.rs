@@ -27,7 +27,9 @@ fn kv() -> HashMap<String, Vec<u8>> {
     let mut kv = HashMap::new();
     kv.insert(
         host_key(&sales),
-        HostRecord::site(page(INDEX), page(NOT_FOUND)).encode(),
+        HostRecord::site(page(INDEX), page(NOT_FOUND))
+            .with_account(Some("acc_1".into()))
+            .encode(),
     );
     let paths = [
         ("offer", page(OFFER)),
@@ -35,6 +37,7 @@ fn kv() -> HashMap<String, Vec<u8>> {
             "members",
             Target::Origin {
                 path: "/m/42".into(),
+                mount: Some("mnt_members".into()),
             },
         ),
         (
@@ -46,7 +49,12 @@ fn kv() -> HashMap<String, Vec<u8>> {
     ];
     for (slug, target) in paths {
         let slug = crate::path::Slug::parse(slug).unwrap();
-        kv.insert(path_key(&sales, &slug), PathRecord::new(target).encode());
+        kv.insert(
+            path_key(&sales, &slug),
+            PathRecord::new(target)
+                .with_account(Some("acc_1".into()))
+                .encode(),
+        );
     }
     kv.insert(
         host_key(&host("example.com")),
@@ -60,8 +68,10 @@ fn kv() -> HashMap<String, Vec<u8>> {
             },
             Target::Origin {
                 path: "/404".into(),
+                mount: None,
             },
         )
+        .with_account(Some("acc_2".into()))
         .encode(),
     );
     kv.insert(
@@ -137,12 +147,39 @@ fn redirect(status: u16, location: &str) -> Decision {
 }
 
 fn proxied(path_and_query: &str, host: &str, proto: &'static str, status: Option<u16>) -> Decision {
+    proxied_via(path_and_query, host, proto, status, None, None)
+}
+
+fn proxied_via(
+    path_and_query: &str,
+    host: &str,
+    proto: &'static str,
+    status: Option<u16>,
+    account: Option<&str>,
+    mount: Option<&str>,
+) -> Decision {
     Decision::Proxy {
         path_and_query: path_and_query.into(),
         forwarded_host: host.into(),
         forwarded_proto: proto,
         status,
+        via: Via {
+            account: account.map(str::to_owned),
+            mount: mount.map(str::to_owned),
+        },
     }
+}
+
+/// The members mount on `sales`, as its path record names it.
+fn mounted(path_and_query: &str) -> Decision {
+    proxied_via(
+        path_and_query,
+        "sales.example.com",
+        "https",
+        None,
+        Some("acc_1"),
+        Some("mnt_members"),
+    )
 }
 
 #[test]
@@ -235,28 +272,14 @@ fn routes_every_kind_of_request() {
             Decision::Problem(Problem::MethodNotAllowed),
             1,
         ),
-        (
-            Https,
-            "GET",
-            sales,
-            "/members",
-            proxied("/m/42", sales, "https", None),
-            1,
-        ),
-        (
-            Https,
-            "GET",
-            sales,
-            "/members/",
-            proxied("/m/42/", sales, "https", None),
-            1,
-        ),
+        (Https, "GET", sales, "/members", mounted("/m/42"), 1),
+        (Https, "GET", sales, "/members/", mounted("/m/42/"), 1),
         (
             Https,
             "POST",
             sales,
             "/members/lesson/2?x=1&y",
-            proxied("/m/42/lesson/2?x=1&y", sales, "https", None),
+            mounted("/m/42/lesson/2?x=1&y"),
             1,
         ),
         (
@@ -336,7 +359,14 @@ fn routes_every_kind_of_request() {
             "GET",
             "www.example.com",
             "/zzz?q",
-            proxied("/404?q", "www.example.com", "https", Some(404)),
+            proxied_via(
+                "/404?q",
+                "www.example.com",
+                "https",
+                Some(404),
+                Some("acc_2"),
+                None,
+            ),
             2,
         ),
         (
