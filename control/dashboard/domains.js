@@ -22,6 +22,8 @@ const CHECK_NAMES = {
   dnssec: 'DNSSEC',
   dns_provider: 'DNS provider',
   certificate: 'Certificate',
+  ownership: 'Ownership',
+  current_site: 'What stops working',
 };
 
 const WHO = {

@@ -14,7 +14,7 @@ use super::ownership::{self, TxtSeen};
 use super::provider::{self, Provider};
 use super::report::{self, Check, CheckName, CheckState, ProviderView, Report, Who};
 use super::settings::VerifySettings;
-use super::{caa, dnssec, forward};
+use super::{caa, current_site, dnssec, forward};
 use crate::certs::{CertificateState, Validation};
 
 #[cfg(test)]
@@ -174,6 +174,25 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
         checks.push(dnssec::check(seen, &zone.apex, resolvers_servfail));
     }
     checks.push(provider_check(obs, provider, &target_text));
+    let hint = obs
+        .subject
+        .ownership_token
+        .as_deref()
+        .filter(|_| obs.subject.username.is_some())
+        .map(|token| current_site::ProofHint {
+            label: &settings.challenge_label,
+            token,
+        });
+    if let Some(check) = current_site::check(
+        integration,
+        obs.site.as_ref(),
+        obs.forward.as_ref(),
+        &target_text,
+        hint,
+        &settings.cdn_ranges,
+    ) {
+        checks.push(check);
+    }
     let cname_points = finding == Finding::Pointing && obs.subject.username.is_some();
     let txt = txt_seen(obs);
     let proven = ownership::proof(cname_points, &txt);

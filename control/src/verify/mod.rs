@@ -21,6 +21,7 @@
 pub mod caa;
 pub mod cdn;
 pub mod cname;
+pub mod current_site;
 pub mod diagnose;
 pub mod dns;
 pub mod dnssec;

@@ -52,10 +52,13 @@ pub enum CheckName {
     DnsProvider,
     Ownership,
     Certificate,
+    /// What the host (and a root's bare domain) serves today, elsewhere:
+    /// what stops working once it points here.
+    CurrentSite,
 }
 
 impl CheckName {
-    pub const ALL: [CheckName; 9] = [
+    pub const ALL: [CheckName; 10] = [
         CheckName::Nameservers,
         CheckName::Cname,
         CheckName::Propagation,
@@ -65,6 +68,7 @@ impl CheckName {
         CheckName::DnsProvider,
         CheckName::Ownership,
         CheckName::Certificate,
+        CheckName::CurrentSite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +82,7 @@ impl CheckName {
             CheckName::DnsProvider => "dns_provider",
             CheckName::Ownership => "ownership",
             CheckName::Certificate => "certificate",
+            CheckName::CurrentSite => "current_site",
         }
     }
 
@@ -97,7 +102,7 @@ impl std::fmt::Display for CheckName {
 pub struct Check {
     /// Stable snake_case: `nameservers`, `cname`, `propagation`,
     /// `root_forward`, `caa`, `dnssec`, `dns_provider`, `ownership`,
-    /// `certificate`.
+    /// `certificate`, `current_site`.
     #[schema(value_type = String)]
     pub name: CheckName,
     pub state: CheckState,

@@ -4,6 +4,7 @@
 
 mod certificates;
 mod cname;
+mod current_site;
 mod delegation;
 mod doctor;
 mod forward;

@@ -134,6 +134,7 @@ fn observed(host_name: &str, nameservers: Vec<NameserverSeen>) -> Observations {
             records: Vec::new(),
             holder: None,
         }),
+        site: None,
     }
 }
 

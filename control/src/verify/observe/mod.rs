@@ -6,11 +6,10 @@
 //! an earlier answer (a CNAME's target is followed, a DS set's keys are
 //! asked for), never on a conclusion.
 //!
-//! Room to grow without reshaping: a probe of what the hostname serves
-//! today would be one more field beside `forward`; display forms (Unicode)
-//! belong to the subject, not to the answers.
+//! Display forms (Unicode) belong to the subject, not to the answers.
 
 pub mod http;
+pub mod site;
 pub mod zone;
 
 use std::net::{IpAddr, SocketAddr};
@@ -24,6 +23,7 @@ use super::settings::VerifySettings;
 use super::Subject;
 use crate::certs::{CertificateError, CertificateReport};
 use http::Probe;
+pub use site::SiteSeen;
 pub use zone::{HostSeen, NameserverSeen, ZoneSeen, ZoneView};
 
 /// The path and query a root's forward is asked for: a forward must keep both.
@@ -57,6 +57,9 @@ pub struct Observations {
     /// subject has a token), or why they could not be read.
     pub txt: Option<Result<Vec<String>, String>>,
     pub certificate: CertificateSeen,
+    /// What the served host answers today, when its DNS does not point at
+    /// the platform (`None`: it does, it has no record, or not observed).
+    pub site: Option<SiteSeen>,
 }
 
 impl Observations {
@@ -191,6 +194,7 @@ pub async fn observe(
         dnssec: None,
         txt: None,
         certificate: CertificateSeen::NotAsked,
+        site: None,
     };
     let want = &seen.want;
     let asked = seen.zone().and_then(|z| z.first_answering());
@@ -274,8 +278,16 @@ pub async fn observe(
             .name_for(&subject.integration.served_host);
         Some(txt_values(dns, zone, &name).await)
     };
-    let ((root_cname, wildcard, resolvers, chain), forward, caa, dnssec, txt) =
-        tokio::join!(names, forward, caa, dnssec, txt);
+    let site = async {
+        let (_, host) = seen.first_answer().filter(|_| full)?;
+        let elsewhere = match &target {
+            Some(t) if want.platform.zone_of(t) => return None,
+            other => other.clone(),
+        };
+        site::observe(dns, settings, &want.served_host, host, elsewhere).await
+    };
+    let ((root_cname, wildcard, resolvers, chain), forward, caa, dnssec, txt, site) =
+        tokio::join!(names, forward, caa, dnssec, txt, site);
     seen.root_cname = root_cname;
     seen.wildcard = wildcard;
     seen.resolvers = resolvers;
@@ -284,6 +296,7 @@ pub async fn observe(
     seen.caa = caa;
     seen.dnssec = dnssec;
     seen.txt = txt;
+    seen.site = site;
     seen
 }
 
