@@ -349,10 +349,16 @@ function providerBox(domain, report, ctx) {
   return parts;
 }
 
+/** `bücher.example (in DNS: xn--bcher-kva.example)`, or the one form when they agree (reports stored before the Unicode form read it as empty). */
+function hostBothForms(report) {
+  const unicode = report.served_host_unicode || report.served_host;
+  return unicode === report.served_host ? unicode : `${unicode} (in DNS: ${report.served_host})`;
+}
+
 /** The report as plain text, for a support request: everything support would ask screenshots for. */
 function reportText(domain, report) {
   const lines = [
-    `${report.served_host} (${report.kind}), status ${domain.status}, checked ${report.checked_at}`,
+    `${hostBothForms(report)} (${report.kind}), status ${domain.status}, checked ${report.checked_at}`,
     `CNAME must point at: ${report.expected_target || domain.dns_records[0].value}`,
   ];
   if (report.provider) lines.push(`DNS provider: ${report.provider.name} (${report.provider.nameservers.join(', ')})`);

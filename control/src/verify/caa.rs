@@ -7,7 +7,7 @@
 
 use hickory_proto::rr::{Name, RData};
 
-use super::dns::{fqdn_text, Answer};
+use super::dns::{display_text, fqdn_text, Answer};
 use super::observe::CaaSeen;
 use super::report::{Check, CheckName, CheckState, Who};
 use crate::certs::authorities::{self, Authority};
@@ -125,14 +125,14 @@ pub fn check(seen: &CaaSeen, host: &Name, root: &Name, allowed: &[Authority]) ->
                 .map(|o| fqdn_text(&o))
                 .unwrap_or_else(|| fqdn_text(name));
             let outside_customer = !root.zone_of(&super::dns::name_of(&at));
-            judge(&set, &at, &fqdn_text(host), outside_customer, allowed)
+            judge(&set, &at, &display_text(host), outside_customer, allowed)
         }
         CaaSeen::Nothing => Check::pass(
             CheckName::Caa,
             format!(
                 "no CAA records from {} up to {}: any certificate authority may issue",
-                fqdn_text(host),
-                fqdn_text(root)
+                display_text(host),
+                display_text(root)
             ),
         ),
     }

@@ -45,13 +45,15 @@ impl Expectation {
         }
     }
 
+    /// The served host for people (Unicode where internationalized).
     pub fn host_text(&self) -> String {
-        fqdn_text(&self.served_host)
+        super::dns::display_text(&self.served_host)
     }
 
-    /// The served host relative to the zone root: `sales`, `www`.
+    /// The served host relative to the zone root, as it is typed into a
+    /// DNS record (the ASCII form every provider accepts): `sales`, `www`.
     pub fn relative(&self) -> String {
-        let host = self.host_text();
+        let host = fqdn_text(&self.served_host);
         let root = fqdn_text(&self.root);
         host.strip_suffix(&root)
             .and_then(|rest| rest.strip_suffix('.'))

@@ -103,6 +103,13 @@ pub fn fqdn_text(name: &Name) -> String {
     name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// `name` for people: Unicode where a label is internationalized
+/// (`bücher.example`), without the final dot. For what a person reads;
+/// what they type into a DNS record stays [`fqdn_text`].
+pub fn display_text(name: &Name) -> String {
+    name.to_utf8().trim_end_matches('.').to_lowercase()
+}
+
 fn rdata_text(data: &RData) -> String {
     match data {
         RData::CNAME(target) => fqdn_text(&target.0),

@@ -8,7 +8,7 @@
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use super::dns::{fqdn_text, Answer};
+use super::dns::{display_text, Answer};
 use super::observe::DnssecSeen;
 use super::report::{Check, CheckName, CheckState, Who};
 
@@ -44,7 +44,7 @@ fn raw(answer: &Answer, record_type: RecordType) -> Vec<Vec<u8>> {
 /// nameservers); `resolvers_servfail`: the CNAME lookup through the
 /// resolvers answered SERVFAIL.
 pub fn check(seen: &DnssecSeen, apex: &Name, resolvers_servfail: bool) -> Check {
-    let apex = fqdn_text(apex);
+    let apex = display_text(apex);
     let ds_answer = &seen.ds;
     if let Answer::Failed(why) = ds_answer {
         return Check::pending(

@@ -40,7 +40,7 @@ fn definitely_lame(authority: Option<&Authority>) -> bool {
 /// The `nameservers` check. `views`: each nameserver's verdict about the
 /// host; `disagree`: those that answered do not say the same.
 pub fn check(zone: &ZoneView, host: &str, views: &[(String, Verdict)], disagree: bool) -> Check {
-    let apex = fqdn_text(&zone.apex);
+    let apex = super::dns::display_text(&zone.apex);
     let names = zone.names();
     let unreachable: Vec<String> = zone
         .nameservers

@@ -722,6 +722,42 @@ fn reports_name_an_internationalized_host_in_both_forms() {
         ),
         &settings,
     );
+    // Inside the checks: hosts in Unicode where people read them, the
+    // record's name as it is typed into DNS.
+    let wrong = diagnose(
+        &observed(
+            "bücher.example.test",
+            vec![answering(
+                "ns1.dns-host.test",
+                1,
+                host(
+                    Answer::Records(vec![cname(
+                        "xn--bcher-kva.example.test",
+                        "shops.elsewhere.test",
+                    )]),
+                    &[],
+                ),
+            )],
+        ),
+        &settings,
+    );
+    let cname_check = wrong
+        .checks
+        .iter()
+        .find(|c| c.name == CheckName::Cname)
+        .unwrap();
+    assert!(
+        cname_check.found.contains("bücher.example.test") && !cname_check.found.contains("xn--"),
+        "{cname_check:#?}"
+    );
+    assert!(
+        cname_check
+            .fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("`xn--bcher-kva`"),
+        "{cname_check:#?}"
+    );
     assert_eq!(ascii.served_host_unicode, "sales.example.test");
     assert!(ascii
         .render(false)
