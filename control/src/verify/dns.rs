@@ -354,18 +354,14 @@ impl Dns {
         }
         let server = SocketAddr::new(ip, self.settings.nameserver_port);
         let mut last = String::new();
-        for _ in 0..2 {
+        // A lost datagram costs the short first wait, not the whole timeout:
+        // under load (a sweep of many domains) waiting the full timeout
+        // twice held a slot for seconds per drop.
+        let full = self.settings.timeout;
+        let first = (full / 4).max(Duration::from_millis(250)).min(full);
+        for wait in [first, full] {
             self.count(DnsKind::authoritative);
-            match exchange(
-                server,
-                name,
-                RecordType::SOA,
-                false,
-                false,
-                self.settings.timeout,
-            )
-            .await
-            {
+            match exchange(server, name, RecordType::SOA, false, false, wait).await {
                 Ok(reply) => return classify_authority(&reply, name),
                 Err(why) => {
                     if why.contains("timed out") {

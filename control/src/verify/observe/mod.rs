@@ -204,24 +204,34 @@ pub async fn observe(
     let answered = seen.first_answer().is_some();
 
     let names = async {
-        let (mut root_cname, mut wildcard, mut resolvers, mut chain) =
-            (None, None, None, Vec::new());
-        if let Some(ip) = asked {
-            if want.kind == IntegrationKind::Root && target.is_none() {
-                root_cname = Some(dns.authoritative(ip, &want.root, RecordType::CNAME).await);
-            }
-            let apex = seen.zone().map(|z| z.apex.clone());
-            if target.is_some() && apex.as_ref() != Some(&want.served_host) {
-                if let Ok(star) = Name::from_ascii("*")
-                    .and_then(|s| s.append_domain(&want.served_host.base_name()))
-                {
-                    wildcard = Some(dns.authoritative(ip, &star, RecordType::CNAME).await);
+        // Independent questions, asked at once.
+        let root_cname = async {
+            match asked {
+                Some(ip) if want.kind == IntegrationKind::Root && target.is_none() => {
+                    Some(dns.authoritative(ip, &want.root, RecordType::CNAME).await)
                 }
+                _ => None,
             }
-        }
-        if answered {
-            resolvers = Some(dns.recursive(&want.served_host, RecordType::CNAME).await);
-        }
+        };
+        let wildcard = async {
+            let ip = asked?;
+            let apex = seen.zone().map(|z| z.apex.clone());
+            if target.is_none() || apex.as_ref() == Some(&want.served_host) {
+                return None;
+            }
+            let star = Name::from_ascii("*")
+                .and_then(|s| s.append_domain(&want.served_host.base_name()))
+                .ok()?;
+            Some(dns.authoritative(ip, &star, RecordType::CNAME).await)
+        };
+        let resolvers = async {
+            match answered {
+                true => Some(dns.recursive(&want.served_host, RecordType::CNAME).await),
+                false => None,
+            }
+        };
+        let (root_cname, wildcard, resolvers) = tokio::join!(root_cname, wildcard, resolvers);
+        let mut chain = Vec::new();
         if let Some(found) = &target {
             let mut next = found.clone();
             for _ in 0..MAX_CHAIN {

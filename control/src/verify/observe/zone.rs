@@ -148,10 +148,9 @@ pub async fn observe(dns: &Dns, host: &Name) -> ZoneSeen {
     let mut delegated_by = None;
     let mut referrals = 0;
     let nameservers = 'walk: loop {
-        let mut servers = Vec::new();
-        for name in &names {
-            servers.push(nameserver(dns, name, &glue).await);
-        }
+        let mut servers =
+            futures_util::future::join_all(names.iter().map(|name| nameserver(dns, name, &glue)))
+                .await;
         servers.sort_by(|a, b| a.name.cmp(&b.name));
         // The first that can be asked first: a parent's server refers at
         // once, and the others need not be asked.
