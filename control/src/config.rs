@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use portico_shared::PlatformDomain;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PLATFORM_DOMAIN: &str = "portico.test";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -41,6 +41,8 @@ pub enum ConfigError {
     Invalid { name: &'static str, message: String },
     #[error("{0} is required for this setup")]
     Missing(&'static str),
+    #[error("{var}: {message}")]
+    Variable { var: String, message: String },
 }
 
 pub(crate) fn invalid(name: &'static str, message: impl ToString) -> ConfigError {
@@ -50,8 +52,10 @@ pub(crate) fn invalid(name: &'static str, message: impl ToString) -> ConfigError
     }
 }
 
-/// What a file may hold: every key optional, unknown keys refused.
-#[derive(Debug, Default, Deserialize)]
+/// What a file may hold: every key optional, unknown keys refused. The
+/// fields are the one list of settings: the file's keys and, upper-cased
+/// after `PORTICO_`, the variables (`overlay_env`).
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
     pub platform_domain: Option<String>,
@@ -144,119 +148,69 @@ impl RawSettings {
         })
     }
 
-    /// Lays `PORTICO_*` variables over what the file said.
-    pub fn overlay_env(
-        mut self,
-        env: &HashMap<String, String>,
-    ) -> Result<RawSettings, ConfigError> {
-        let get = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-        macro_rules! text {
-            ($field:ident, $var:literal) => {
-                if let Some(value) = get($var) {
-                    self.$field = Some(value);
-                }
-            };
-        }
-        macro_rules! parsed {
-            ($field:ident, $var:literal) => {
-                if let Some(value) = get($var) {
-                    self.$field = Some(
-                        value
-                            .parse()
-                            .map_err(|_| invalid($var, format!("`{value}` is not valid")))?,
-                    );
-                }
-            };
-        }
-        text!(platform_domain, "PORTICO_PLATFORM_DOMAIN");
-        text!(listen, "PORTICO_LISTEN");
-        text!(data_dir, "PORTICO_DATA_DIR");
-        text!(database_url, "PORTICO_DATABASE_URL");
-        text!(admin_token, "PORTICO_ADMIN_TOKEN");
-        text!(metrics_token, "PORTICO_METRICS_TOKEN");
-        parsed!(dev, "PORTICO_DEV");
-        parsed!(dev_clock_offset_secs, "PORTICO_DEV_CLOCK_OFFSET_SECS");
-        parsed!(allow_test_domains, "PORTICO_ALLOW_TEST_DOMAINS");
-        text!(log_format, "PORTICO_LOG_FORMAT");
-        text!(log, "PORTICO_LOG");
-        text!(kv, "PORTICO_KV");
-        text!(cloudflare_account_id, "PORTICO_CLOUDFLARE_ACCOUNT_ID");
-        text!(cloudflare_api_token, "PORTICO_CLOUDFLARE_API_TOKEN");
-        text!(
-            cloudflare_routes_namespace_id,
-            "PORTICO_CLOUDFLARE_ROUTES_NAMESPACE_ID"
-        );
-        text!(
-            cloudflare_content_namespace_id,
-            "PORTICO_CLOUDFLARE_CONTENT_NAMESPACE_ID"
-        );
-        text!(cloudflare_api_url, "PORTICO_CLOUDFLARE_API_URL");
-        text!(local_kv_url, "PORTICO_LOCAL_KV_URL");
-        text!(local_kv_token, "PORTICO_LOCAL_KV_TOKEN");
-        text!(certificate_provider, "PORTICO_CERTIFICATE_PROVIDER");
-        text!(cloudflare_zone_id, "PORTICO_CLOUDFLARE_ZONE_ID");
-        parsed!(hsts_max_age_s, "PORTICO_HSTS_MAX_AGE_S");
-        parsed!(publish_batch_size, "PORTICO_PUBLISH_BATCH_SIZE");
-        parsed!(publish_poll_ms, "PORTICO_PUBLISH_POLL_MS");
-        parsed!(publish_batch_bytes, "PORTICO_PUBLISH_BATCH_BYTES");
-        parsed!(publish_lease_ms, "PORTICO_PUBLISH_LEASE_MS");
-        parsed!(content_gc_delay_s, "PORTICO_CONTENT_GC_DELAY_S");
-        parsed!(cloudflare_api_budget, "PORTICO_CLOUDFLARE_API_BUDGET");
-        parsed!(cloudflare_paged_reads, "PORTICO_CLOUDFLARE_PAGED_READS");
-        parsed!(webhook_allow_http, "PORTICO_WEBHOOK_ALLOW_HTTP");
-        text!(webhook_retry_schedule_s, "PORTICO_WEBHOOK_RETRY_SCHEDULE_S");
-        parsed!(webhook_disable_after_s, "PORTICO_WEBHOOK_DISABLE_AFTER_S");
-        parsed!(webhook_poll_ms, "PORTICO_WEBHOOK_POLL_MS");
-        parsed!(webhook_timeout_ms, "PORTICO_WEBHOOK_TIMEOUT_MS");
-        parsed!(database_max_connections, "PORTICO_DATABASE_MAX_CONNECTIONS");
-        parsed!(verifier, "PORTICO_VERIFIER");
-        text!(dns_resolvers, "PORTICO_DNS_RESOLVERS");
-        parsed!(dns_nameserver_port, "PORTICO_DNS_NAMESERVER_PORT");
-        text!(dns_nameserver_addresses, "PORTICO_DNS_NAMESERVER_ADDRESSES");
-        parsed!(dns_timeout_ms, "PORTICO_DNS_TIMEOUT_MS");
-        parsed!(forward_http_port, "PORTICO_FORWARD_HTTP_PORT");
-        parsed!(forward_https_port, "PORTICO_FORWARD_HTTPS_PORT");
-        parsed!(forward_timeout_ms, "PORTICO_FORWARD_TIMEOUT_MS");
-        parsed!(
-            verify_allow_private_addresses,
-            "PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES"
-        );
-        text!(caa_issuers, "PORTICO_CAA_ISSUERS");
-        text!(challenge_label, "PORTICO_CHALLENGE_LABEL");
-        text!(cdn_ranges_file, "PORTICO_CDN_RANGES_FILE");
-        text!(domain_connect_key_file, "PORTICO_DOMAIN_CONNECT_KEY_FILE");
-        text!(domain_connect_key_id, "PORTICO_DOMAIN_CONNECT_KEY_ID");
-        text!(
-            domain_connect_provider_name,
-            "PORTICO_DOMAIN_CONNECT_PROVIDER_NAME"
-        );
-        parsed!(verify_concurrency, "PORTICO_VERIFY_CONCURRENCY");
-        parsed!(verify_poll_ms, "PORTICO_VERIFY_POLL_MS");
-        parsed!(verify_recheck_secs, "PORTICO_VERIFY_RECHECK_SECS");
-        parsed!(disconnect_grace_secs, "PORTICO_DISCONNECT_GRACE_SECS");
-        parsed!(verify_publish_wait_ms, "PORTICO_VERIFY_PUBLISH_WAIT_MS");
-        text!(dashboard_wasm_dir, "PORTICO_DASHBOARD_WASM_DIR");
-        parsed!(rate_limit_reads_per_min, "PORTICO_RATE_LIMIT_READS_PER_MIN");
-        parsed!(
-            rate_limit_writes_per_min,
-            "PORTICO_RATE_LIMIT_WRITES_PER_MIN"
-        );
-        parsed!(
-            rate_limit_verify_per_min,
-            "PORTICO_RATE_LIMIT_VERIFY_PER_MIN"
-        );
-        parsed!(
-            rate_limit_anonymous_per_min,
-            "PORTICO_RATE_LIMIT_ANONYMOUS_PER_MIN"
-        );
-        text!(client_ip_header, "PORTICO_CLIENT_IP_HEADER");
-        parsed!(quota_domains, "PORTICO_QUOTA_DOMAINS");
-        parsed!(quota_pages, "PORTICO_QUOTA_PAGES");
-        parsed!(quota_links, "PORTICO_QUOTA_LINKS");
-        parsed!(quota_page_bytes, "PORTICO_QUOTA_PAGE_BYTES");
-        parsed!(quota_revisions_kept, "PORTICO_QUOTA_REVISIONS_KEPT");
-        parsed!(quota_webhook_endpoints, "PORTICO_QUOTA_WEBHOOK_ENDPOINTS");
-        Ok(self)
+    /// Lays `PORTICO_*` variables over what the file said: the `config`
+    /// crate layers the two (each variable is its key in upper case after
+    /// `PORTICO_`, so no key is listed twice) and reads numbers and
+    /// booleans out of the variables' text. Variables that name no setting
+    /// are ignored (the scripts' own `PORTICO_ROOT`, the tests'
+    /// `PORTICO_TEST_*`); an empty variable counts as unset.
+    pub fn overlay_env(self, env: &HashMap<String, String>) -> Result<RawSettings, ConfigError> {
+        let keys = RawSettings::keys();
+        let vars: config::Map<String, String> = env
+            .iter()
+            .filter(|(name, value)| {
+                !value.is_empty()
+                    && name
+                        .strip_prefix(ENV_PREFIX)
+                        .is_some_and(|key| keys.contains(&key.to_ascii_lowercase().as_str()))
+            })
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let file = config::Config::try_from(&self).map_err(|err| invalid("config", err))?;
+        config::Config::builder()
+            .add_source(file)
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX.trim_end_matches('_'))
+                    .prefix_separator("_")
+                    .source(Some(vars.clone())),
+            )
+            .build()
+            .and_then(|layered| layered.try_deserialize())
+            .map_err(|err| env_error(err, &vars))
+    }
+
+    /// Every key a file may hold (and so every variable, upper-cased after
+    /// `PORTICO_`), from the struct's own fields.
+    pub fn keys() -> &'static [&'static str] {
+        serde_aux::serde_introspection::serde_introspect::<RawSettings>()
+    }
+}
+
+/// What every variable of a setting starts with.
+pub const ENV_PREFIX: &str = "PORTICO_";
+
+/// A layering error, naming the variable and its value where one was wrong.
+fn env_error(err: config::ConfigError, vars: &config::Map<String, String>) -> ConfigError {
+    if let config::ConfigError::Type {
+        key: Some(key),
+        unexpected,
+        expected,
+        ..
+    } = &err
+    {
+        let var = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase());
+        let value = vars
+            .get(&var)
+            .cloned()
+            .unwrap_or_else(|| unexpected.to_string());
+        return ConfigError::Variable {
+            message: format!("`{value}` is not valid (expected {expected})"),
+            var,
+        };
+    }
+    ConfigError::Variable {
+        var: "PORTICO_*".into(),
+        message: err.to_string(),
     }
 }
 

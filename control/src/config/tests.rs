@@ -239,3 +239,51 @@ fn rate_limits_and_quotas_come_from_the_environment() {
     let err = Settings::resolve(raw).unwrap_err().to_string();
     assert!(err.contains("client_ip_header"), "{err}");
 }
+
+#[test]
+fn every_setting_is_one_field_read_from_the_file_and_its_variable() {
+    let keys = RawSettings::keys();
+    assert!(keys.len() > 60, "{keys:?}");
+    // Each key is documented once, as its variable, in the settings table.
+    let readme = include_str!("../../README.md");
+    for key in keys {
+        let var = format!("`{ENV_PREFIX}{}`", key.to_ascii_uppercase());
+        assert_eq!(
+            readme.matches(&format!("\n| {var} |")).count(),
+            1,
+            "{var} should have exactly one row in control/README.md's settings table"
+        );
+    }
+    // Text that looks like a number or a boolean stays text where the
+    // setting is text; the layering reads numbers and booleans from text.
+    let raw = RawSettings::default()
+        .overlay_env(&env(&[
+            ("PORTICO_ADMIN_TOKEN", "12345"),
+            ("PORTICO_METRICS_TOKEN", "true"),
+            ("PORTICO_DNS_NAMESERVER_PORT", "5354"),
+            ("PORTICO_VERIFIER", "false"),
+            // Not settings: ignored, as an empty variable is.
+            ("PORTICO_ROOT", "/work"),
+            ("PORTICO_TEST_POSTGRES_URL", "postgres://x"),
+            ("PORTICO_LISTEN", ""),
+            ("HOME", "/root"),
+        ]))
+        .unwrap();
+    assert_eq!(raw.admin_token.as_deref(), Some("12345"));
+    assert_eq!(raw.metrics_token.as_deref(), Some("true"));
+    assert_eq!(raw.dns_nameserver_port, Some(5354));
+    assert_eq!(raw.verifier, Some(false));
+    assert_eq!(raw.listen, None);
+    // The file's unknown keys are still refused.
+    let unknown = toml::from_str::<RawSettings>("listen = \"127.0.0.1:1\"\nlisten_port = 1\n");
+    assert!(unknown.unwrap_err().to_string().contains("listen_port"));
+    // A bad value names its variable and what it holds.
+    let err = RawSettings::default()
+        .overlay_env(&env(&[("PORTICO_DNS_NAMESERVER_PORT", "99999")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("PORTICO_DNS_NAMESERVER_PORT: `99999` is not valid"),
+        "{err}"
+    );
+}
