@@ -255,6 +255,7 @@ mod tests {
                 probe("104.16.0.1", answered(200), answered(301)),
             ],
             www: None,
+            www_forward: None,
             http_port: 80,
         };
         let check = check(

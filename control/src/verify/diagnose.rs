@@ -14,7 +14,7 @@ use super::ownership::{self, TxtSeen};
 use super::provider::{self, Provider};
 use super::report::{self, Check, CheckName, CheckState, ProviderView, Report, Who};
 use super::settings::VerifySettings;
-use super::{caa, current_site, dnssec, forward};
+use super::{caa, current_site, dnssec, forward, workaround};
 use crate::certs::{CertificateState, Validation};
 
 #[cfg(test)]
@@ -149,13 +149,26 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     let resolvers_servfail = checks
         .iter()
         .any(|c| c.name == CheckName::Propagation && c.state == CheckState::Fail);
-    let root_forward = match (&obs.forward, integration.kind) {
-        (Some(seen), IntegrationKind::Root) => Some(forward::check(
+    let www = hickory_proto::rr::Name::from_ascii("www")
+        .and_then(|www| www.append_domain(&want.root))
+        .ok();
+    let workaround = workaround::applies(integration, provider);
+    let root_forward = match (&obs.forward, integration.kind, &www) {
+        (Some(seen), IntegrationKind::Root, Some(www)) => Some(forward::check(
             seen,
             &want.root,
+            www,
             finding == Finding::Pointing,
             settings.dns.outbound,
             provider.and_then(|p| p.forward_help),
+        )),
+        (Some(seen), IntegrationKind::Subdomain, _) if workaround => Some(forward::check(
+            seen,
+            &want.root,
+            &want.served_host,
+            finding == Finding::Pointing,
+            settings.dns.outbound,
+            None,
         )),
         _ => None,
     };
@@ -210,6 +223,18 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     checks.push(certificate_check);
     let not_asked = obs.certificate == CertificateSeen::NotAsked;
     let addresses = match (&integration.kind, &root_forward) {
+        (IntegrationKind::Subdomain, Some(outcome)) => workaround::table(
+            integration.root.as_str(),
+            &workaround::Reach {
+                pages_points: finding == Finding::Pointing,
+                certificate_ready: certificate_finding == CertificateFinding::Ready || not_asked,
+                root_http_forwards: outcome.http_forwards,
+                root_https_forwards: outcome.https_forwards,
+                www_http_reaches: reaches_pages(obs, outcome, false),
+                www_https_reaches: reaches_pages(obs, outcome, true),
+                hsts_tld: forward::hsts_preloaded(integration.root.as_str()),
+            },
+        ),
         (IntegrationKind::Root, Some(outcome)) => provider::url_table(
             integration.root.as_str(),
             &provider::Reachability {
@@ -251,6 +276,40 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     }
 }
 
+/// The workaround: whether `www.<root>` (over HTTPS when `secure`) reaches
+/// `pages.<root>`: redirected there, or to the root while the root's own
+/// forward (over the same scheme) goes there.
+fn reaches_pages(obs: &Observations, outcome: &forward::ForwardOutcome, secure: bool) -> bool {
+    let Some(probe) = obs.forward.as_ref().and_then(|f| f.www_forward.as_ref()) else {
+        return false;
+    };
+    let answer = if secure { &probe.https } else { &probe.http };
+    let super::observe::http::Probe::Answered {
+        status,
+        location: Some(location),
+        ..
+    } = answer
+    else {
+        return false;
+    };
+    if !(300..400).contains(status) {
+        return false;
+    }
+    let Ok(target) = reqwest::Url::parse(location) else {
+        return false;
+    };
+    let host = target.host_str().unwrap_or_default().to_ascii_lowercase();
+    let integration = &obs.subject.integration;
+    if host == integration.served_host.as_str() {
+        return target.scheme() == "https";
+    }
+    host == integration.root.as_str()
+        && match target.scheme() {
+            "https" => outcome.https_forwards,
+            _ => outcome.http_forwards,
+        }
+}
+
 fn provider_check(obs: &Observations, provider: Option<&Provider>, target: &str) -> Check {
     let Some(zone) = obs.zone() else {
         return Check::pending(
@@ -273,14 +332,7 @@ fn provider_check(obs: &Observations, provider: Option<&Provider>, target: &str)
     let integration = &obs.subject.integration;
     let root = integration.root.as_str();
     if integration.kind == IntegrationKind::Root && provider.forward_help.is_none() {
-        let workaround = if provider.is_godaddy() {
-            provider::godaddy_root_workaround(root, target)
-        } else {
-            format!(
-                "{} cannot forward the bare {root} itself. Add `pages.{root}` here as a subdomain instead (CNAME `pages` → `{target}`), and forward {root} to https://pages.{root} with whatever forwarding service you use.",
-                provider.name
-            )
-        };
+        let workaround = workaround::advice(provider, root, target, forward::hsts_preloaded(root));
         return Check::problem(
             CheckName::DnsProvider,
             CheckState::Warn,

@@ -127,12 +127,15 @@ fn dead_addresses(root: &str, probes: &[AddressProbe]) -> Vec<(String, String)> 
 pub fn check(
     seen: &ForwardSeen,
     root: &Name,
+    to: &Name,
     www_points: bool,
     outbound: Outbound,
     forward_help: Option<&str>,
 ) -> ForwardOutcome {
     let root_text = fqdn_text(root);
-    let www = format!("www.{root_text}");
+    // `www.<root>`, or the workaround's `pages.<root>`.
+    let www = fqdn_text(to);
+    let to_www = www == format!("www.{root_text}");
     let from = format!("http://{root_text}{PROBE_PATH}");
     let expected = format!("https://{www}{PROBE_PATH}");
     let how = forward_help.map(|h| format!(" {h}")).unwrap_or_default();
@@ -304,7 +307,7 @@ pub fn check(
         );
     }
     // It reaches www: does www itself come back to the root (the loop)?
-    if !www_points {
+    if to_www && !www_points {
         if let Some((
             _,
             Probe::Answered {

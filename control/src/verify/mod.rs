@@ -34,6 +34,7 @@ pub mod ownership;
 pub mod provider;
 pub mod report;
 pub mod settings;
+pub mod workaround;
 
 use hickory_proto::rr::Name;
 use portico_shared::{Integration, PlatformDomain, Username};

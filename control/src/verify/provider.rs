@@ -290,19 +290,6 @@ pub fn url_table(root: &str, found: &Reachability) -> Vec<UrlForm> {
     ]
 }
 
-/// Advice for GoDaddy roots: their forwarding cannot leave the host blank
-/// beside a `www` CNAME, so the reliable path is a subdomain.
-pub fn godaddy_root_workaround(root: &str, target: &str) -> String {
-    format!(
-        "GoDaddy cannot forward the bare {root} to www while www is a CNAME. Reliable path: \
-         add `pages.{root}` here as a subdomain instead, create CNAME `pages` → `{target}` in \
-         GoDaddy's DNS, and in GoDaddy's Forwarding forward {root} to https://pages.{root} \
-         (Permanent 301, Forward only). Then http://{root}, {root}, http://www.{root} (GoDaddy's \
-         default www → @) and https://pages.{root} work; https://{root} and https://www.{root} \
-         will not, because GoDaddy's forwarding has no certificate."
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -358,3 +358,101 @@ async fn every_address_dead_fails_naming_each() {
         &["nothing answers", "127.0.0.5", "::1"],
     );
 }
+
+/// The GoDaddy workaround: `pages.<root>` connected as a subdomain, the
+/// root forwarded to `https://pages.<root>`, `www` following the root.
+#[tokio::test]
+async fn the_workaround_forward_is_checked_and_its_table_computed() {
+    let zone = "@ A 127.0.0.1\nwww A 127.0.0.1\npages CNAME katie.portico.test.\n";
+    let forwarder = Forwarder::start(&[
+        (
+            "example.test",
+            redirect(301, "https://pages.example.test", true),
+        ),
+        (
+            "www.example.test",
+            redirect(301, "http://example.test", true),
+        ),
+    ])
+    .await
+    .unwrap();
+    let world = Scenario::simple("example.test", zone)
+        .nameservers(&["ns41.domaincontrol.com"])
+        .start()
+        .await;
+    let verifier = world.verifier(world.settings_with(forwarder.addr.port()));
+    let report = verifier
+        .verify(&subject("pages.example.test", Some("katie")), true, NOW)
+        .await;
+    assert_check(
+        &report,
+        "root_forward",
+        CheckState::Pass,
+        &["301 https://pages.example.test/some/path?x=1"],
+    );
+    let table: Vec<(&str, Works)> = report
+        .addresses
+        .iter()
+        .map(|f| (f.url.as_str(), f.works))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            ("https://example.test", Works::No),
+            ("http://example.test", Works::Yes),
+            ("example.test", Works::Yes),
+            ("https://www.example.test", Works::No),
+            ("http://www.example.test", Works::Yes),
+            ("www.example.test", Works::Yes),
+        ],
+        "{:#?}",
+        report.addresses
+    );
+    // The advice given for the root before says the same.
+    let advice = portico_control::verify::workaround::advice(
+        portico_control::verify::provider::identify(&["ns41.domaincontrol.com".into()]).unwrap(),
+        "example.test",
+        "katie.portico.test",
+        false,
+    );
+    assert!(
+        advice.contains("Then https://pages.example.test, http://example.test, example.test, http://www.example.test, www.example.test work; https://example.test, https://www.example.test will not"),
+        "{advice}"
+    );
+
+    // The root forwarding to www instead: named like any wrong forward.
+    let forwarder = Forwarder::start(&[(
+        "example.test",
+        redirect(301, "https://www.example.test", true),
+    )])
+    .await
+    .unwrap();
+    let verifier = world.verifier(world.settings_with(forwarder.addr.port()));
+    let report = verifier
+        .verify(&subject("pages.example.test", Some("katie")), true, NOW)
+        .await;
+    assert_check(
+        &report,
+        "root_forward",
+        CheckState::Fail,
+        &["forwards to www.example.test, not to pages.example.test"],
+    );
+    assert!(report
+        .addresses
+        .iter()
+        .take(3)
+        .all(|f| f.works == Works::No));
+
+    // Elsewhere than at a provider that cannot forward, `pages` is just a
+    // subdomain: no root forward is asked for.
+    let plain = Scenario::simple("example.test", zone).start().await;
+    let report = plain
+        .verifier(plain.settings_with(forwarder.addr.port()))
+        .verify(&subject("pages.example.test", Some("katie")), true, NOW)
+        .await;
+    assert!(report.addresses.is_empty());
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.name.as_str() != "root_forward"));
+}

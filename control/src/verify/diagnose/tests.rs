@@ -592,6 +592,7 @@ fn root(addresses: &[&str], probes: Vec<AddressProbe>) -> Observations {
         addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
         probes,
         www: None,
+        www_forward: None,
         http_port: 80,
     });
     obs

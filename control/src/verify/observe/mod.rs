@@ -89,6 +89,9 @@ pub struct ForwardSeen {
     /// `http://www.<root>`, asked when www's CNAME is not the platform's and
     /// the root redirects there (the loop of "redirect www").
     pub www: Option<(IpAddr, Probe)>,
+    /// The workaround (the forward goes to `pages.<root>`): `www.<root>`
+    /// over HTTP and HTTPS at its first permitted address, for the table.
+    pub www_forward: Option<AddressProbe>,
     pub http_port: u16,
 }
 
@@ -254,11 +257,33 @@ pub async fn observe(
         (root_cname, wildcard, resolvers, chain)
     };
     let forward = async {
-        if want.kind != IntegrationKind::Root || !full {
+        if !full {
             return None;
         }
-        let www_points = target.as_ref().is_some_and(|t| want.platform.zone_of(t));
-        Some(observe_forward(dns, settings, asked, &want.root, www_points).await)
+        let points = target.as_ref().is_some_and(|t| want.platform.zone_of(t));
+        match want.kind {
+            IntegrationKind::Root => {
+                let www = Name::from_ascii("www")
+                    .ok()?
+                    .append_domain(&want.root)
+                    .ok()?;
+                Some(observe_forward(dns, settings, asked, &want.root, &www, points).await)
+            }
+            // The workaround (`pages.<root>` where the root cannot forward
+            // to www): the root's forward to it is checked like any.
+            IntegrationKind::Subdomain => {
+                let names: Vec<String> =
+                    seen.zone()?.names().into_iter().map(String::from).collect();
+                let provider = super::provider::identify(&names);
+                if !super::workaround::applies(&subject.integration, provider) {
+                    return None;
+                }
+                Some(
+                    observe_forward(dns, settings, asked, &want.root, &want.served_host, points)
+                        .await,
+                )
+            }
+        }
     };
     let caa = async {
         match full {
@@ -390,13 +415,16 @@ async fn addresses_of(dns: &Dns, asked: Option<IpAddr>, name: &Name) -> Vec<IpAd
     found
 }
 
-/// The bare root's addresses, each asked over HTTP and HTTPS at once.
+/// The bare root's addresses, each asked over HTTP and HTTPS at once; the
+/// forward should go to `to` (`www.<root>`, or the workaround's
+/// `pages.<root>`), which points at the platform when `to_points`.
 async fn observe_forward(
     dns: &Dns,
     settings: &VerifySettings,
     asked: Option<IpAddr>,
     root: &Name,
-    www_points: bool,
+    to: &Name,
+    to_points: bool,
 ) -> ForwardSeen {
     let ports = &settings.forward;
     let root_text = fqdn_text(root);
@@ -430,6 +458,7 @@ async fn observe_forward(
         });
     let probes = futures_util::future::join_all(probes).await;
     let www = format!("www.{root_text}");
+    let to_www = fqdn_text(to) == www;
     let redirects_to_www = probes.iter().any(|p| match &p.http {
         Probe::Answered {
             location: Some(location),
@@ -438,7 +467,32 @@ async fn observe_forward(
         _ => false,
     });
     let mut www_probe = None;
-    if redirects_to_www && !www_points {
+    let mut www_forward = None;
+    if !to_www {
+        let www_name = name_of(&www);
+        let www_ips = addresses_of(dns, asked, &www_name).await;
+        if let Some(ip) = www_ips.into_iter().find(|ip| outbound.permits(*ip)) {
+            let (plain, secure) = (
+                format!("http://{www}{PROBE_PATH}"),
+                format!("https://{www}{PROBE_PATH}"),
+            );
+            let (http, https) = tokio::join!(
+                http::probe(
+                    &plain,
+                    &www,
+                    SocketAddr::new(ip, ports.http_port),
+                    ports.timeout,
+                ),
+                http::probe(
+                    &secure,
+                    &www,
+                    SocketAddr::new(ip, ports.https_port),
+                    ports.timeout,
+                ),
+            );
+            www_forward = Some(AddressProbe { ip, http, https });
+        }
+    } else if redirects_to_www && !to_points {
         let www_name = name_of(&www);
         let www_ips = addresses_of(dns, asked, &www_name).await;
         if let Some(ip) = www_ips.into_iter().find(|ip| outbound.permits(*ip)) {
@@ -456,6 +510,7 @@ async fn observe_forward(
         addresses,
         probes,
         www: www_probe,
+        www_forward,
         http_port: ports.http_port,
     }
 }
