@@ -15,9 +15,12 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Env, Result};
 
-use crate::kv::KvNamespace;
-use crate::reply::{self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text};
-use crate::{content, proxy, task};
+use crate::runtime::kv::KvNamespace;
+use crate::runtime::reply::{
+    self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text,
+};
+use crate::runtime::task;
+use crate::{content, proxy};
 
 /// The deployment's settings, from `wrangler.toml` vars: read once per
 /// isolate (vars are fixed for an isolate's life; a new deployment or a

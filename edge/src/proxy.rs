@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::Result;
 
-use crate::task::settle;
+use crate::runtime::task::settle;
 
 #[wasm_bindgen]
 extern "C" {

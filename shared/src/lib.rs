@@ -14,7 +14,6 @@ pub mod checks;
 pub mod host;
 pub mod integration;
 pub mod lifecycle;
-pub mod memo;
 pub mod ownership;
 pub mod pages;
 pub mod path;
