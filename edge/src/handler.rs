@@ -2,25 +2,29 @@
 
 use std::rc::Rc;
 
+use portico_shared::origin_context::{OriginContext, SigningKey};
 use portico_shared::pages::problem_page;
+use portico_shared::path::is_pass_through;
+use portico_shared::reverse_proxy::OriginBase;
 use portico_shared::route::{
     hsts_max_age, redirect_cache_control, split_request_url, HTML_CONTENT_TYPE, NO_STORE,
     PAGE_CACHE_CONTROL,
 };
 use portico_shared::{
     route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
-    Request as Visitor, Visit,
+    Request as Visitor, Via, Visit,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Env, Result};
 
+use crate::content;
+use crate::proxy::{self, Failure, Forward, Origin};
 use crate::runtime::kv::KvNamespace;
 use crate::runtime::reply::{
     self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text,
 };
 use crate::runtime::task;
-use crate::{content, proxy};
 
 /// The deployment's settings, from `wrangler.toml` vars: read once per
 /// isolate (vars are fixed for an isolate's life; a new deployment or a
@@ -28,13 +32,43 @@ use crate::{content, proxy};
 struct Config {
     settings: EdgeSettings,
     platform_name: String,
-    platform_origin: String,
+    origin: Origin,
+    /// `ORIGIN_SIGNING_SECRET`; without it (or with one too short) nothing
+    /// of an account is proxied: see [`signed_context`].
+    signing_key: Option<SigningKey>,
 }
+
+/// How long the origin has to start answering by default (ms): under the
+/// 100 s Cloudflare gives an origin, so the visitor sees the platform's 504.
+const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 30_000;
 
 impl Config {
     fn from_env(env: &Env) -> Config {
         let var = |name: &str| env.var(name).map(|v| v.to_string()).unwrap_or_default();
         let platform_name = var("PLATFORM_NAME");
+        let platform_origin = var("PLATFORM_ORIGIN");
+        let timeout = var("ORIGIN_TIMEOUT_MS");
+        let timeout_ms = match timeout.parse::<u32>() {
+            Ok(ms) if ms > 0 => ms,
+            _ => {
+                if !timeout.is_empty() {
+                    console_error!("ORIGIN_TIMEOUT_MS={timeout:?} is not a number of milliseconds: using {DEFAULT_ORIGIN_TIMEOUT_MS}");
+                }
+                DEFAULT_ORIGIN_TIMEOUT_MS
+            }
+        };
+        let secret = var("ORIGIN_SIGNING_SECRET");
+        let signing_key = match SigningKey::new(secret.as_bytes()) {
+            Ok(key) => Some(key),
+            Err(_) if secret.is_empty() => {
+                console_warn!("ORIGIN_SIGNING_SECRET is not set: origin mounts answer 503 (certificate validation is still forwarded)");
+                None
+            }
+            Err(err) => {
+                console_error!("ORIGIN_SIGNING_SECRET: {err}; origin mounts answer 503");
+                None
+            }
+        };
         Config {
             settings: EdgeSettings {
                 https_redirect: var("HTTPS_REDIRECT") == "true",
@@ -44,7 +78,12 @@ impl Config {
             } else {
                 platform_name
             },
-            platform_origin: var("PLATFORM_ORIGIN"),
+            origin: Origin {
+                parsed: OriginBase::parse(&platform_origin),
+                base: platform_origin.trim_end_matches('/').to_string(),
+                timeout_ms,
+            },
+            signing_key,
         }
     }
 
@@ -73,7 +112,12 @@ impl Default for Config {
                 https_redirect: false,
             },
             platform_name: "Portico".to_string(),
-            platform_origin: String::new(),
+            origin: Origin {
+                base: String::new(),
+                parsed: None,
+                timeout_ms: DEFAULT_ORIGIN_TIMEOUT_MS,
+            },
+            signing_key: None,
         }
     }
 }
@@ -183,7 +227,7 @@ async fn serve(req: &Request, url: &str, env: &Env, config: &Config) -> Result<R
     };
     let request = match Visitor::parse(&visit) {
         Ok(request) => request,
-        Err(decision) => return respond(decision, None, req, env, config).await,
+        Err(decision) => return respond(decision, None, false, req, env, config).await,
     };
     let routes = KvNamespace::binding(env, "ROUTES")?;
     let mut facts = Facts::default();
@@ -193,7 +237,8 @@ async fn serve(req: &Request, url: &str, env: &Env, config: &Config) -> Result<R
             Decision::ReadPath(key) => facts.path = read(&routes, &key, PathRecord::decode).await?,
             decision => {
                 let hsts = hsts_max_age(&request, &facts);
-                return respond(decision, hsts, req, env, config).await;
+                let validation = is_pass_through(&request.path);
+                return respond(decision, hsts, validation, req, env, config).await;
             }
         }
     }
@@ -229,9 +274,12 @@ impl Hardening {
     }
 }
 
+/// `validation`: the request is for a certificate validation path (see
+/// [`signed_context`]).
 async fn respond(
     decision: Decision,
     hsts_max_age_s: Option<u32>,
+    validation: bool,
     req: &Request,
     env: &Env,
     config: &Config,
@@ -285,17 +333,40 @@ async fn respond(
             forwarded_host,
             forwarded_proto,
             status,
-            via: _,
+            via,
         } => {
-            let target = format!(
-                "{}{}",
-                config.platform_origin.trim_end_matches('/'),
-                path_and_query
-            );
-            match proxy::forward(req, &target, &forwarded_host, forwarded_proto, status).await {
-                Ok(response) => Ok(response),
+            let Some(signed) = signed_context(&forwarded_host, via, validation, config) else {
+                return problem_for(Problem::Unavailable, config, &hardening);
+            };
+            let forward = Forward {
+                path_and_query: &path_and_query,
+                forwarded_host: &forwarded_host,
+                forwarded_proto,
+                status,
+                signed,
+            };
+            match proxy::forward(req, &config.origin, forward).await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(Failure::Timeout)) => {
+                    console_error!(
+                        "origin {}{path_and_query} did not answer within {} ms",
+                        config.origin.base,
+                        config.origin.timeout_ms
+                    );
+                    problem_for(Problem::OriginTimeout, config, &hardening)
+                }
+                Ok(Err(Failure::Unreachable(reason))) => {
+                    console_error!(
+                        "origin {}{path_and_query} did not answer: {reason}",
+                        config.origin.base
+                    );
+                    problem_for(Problem::OriginUnreachable, config, &hardening)
+                }
                 Err(err) => {
-                    console_error!("origin {target} did not answer: {err}");
+                    console_error!(
+                        "proxying to {}{path_and_query} failed: {err}",
+                        config.origin.base
+                    );
                     problem_for(Problem::OriginUnreachable, config, &hardening)
                 }
             }
@@ -307,6 +378,30 @@ async fn respond(
 }
 
 const NOSNIFF: &str = "nosniff";
+
+/// The signed context for a proxied request: `Some(Some(headers))` with the
+/// key; without one, `Some(None)` (forwarded unsigned) only for certificate
+/// validation (which belongs to no account and must work before anything else
+/// is set up), else `None`: the caller answers 503 rather than let the
+/// platform serve an account's product to a request it cannot check.
+fn signed_context(
+    host: &str,
+    via: Via,
+    validation: bool,
+    config: &Config,
+) -> Option<Option<(String, String)>> {
+    let Some(key) = &config.signing_key else {
+        return validation.then_some(None);
+    };
+    let context = OriginContext {
+        // Whole seconds of the runtime's clock (frozen between I/O in workerd).
+        timestamp_s: (js_sys::Date::now() / 1000.0) as u64,
+        host: host.to_string(),
+        account: via.account,
+        mount: via.mount,
+    };
+    Some(Some(context.sign(key)))
+}
 
 /// The platform's page for `found`, before any host record was read.
 fn problem(found: Problem, config: &Config) -> Result<Response> {
