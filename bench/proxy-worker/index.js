@@ -5,8 +5,9 @@
 // set), the same signed context (HMAC-SHA-256 through crypto.subtle: see
 // docs/origin-signature.md; the stand-in platform refuses the request if it
 // is wrong), the same answer rewriting (Location naming the origin,
-// Set-Cookie's Domain), bodies streamed. No routing beyond that: the
-// benchmark only asks for mounted paths.
+// Set-Cookie's Domain), the same timeout on the answer's head
+// (ORIGIN_TIMEOUT_MS, an AbortController and a timer), bodies streamed. No
+// routing beyond that: the benchmark only asks for mounted paths.
 const HOP_BY_HOP = new Set([
   "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
   "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
@@ -51,9 +52,18 @@ export default {
     headers.set("x-portico-context", context);
     headers.set("x-portico-signature", await sign(env, context));
     const origin = env.PLATFORM_ORIGIN.replace(/\/$/, "");
-    const response = await fetch(origin + path + url.search, {
-      method: request.method, headers, body: request.body, redirect: "manual",
-    });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Number(env.ORIGIN_TIMEOUT_MS) || 30000);
+    let response;
+    try {
+      response = await fetch(origin + path + url.search, {
+        method: request.method, headers, body: request.body, redirect: "manual", signal: controller.signal,
+      });
+    } catch (error) {
+      return new Response(controller.signal.aborted ? "timeout" : "unreachable", { status: controller.signal.aborted ? 504 : 502 });
+    } finally {
+      clearTimeout(timer);
+    }
     if (response.status === 101) return response;
     const location = response.headers.get("location");
     const cookies = response.headers.getSetCookie();
