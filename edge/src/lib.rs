@@ -13,11 +13,14 @@
 //! bindings.
 //!
 //! Layout: [`handler`] is the request's way through (request in, `route()`,
-//! I/O, response out); [`proxy`] and [`content`] are its I/O; [`runtime`]
-//! is the workerd plumbing under them.
+//! I/O, response out), with the deployment's settings from [`config`];
+//! [`proxy`] and [`content`] are its I/O; [`runtime`] is the workerd
+//! plumbing under them.
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+#[cfg(target_arch = "wasm32")]
+mod config;
 #[cfg(target_arch = "wasm32")]
 mod content;
 #[cfg(target_arch = "wasm32")]
