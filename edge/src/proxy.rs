@@ -7,8 +7,9 @@
 //!   streams, handed on as they are: never read into wasm memory, so a
 //!   100 MB video costs the isolate nothing but the stream.
 //! - Request headers as sent (`Range`, `Cookie`, ...), minus hop-by-hop ones,
-//!   `Host` and every `X-Portico-*` a visitor sent; plus
-//!   `X-Forwarded-Host`/`-Proto` and the signed `X-Portico-Context`.
+//!   `Host`, forwarding headers and every `X-Portico-*` a visitor sent; plus
+//!   `X-Forwarded-Host`/`-Proto` (and `-For` from `CF-Connecting-IP`) and the
+//!   signed `X-Portico-Context`.
 //! - A WebSocket upgrade is fetched with its `Upgrade` header; the runtime
 //!   answers 101 with the socket, which goes back to the visitor untouched.
 //! - Redirects are not followed; `Location`, `Content-Location` and
@@ -98,6 +99,9 @@ pub async fn forward(
     // A mutable copy in one call: the incoming headers are immutable.
     let headers = web_sys::Headers::new_with_headers(&incoming.headers())?;
     let connection = headers.get("connection")?;
+    // The visitor's address as the runtime saw it (set by Cloudflare, and by
+    // `wrangler dev`), unlike any `X-Forwarded-For` the visitor sends.
+    let client = headers.get("cf-connecting-ip")?;
     let websocket = is_websocket_upgrade(headers.get("upgrade")?.as_deref());
     for name in header_names(&headers)
         .iter()
@@ -111,6 +115,9 @@ pub async fn forward(
     headers.delete("host")?;
     headers.set("x-forwarded-host", request.forwarded_host)?;
     headers.set("x-forwarded-proto", request.forwarded_proto)?;
+    if let Some(client) = &client {
+        headers.set("x-forwarded-for", client)?;
+    }
     if let Some((context, signature)) = &request.signed {
         headers.set(CONTEXT_HEADER, context)?;
         headers.set(SIGNATURE_HEADER, signature)?;

@@ -151,12 +151,30 @@ pub fn shared_cacheable(has_set_cookie: bool, cache_control: Option<&str>) -> bo
     })
 }
 
+/// Forwarding headers a visitor may not set: the edge sets
+/// `X-Forwarded-Host`/`-Proto` (and `X-Forwarded-For` from the runtime's
+/// `CF-Connecting-IP`) itself; a visitor's would only mislead the platform.
+pub const EDGE_FORWARDING_HEADERS: &[&str] = &[
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
 /// Whether a visitor's request header goes on to the origin: not a
 /// hop-by-hop header (RFC 9110 §7.6.1; `upgrade` kept for WebSockets, which
-/// the runtime's `fetch` needs to see), not one named in `Connection`, and
-/// never one of the edge's own `X-Portico-*` (a visitor's is a forgery).
+/// the runtime's `fetch` needs to see), not one named in `Connection`, not
+/// a forwarding header ([`EDGE_FORWARDING_HEADERS`]), and never one of the
+/// edge's own `X-Portico-*` (a visitor's is a forgery).
 pub fn forwards_request_header(name: &str, connection: Option<&str>, websocket: bool) -> bool {
     let name = name.trim();
+    if EDGE_FORWARDING_HEADERS
+        .iter()
+        .any(|forwarding| forwarding.eq_ignore_ascii_case(name))
+    {
+        return false;
+    }
     if name.len() >= crate::origin_context::RESERVED_HEADER_PREFIX.len()
         && name.as_bytes()[..crate::origin_context::RESERVED_HEADER_PREFIX.len()]
             .eq_ignore_ascii_case(crate::origin_context::RESERVED_HEADER_PREFIX.as_bytes())
@@ -337,6 +355,11 @@ mod tests {
             ("X-Portico-Signature", None, true, false),
             ("X-PORTICO-anything", None, false, false),
             ("x-porti", None, false, true),
+            ("Forwarded", None, false, false),
+            ("x-forwarded-for", None, false, false),
+            ("X-Forwarded-Host", None, false, false),
+            ("x-real-ip", None, false, false),
+            ("x-forwarded-prefix", None, false, true),
         ];
         for (name, connection, websocket, expected) in cases {
             assert_eq!(

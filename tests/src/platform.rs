@@ -433,6 +433,8 @@ async fn whoami(Extension(context): Extension<OriginContext>, request: Request) 
         "x_forwarded_proto": header("x-forwarded-proto"),
         "host_header": header("host"),
         "x_portico_extra": header("x-portico-extra"),
+        "forwarded": header("forwarded"),
+        "x_forwarded_for": header("x-forwarded-for"),
     }))
     .into_response()
 }

@@ -156,6 +156,9 @@ async fn the_platforms_products_work_on_a_custom_domain() -> Result<()> {
         )
         .header("x-portico-signature", "v1=00")
         .header("x-portico-extra", "forged")
+        .header("forwarded", "host=evil.test;proto=https")
+        .header("x-forwarded-host", "evil.test")
+        .header("x-forwarded-for", "10.0.0.1")
         .send()
         .await?;
     assert_eq!(whoami.status(), StatusCode::OK);
@@ -167,6 +170,9 @@ async fn the_platforms_products_work_on_a_custom_domain() -> Result<()> {
     assert_eq!(seen["x_forwarded_host"], SHOP, "{seen}");
     assert_eq!(seen["x_forwarded_proto"], "http", "{seen}");
     assert_eq!(seen["x_portico_extra"], Value::Null, "{seen}");
+    assert_eq!(seen["forwarded"], Value::Null, "{seen}");
+    // The client's address as the runtime saw it, not the visitor's claim.
+    assert_eq!(seen["x_forwarded_for"], "127.0.0.1", "{seen}");
     // Whose host header the origin sees: its own, not the visitor's.
     assert_ne!(seen["host_header"], SHOP, "{seen}");
 
