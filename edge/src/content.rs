@@ -19,11 +19,11 @@
 
 use std::cell::RefCell;
 
+use crate::runtime::memo::Memo;
 use js_sys::ArrayBuffer;
-use portico_shared::memo::Memo;
 use worker::{Env, Result};
 
-use crate::kv::KvNamespace;
+use crate::runtime::kv::KvNamespace;
 
 /// Memory the isolate gives to page HTML (an isolate has 128 MB; a page is at
 /// most 1 MiB, so the hottest dozens of pages always fit).

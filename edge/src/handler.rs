@@ -1,79 +1,27 @@
 //! The worker's handlers: `fetch` for visitors, `start` once per isolate.
 
-use std::rc::Rc;
-
+use portico_shared::origin_context::OriginContext;
 use portico_shared::pages::problem_page;
+use portico_shared::path::is_pass_through;
 use portico_shared::route::{
     hsts_max_age, redirect_cache_control, split_request_url, HTML_CONTENT_TYPE, NO_STORE,
     PAGE_CACHE_CONTROL,
 };
 use portico_shared::{
-    route, Decision, EdgeSettings, Facts, HostRecord, Lookup, PathRecord, Problem,
-    Request as Visitor, Visit,
+    route, Decision, Facts, HostRecord, Lookup, PathRecord, Problem, Request as Visitor, Via, Visit,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{Request, Response};
 use worker::{console_error, console_warn, event, Env, Result};
 
-use crate::kv::KvNamespace;
-use crate::reply::{self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text};
-use crate::{content, proxy, task};
-
-/// The deployment's settings, from `wrangler.toml` vars: read once per
-/// isolate (vars are fixed for an isolate's life; a new deployment or a
-/// changed `.dev.vars` starts new isolates).
-struct Config {
-    settings: EdgeSettings,
-    platform_name: String,
-    platform_origin: String,
-}
-
-impl Config {
-    fn from_env(env: &Env) -> Config {
-        let var = |name: &str| env.var(name).map(|v| v.to_string()).unwrap_or_default();
-        let platform_name = var("PLATFORM_NAME");
-        Config {
-            settings: EdgeSettings {
-                https_redirect: var("HTTPS_REDIRECT") == "true",
-            },
-            platform_name: if platform_name.is_empty() {
-                "Portico".to_string()
-            } else {
-                platform_name
-            },
-            platform_origin: var("PLATFORM_ORIGIN"),
-        }
-    }
-
-    fn get(env: &Env) -> Rc<Config> {
-        CONFIG.with(|config| {
-            config
-                .get_or_init(|| Rc::new(Config::from_env(env)))
-                .clone()
-        })
-    }
-
-    /// The isolate's config, once a request has read it.
-    fn cached() -> Option<Rc<Config>> {
-        CONFIG.with(|config| config.get().cloned())
-    }
-}
-
-thread_local! {
-    static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            settings: EdgeSettings {
-                https_redirect: false,
-            },
-            platform_name: "Portico".to_string(),
-            platform_origin: String::new(),
-        }
-    }
-}
+use crate::config::Config;
+use crate::content;
+use crate::proxy::{self, Failure, Forward};
+use crate::runtime::kv::KvNamespace;
+use crate::runtime::reply::{
+    self, reply, Body, Method, RequestHeaders, Value, Value::Fixed, Value::Text,
+};
+use crate::runtime::task;
 
 /// Runs once per isolate (again after a panic reset it). The `worker` crate
 /// installs its own panic hook; this one logs the panic with our context
@@ -180,7 +128,7 @@ async fn serve(req: &Request, url: &str, env: &Env, config: &Config) -> Result<R
     };
     let request = match Visitor::parse(&visit) {
         Ok(request) => request,
-        Err(decision) => return respond(decision, None, req, env, config).await,
+        Err(decision) => return respond(decision, None, false, req, env, config).await,
     };
     let routes = KvNamespace::binding(env, "ROUTES")?;
     let mut facts = Facts::default();
@@ -190,7 +138,8 @@ async fn serve(req: &Request, url: &str, env: &Env, config: &Config) -> Result<R
             Decision::ReadPath(key) => facts.path = read(&routes, &key, PathRecord::decode).await?,
             decision => {
                 let hsts = hsts_max_age(&request, &facts);
-                return respond(decision, hsts, req, env, config).await;
+                let validation = is_pass_through(&request.path);
+                return respond(decision, hsts, validation, req, env, config).await;
             }
         }
     }
@@ -226,9 +175,12 @@ impl Hardening {
     }
 }
 
+/// `validation`: the request is for a certificate validation path (see
+/// [`signed_context`]).
 async fn respond(
     decision: Decision,
     hsts_max_age_s: Option<u32>,
+    validation: bool,
     req: &Request,
     env: &Env,
     config: &Config,
@@ -282,17 +234,40 @@ async fn respond(
             forwarded_host,
             forwarded_proto,
             status,
-            via: _,
+            via,
         } => {
-            let target = format!(
-                "{}{}",
-                config.platform_origin.trim_end_matches('/'),
-                path_and_query
-            );
-            match proxy::forward(req, &target, &forwarded_host, forwarded_proto, status).await {
-                Ok(response) => Ok(response),
+            let Some(signed) = signed_context(&forwarded_host, via, validation, config) else {
+                return problem_for(Problem::Unavailable, config, &hardening);
+            };
+            let forward = Forward {
+                path_and_query: &path_and_query,
+                forwarded_host: &forwarded_host,
+                forwarded_proto,
+                status,
+                signed,
+            };
+            match proxy::forward(req, &config.origin, forward).await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(Failure::Timeout)) => {
+                    console_error!(
+                        "origin {}{path_and_query} did not answer within {} ms",
+                        config.origin.base,
+                        config.origin.timeout_ms
+                    );
+                    problem_for(Problem::OriginTimeout, config, &hardening)
+                }
+                Ok(Err(Failure::Unreachable(reason))) => {
+                    console_error!(
+                        "origin {}{path_and_query} did not answer: {reason}",
+                        config.origin.base
+                    );
+                    problem_for(Problem::OriginUnreachable, config, &hardening)
+                }
                 Err(err) => {
-                    console_error!("origin {target} did not answer: {err}");
+                    console_error!(
+                        "proxying to {}{path_and_query} failed: {err}",
+                        config.origin.base
+                    );
                     problem_for(Problem::OriginUnreachable, config, &hardening)
                 }
             }
@@ -304,6 +279,30 @@ async fn respond(
 }
 
 const NOSNIFF: &str = "nosniff";
+
+/// The signed context for a proxied request: `Some(Some(headers))` with the
+/// key; without one, `Some(None)` (forwarded unsigned) only for certificate
+/// validation (which belongs to no account and must work before anything else
+/// is set up), else `None`: the caller answers 503 rather than let the
+/// platform serve an account's product to a request it cannot check.
+fn signed_context(
+    host: &str,
+    via: Via,
+    validation: bool,
+    config: &Config,
+) -> Option<Option<(String, String)>> {
+    let Some(key) = &config.signing_key else {
+        return validation.then_some(None);
+    };
+    let context = OriginContext {
+        // Whole seconds of the runtime's clock (frozen between I/O in workerd).
+        timestamp_s: (js_sys::Date::now() / 1000.0) as u64,
+        host: host.to_string(),
+        account: via.account,
+        mount: via.mount,
+    };
+    Some(Some(context.sign(key)))
+}
 
 /// The platform's page for `found`, before any host record was read.
 fn problem(found: Problem, config: &Config) -> Result<Response> {

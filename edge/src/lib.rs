@@ -8,24 +8,26 @@
 //! turning every failure into a proper response (never a panic, never a 500).
 //!
 //! The worker only exists for wasm32. Native `cargo test`/`clippy` of the
-//! workspace compile only [`parking`], the executor's bookkeeping (tested
-//! there), never the JS bindings.
+//! workspace compile only the plain-Rust parts of [`runtime`] (the
+//! executor's bookkeeping and the page memory, tested there), never the JS
+//! bindings.
+//!
+//! Layout: [`handler`] is the request's way through (request in, `route()`,
+//! I/O, response out), with the deployment's settings from [`config`];
+//! [`proxy`] and [`content`] are its I/O; [`runtime`] is the workerd
+//! plumbing under them.
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 #[cfg(target_arch = "wasm32")]
+mod config;
+#[cfg(target_arch = "wasm32")]
 mod content;
 #[cfg(target_arch = "wasm32")]
 mod handler;
-#[cfg(target_arch = "wasm32")]
-mod kv;
 // Development builds only (the `local-kv` feature): see edge/Cargo.toml.
 #[cfg(all(target_arch = "wasm32", feature = "local-kv"))]
 mod local_kv;
-mod parking;
 #[cfg(target_arch = "wasm32")]
 mod proxy;
-#[cfg(target_arch = "wasm32")]
-mod reply;
-#[cfg(target_arch = "wasm32")]
-mod task;
+mod runtime;

@@ -209,6 +209,8 @@ pub enum Problem {
     MethodNotAllowed,
     /// The platform origin did not answer a proxied request.
     OriginUnreachable,
+    /// The platform origin did not answer within the edge's timeout.
+    OriginTimeout,
     /// The routing store could not be read: nothing the visitor did.
     Unavailable,
 }
@@ -221,6 +223,7 @@ impl Problem {
             Problem::NotConnected => 404,
             Problem::MethodNotAllowed => 405,
             Problem::OriginUnreachable => 502,
+            Problem::OriginTimeout => 504,
             Problem::Unavailable => 503,
         }
     }
@@ -232,6 +235,7 @@ impl Problem {
             Problem::NotConnected => "This domain is not connected",
             Problem::MethodNotAllowed => "Method not allowed",
             Problem::OriginUnreachable => "Bad gateway",
+            Problem::OriginTimeout => "Gateway timeout",
             Problem::Unavailable => "Temporarily unavailable",
         }
     }
@@ -247,6 +251,9 @@ impl Problem {
             Problem::OriginUnreachable => {
                 "The platform could not be reached to answer this request. Please try again in a moment."
             }
+            Problem::OriginTimeout => {
+                "The platform took too long to answer this request. Please try again in a moment."
+            }
             Problem::Unavailable => "This page cannot be served right now. Please try again in a moment.",
         }
     }
@@ -254,7 +261,7 @@ impl Problem {
     /// Seconds a visitor should wait before retrying, for passing faults.
     pub fn retry_after(self) -> Option<u32> {
         match self {
-            Problem::OriginUnreachable | Problem::Unavailable => Some(5),
+            Problem::OriginUnreachable | Problem::OriginTimeout | Problem::Unavailable => Some(5),
             _ => None,
         }
     }

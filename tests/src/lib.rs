@@ -14,6 +14,7 @@ pub mod forwarder;
 pub mod local_dns;
 pub mod measure;
 pub mod origin;
+pub mod platform;
 pub mod process;
 pub mod stack;
 pub mod story;

@@ -10,6 +10,7 @@ use std::net::TcpStream;
 use portico_shared::record::{content_key, host_key, path_key};
 use portico_shared::{ContentDigest, HostRecord, Hostname, PathRecord, Slug, Target};
 use portico_tests::origin::EchoOrigin;
+use portico_tests::platform::TEST_SIGNING_SECRET;
 use portico_tests::wrangler::{WranglerDev, WranglerDevBuilder};
 use portico_tests::Result;
 use reqwest::{Method, StatusCode};
@@ -70,6 +71,7 @@ fn seeded(builder: WranglerDevBuilder) -> WranglerDevBuilder {
         ),
     ];
     let mut builder = builder
+        .var("ORIGIN_SIGNING_SECRET", TEST_SIGNING_SECRET)
         .kv(
             "ROUTES",
             &host_key(&sales),
@@ -374,6 +376,21 @@ async fn proxies_origin_mounts_and_certificate_validation() -> Result<()> {
     assert_eq!(seen["headers"]["x-custom"], "kept");
     assert_eq!(seen["headers"]["x-forwarded-host"], "sales.example.com");
     assert_eq!(seen["headers"]["x-forwarded-proto"], "http");
+    // Signed, with the host it came through (these records name no account).
+    let context = seen["headers"]["x-portico-context"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        context.contains(",host=sales.example.com,account=,mount="),
+        "{seen}"
+    );
+    assert!(
+        seen["headers"]["x-portico-signature"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("v1="),
+        "{seen}"
+    );
     assert!(seen["headers"].get("keep-alive").is_none(), "{seen}");
     assert!(
         seen["headers"].get("proxy-authorization").is_none(),
@@ -457,6 +474,32 @@ async fn an_unreachable_origin_is_a_502_not_a_500() -> Result<()> {
     let response = edge.get("sales.example.com", "/members").await?;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(header(&response, "retry-after"), "5");
+    Ok(())
+}
+
+/// Without `ORIGIN_SIGNING_SECRET` the edge cannot tell the platform whose
+/// request it is: mounts answer 503 and the origin is never asked;
+/// certificate validation, which belongs to no account, is still forwarded.
+#[tokio::test]
+async fn without_a_signing_secret_mounts_are_not_proxied() -> Result<()> {
+    let origin = EchoOrigin::start().await?;
+    let edge = seeded(
+        WranglerDev::builder()
+            .var("HTTPS_REDIRECT", "false")
+            .var("PLATFORM_ORIGIN", origin.base_url()),
+    )
+    .var("ORIGIN_SIGNING_SECRET", "")
+    .start()
+    .await?;
+    let mount = edge.get("sales.example.com", "/members").await?;
+    assert_eq!(mount.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header(&mount, "x-origin"), "");
+    let validation = edge
+        .get("sales.example.com", "/.well-known/acme-challenge/tok")
+        .await?;
+    assert_eq!(validation.status(), StatusCode::OK);
+    let seen: Value = serde_json::from_slice(&validation.bytes().await?)?;
+    assert!(seen["headers"].get("x-portico-context").is_none(), "{seen}");
     Ok(())
 }
 

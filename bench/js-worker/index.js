@@ -153,7 +153,7 @@ async function serveTarget(target, status, rest, visit, request, env, config) {
   return problem(PROBLEMS.unavailable, config);
 }
 
-// Page HTML kept in the isolate's memory (shared/src/memo.rs): at most
+// Page HTML kept in the isolate's memory (edge/src/runtime/memo.rs): at most
 // MEMORY_BUDGET bytes, the oldest entry forgotten first. Content keys name a
 // digest of the HTML, so an entry never goes stale.
 const MEMORY_BUDGET = 16 * 1024 * 1024;

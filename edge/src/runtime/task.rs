@@ -26,7 +26,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::parking::{Id, Parking};
+use crate::runtime::parking::{Id, Parking};
 
 /// A request's future: its output is the response (or what the runtime
 /// should make of an error).

@@ -12,8 +12,8 @@
 use wasm_bindgen::prelude::*;
 use worker::{Env, Result};
 
-use crate::reply::{fixed, text};
-use crate::task::settle;
+use crate::runtime::reply::{fixed, text};
+use crate::runtime::task::settle;
 
 /// `cacheTtl` of routing records (seconds): KV's own default.
 const ROUTING_CACHE_TTL_S: u32 = 60;

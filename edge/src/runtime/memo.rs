@@ -54,6 +54,7 @@ impl<V: Clone> Memo<V> {
     }
 
     /// Bytes held.
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.bytes
     }
