@@ -112,6 +112,8 @@ pub struct RawSettings {
     pub domain_connect_key_file: Option<String>,
     pub domain_connect_key_id: Option<String>,
     pub domain_connect_provider_name: Option<String>,
+    pub domain_connect_return_url: Option<String>,
+    pub domain_connect_state_secret: Option<String>,
     // The dashboard (control/src/dashboard.rs).
     pub dashboard_wasm_dir: Option<String>,
     // Rate limits (control/src/api/limits.rs).
@@ -229,6 +231,11 @@ impl RawSettings {
         text!(
             domain_connect_provider_name,
             "PORTICO_DOMAIN_CONNECT_PROVIDER_NAME"
+        );
+        text!(domain_connect_return_url, "PORTICO_DOMAIN_CONNECT_RETURN_URL");
+        text!(
+            domain_connect_state_secret,
+            "PORTICO_DOMAIN_CONNECT_STATE_SECRET"
         );
         parsed!(verify_concurrency, "PORTICO_VERIFY_CONCURRENCY");
         parsed!(verify_poll_ms, "PORTICO_VERIFY_POLL_MS");
