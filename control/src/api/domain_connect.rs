@@ -169,6 +169,7 @@ pub async fn offer_domain_connect(
 
 /// What the DNS provider appends to the return URL.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReturnQuery {
     /// The `state` of the apply URL, as the provider hands it back.
     pub state: String,
