@@ -519,6 +519,7 @@ export async function domainDetail(main, ctx, id) {
   const addressesArea = h('div', {});
   const checkNow = h('button', { type: 'button', class: 'secondary', id: 'check-now' }, 'Check now');
   const checkResult = h('span', { class: 'muted', role: 'status', id: 'check-result' });
+  const connectArea = connectBox(domain);
 
   let renderedReport = null;
   const render = () => {
@@ -529,6 +530,7 @@ export async function domainDetail(main, ctx, id) {
         ' (', relativeTime(domain.connect_deadline), ') → it is removed, and you can add it again.'));
     }
     fill(statusBox, lines);
+    if (connectArea) connectArea.hidden = domain.status !== 'processing';
     // Rebuilt only after a new check: a button in them keeps the keyboard's focus between polls.
     const reportKey = `${domain.status} ${report ? report.checked_at : ''}`;
     if (reportKey !== renderedReport) {
@@ -604,7 +606,7 @@ export async function domainDetail(main, ctx, id) {
     statusBox,
     h('div', { class: 'actions' }, checkNow, checkResult),
     section('setup', 'DNS records',
-      connectBox(domain),
+      connectArea,
       recordsTable(domain),
       h('p', { class: 'help' }, 'If your provider wants the full name, use ', h('code', {}, domain.dns_records[0].name),
         '. If it adds your domain itself and shows ', h('code', {}, `${domain.dns_records[0].name}.${domain.root}`), ', type just ', h('code', {}, domain.dns_records[0].host),

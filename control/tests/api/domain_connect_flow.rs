@@ -261,25 +261,53 @@ async fn a_subdomain_connects_and_a_cancel_changes_nothing(db: Db) {
     assert_eq!(flow.status(&id).await.0, "connected");
 }
 
-/// A provider that lies: announces Domain Connect from a private address
-/// (allowed here) whose settings are malformed, or names a host that is not
-/// a host: the manual steps with a note, never a button.
+/// Providers that lie: malformed settings, a `_domainconnect` value that is
+/// not a host, none at all, a template endpoint that says 404, or one that
+/// answers another platform's template: the manual steps with a note, never
+/// a button. (A private address is allowed here; see the next test.)
 async fn a_provider_that_lies_gets_the_manual_steps(db: Db) {
+    use axum::extract::Path;
+    use axum::routing::get;
     let junk = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let junk_addr = junk.local_addr().unwrap();
+    let base = format!("http://{junk_addr}");
     tokio::spawn(async move {
+        let settings = move |Path(domain): Path<String>| {
+            let base = base.clone();
+            async move {
+                if domain == "malformed.test" {
+                    return "{\"providerId\": 7".to_string();
+                }
+                json!({"providerId": "liar.test", "providerName": "Liar",
+                    "urlSyncUX": base, "urlAPI": base})
+                .to_string()
+            }
+        };
+        let support = |Path((_, service)): Path<(String, String)>| async move {
+            match service.as_str() {
+                // Says yes, with another platform's template.
+                "root" => (200, json!({"providerId": "other.test", "serviceId": "root"}).to_string()),
+                _ => (404, String::new()),
+            }
+        };
         let app = axum::Router::new()
+            .route("/v2/{domain}/settings", get(settings))
             .route(
-                "/v2/{domain}/settings",
-                axum::routing::get(|| async { "{\"providerId\": 7" }),
+                "/v2/domainTemplates/providers/{provider}/services/{service}",
+                get(move |path| async move {
+                    let (status, body) = support(path).await;
+                    (axum::http::StatusCode::from_u16(status).unwrap(), body)
+                }),
             );
         let _ = axum::serve(junk, app).await;
     });
+    let announce = format!("_domainconnect TXT \"{junk_addr}\"\n");
     let Some(flow) = flow(
         db,
         &[
             ("shop.test", ""),
-            ("malformed.test", &format!("_domainconnect TXT \"{junk_addr}\"\n")),
+            ("malformed.test", &announce),
+            ("liar.test", &announce),
             ("badrecord.test", "_domainconnect TXT \"https://evil.test/x\"\n"),
         ],
     )
@@ -291,6 +319,8 @@ async fn a_provider_that_lies_gets_the_manual_steps(db: Db) {
         ("www.malformed.test", "malformed"),
         ("www.badrecord.test", "bad_record"),
         ("sales.nowhere.test", "no_record"),
+        ("www.liar.test", "template_unsupported"),
+        ("sales.liar.test", "template_unsupported"),
     ] {
         let id = flow.add(hostname).await;
         let offer = flow.offer(&id).await;
