@@ -232,7 +232,10 @@ impl RawSettings {
             domain_connect_provider_name,
             "PORTICO_DOMAIN_CONNECT_PROVIDER_NAME"
         );
-        text!(domain_connect_return_url, "PORTICO_DOMAIN_CONNECT_RETURN_URL");
+        text!(
+            domain_connect_return_url,
+            "PORTICO_DOMAIN_CONNECT_RETURN_URL"
+        );
         text!(
             domain_connect_state_secret,
             "PORTICO_DOMAIN_CONNECT_STATE_SECRET"

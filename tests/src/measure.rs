@@ -170,7 +170,9 @@ pub async fn run(
             let root = format!("{how}{round}.test");
             // The customer's zone exists at their provider (mail records);
             // anything of an earlier run is cleared.
-            client.delete_records(&format!("www.{root}"), "CNAME").await?;
+            client
+                .delete_records(&format!("www.{root}"), "CNAME")
+                .await?;
             client.delete_forward(&root).await?;
             client.delete_records(&root, "TXT").await?;
             client.create_record(&root, "TXT", "v=spf1 -all").await?;
@@ -190,13 +192,19 @@ pub async fn run(
                     .await?
                     .ok_or_else(|| Error::msg(format!("Domain Connect not offered for {root}")))?;
                 let took = started.elapsed();
-                out.say(format!("{root} (Domain Connect): {:.0} ms", took.as_secs_f64() * 1000.0));
+                out.say(format!(
+                    "{root} (Domain Connect): {:.0} ms",
+                    took.as_secs_f64() * 1000.0
+                ));
                 automatic.push(took);
             } else {
                 create_records(client, &domain, &mut quiet).await?;
                 verify_until_connected(client, account, &id, started).await?;
                 let took = started.elapsed();
-                out.say(format!("{root} (by hand): {:.0} ms", took.as_secs_f64() * 1000.0));
+                out.say(format!(
+                    "{root} (by hand): {:.0} ms",
+                    took.as_secs_f64() * 1000.0
+                ));
                 by_hand.push(took);
             }
         }

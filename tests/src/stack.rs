@@ -280,9 +280,20 @@ impl Drop for LocalStack {
 /// Makes the platform's Domain Connect key at `key` and publishes its public
 /// half in the local DNS, as an operator does with
 /// `portico-control domain-connect key-records`.
-fn publish_domain_connect_key(control_bin: &PathBuf, key: &std::path::Path, dns: &LocalDns) -> Result<()> {
+fn publish_domain_connect_key(
+    control_bin: &PathBuf,
+    key: &std::path::Path,
+    dns: &LocalDns,
+) -> Result<()> {
     let made = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
         .arg(key)
         .stderr(Stdio::null())
         .status()?;

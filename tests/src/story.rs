@@ -498,7 +498,9 @@ pub(crate) async fn connect_automatically(
     let apply_url = text(&offer, "apply_url")?;
     out.say(format!(
         "dashboard: \"Connect automatically\" → {}'s consent page",
-        offer["provider_name"].as_str().unwrap_or("the DNS provider")
+        offer["provider_name"]
+            .as_str()
+            .unwrap_or("the DNS provider")
     ));
     let consent = client.browse(&apply_url, None).await?;
     if consent.status != 200 {
@@ -511,7 +513,12 @@ pub(crate) async fn connect_automatically(
     let return_url = back
         .location
         .filter(|_| back.status == 303)
-        .ok_or_else(|| Error::msg(format!("Connect at the provider: {} {}", back.status, back.body)))?;
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "Connect at the provider: {} {}",
+                back.status, back.body
+            ))
+        })?;
     out.say("DNS provider: \"Connect\" → records written, back to the platform");
     let landed = client.browse(&return_url, None).await?;
     if landed.status != 303 {
@@ -527,14 +534,21 @@ pub(crate) async fn connect_automatically(
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let domain = client
-            .api(Method::GET, &format!("/v1/domains/{domain_id}"), &account.token, None)
+            .api(
+                Method::GET,
+                &format!("/v1/domains/{domain_id}"),
+                &account.token,
+                None,
+            )
             .await?
             .expect(200, "reading the domain")?;
         if domain["status"] == "connected" {
             return Ok(Some(Instant::now()));
         }
         if Instant::now() > deadline {
-            return Err(Error::msg(format!("not connected after Domain Connect: {domain}")));
+            return Err(Error::msg(format!(
+                "not connected after Domain Connect: {domain}"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -206,30 +206,38 @@ pub async fn domain_connect_return(
         .clone()
         .ok_or(ApiError::NotFound("Domain Connect"))?;
     let now = state.clock.now_ms();
-    let returned = dc.state_key.open(&query.state, now).map_err(|err| match err {
-        StateError::Expired => ApiError::BadRequest {
-            code: "state_expired",
-            message: err.to_string(),
-        },
-        _ => ApiError::BadRequest {
-            code: "invalid_state",
-            message: format!("{err}: nothing was changed"),
-        },
-    })?;
+    let returned = dc
+        .state_key
+        .open(&query.state, now)
+        .map_err(|err| match err {
+            StateError::Expired => ApiError::BadRequest {
+                code: "state_expired",
+                message: err.to_string(),
+            },
+            _ => ApiError::BadRequest {
+                code: "invalid_state",
+                message: format!("{err}: nothing was changed"),
+            },
+        })?;
     if !idempotency::spend(state.store.pool(), SPENT_SCOPE, &returned.nonce, now).await? {
         return Err(ApiError::conflict(
             "state_used",
             "this return was already taken: open the domain in the dashboard",
         ));
     }
-    let see_other = |location: String| {
-        (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response()
-    };
-    let Some(row) =
-        domains::get(state.store.pool(), &returned.account_id, &returned.domain_id).await?
+    let see_other =
+        |location: String| (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response();
+    let Some(row) = domains::get(
+        state.store.pool(),
+        &returned.account_id,
+        &returned.domain_id,
+    )
+    .await?
     else {
         // Removed since: the list of domains.
-        return Ok(see_other(dc.dashboard_url("").trim_end_matches('/').to_string()));
+        return Ok(see_other(
+            dc.dashboard_url("").trim_end_matches('/').to_string(),
+        ));
     };
     let location = dc.dashboard_url(&row.id);
     if query.error.is_some() {
@@ -239,7 +247,7 @@ pub async fn domain_connect_return(
     if let Some(limits) = &state.limits {
         let key: [u8; 32] =
             Sha256::digest(format!("domain-connect-return:{}", row.account_id)).into();
-        if let Err(refusal) = limits.charge_verify(&key) {
+        if let Some(refusal) = limits.charge_verify(&key) {
             return Ok(refusal);
         }
     }
@@ -252,7 +260,9 @@ pub async fn domain_connect_return(
                 tracing::info!(domain_id = %row.id, error = %err, "check after Domain Connect not run")
             }
             Ok(Err(err)) => tracing::warn!(error = %err, "check after Domain Connect failed"),
-            Err(_) => tracing::info!(domain_id = %row.id, "check after Domain Connect still running"),
+            Err(_) => {
+                tracing::info!(domain_id = %row.id, "check after Domain Connect still running")
+            }
         }
     }
     Ok(see_other(location))

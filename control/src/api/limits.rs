@@ -258,10 +258,10 @@ impl RateLimits {
 
     /// Charges a check that no token asked for (Domain Connect's return) to
     /// the verify bucket of `key`: the refusal when it is empty.
-    pub fn charge_verify(&self, key: &[u8; 32]) -> Result<(), Response> {
+    pub fn charge_verify(&self, key: &[u8; 32]) -> Option<Response> {
         match self.verify.as_ref().map(|bucket| bucket.check(key)) {
-            Some(verdict) if !verdict.allowed => Err(verdict.refusal()),
-            _ => Ok(()),
+            Some(verdict) if !verdict.allowed => Some(verdict.refusal()),
+            _ => None,
         }
     }
 
@@ -414,7 +414,11 @@ mod tests {
             (Method::GET, "/v1/domains/dom_1/verify", Class::Reads),
             (Method::POST, "/v1/domains", Class::Writes),
             (Method::POST, "/v1/domains/dom_1/verify", Class::Verify),
-            (Method::POST, "/v1/domains/dom_1/domain-connect", Class::Verify),
+            (
+                Method::POST,
+                "/v1/domains/dom_1/domain-connect",
+                Class::Verify,
+            ),
             (Method::POST, "/v1/domains//verify", Class::Writes),
             (Method::POST, "/v1/domains/a/b/verify", Class::Writes),
             (Method::DELETE, "/v1/domains/dom_1", Class::Writes),

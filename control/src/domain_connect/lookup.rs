@@ -29,8 +29,11 @@ pub async fn discover(
     provider_id: &str,
     service: Service,
 ) -> Result<ProviderSettings, NotOffered> {
-    match tokio::time::timeout(DISCOVERY_TIMEOUT, discover_now(dns, zone, provider_id, service))
-        .await
+    match tokio::time::timeout(
+        DISCOVERY_TIMEOUT,
+        discover_now(dns, zone, provider_id, service),
+    )
+    .await
     {
         Ok(found) => found,
         Err(_) => Err(NotOffered::Unreadable(format!(

@@ -112,7 +112,9 @@ fn return_url(text: &str) -> Result<Url, ConfigError> {
     let bad = |why: &str| invalid("domain_connect_return_url", format!("{text:?}: {why}"));
     let url = Url::parse(text.trim()).map_err(|_| bad("not an absolute URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(bad("use https://<the host customers reach the dashboard at>"));
+        return Err(bad(
+            "use https://<the host customers reach the dashboard at>",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(bad("no query, fragment or credentials"));

@@ -23,6 +23,7 @@ use crate::helpers::*;
 
 struct Flow {
     app: TestApp,
+    account_id: String,
     _database: TestDatabase,
     dns: LocalDns,
     token: String,
@@ -39,11 +40,17 @@ fn free_port() -> u16 {
 }
 
 async fn flow(db: Db, zones: &[(&str, &str)]) -> Option<Flow> {
-    flow_with(db, zones, true).await
+    flow_with(db, zones, true, 0).await
 }
 
 /// `allow_private`: the verifier's outbound rule (false: production's).
-async fn flow_with(db: Db, zones: &[(&str, &str)], allow_private: bool) -> Option<Flow> {
+/// `verify_per_min`: the verify rate limit (0: off, as elsewhere in the tests).
+async fn flow_with(
+    db: Db,
+    zones: &[(&str, &str)],
+    allow_private: bool,
+    verify_per_min: u32,
+) -> Option<Flow> {
     let dns = LocalDns::start(LocalDnsOptions {
         platform_domain: PLATFORM.into(),
         zones: zones
@@ -58,7 +65,14 @@ async fn flow_with(db: Db, zones: &[(&str, &str)], allow_private: bool) -> Optio
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("dc-key.pem");
     let made = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
         .arg(&key_file)
         .stderr(Stdio::null())
         .status()
@@ -104,10 +118,12 @@ async fn flow_with(db: Db, zones: &[(&str, &str)], allow_private: bool) -> Optio
             .unwrap();
     }
     settings.domain_connect = Some(dc);
+    settings.rate_limits.verify_per_min = verify_per_min;
     let app = start(&settings).await;
-    let (_, token) = app.account("katie").await;
+    let (account_id, token) = app.account("katie").await;
     Some(Flow {
         app,
+        account_id,
         _database: database,
         dns,
         token,
@@ -129,20 +145,30 @@ impl Flow {
     async fn offer(&self, id: &str) -> Value {
         let (status, offer) = self
             .app
-            .post(&format!("/v1/domains/{id}/domain-connect"), &self.token, json!({}))
+            .post(
+                &format!("/v1/domains/{id}/domain-connect"),
+                &self.token,
+                json!({}),
+            )
             .await;
         assert_eq!(status, 200, "{offer}");
         offer
     }
 
     async fn status(&self, id: &str) -> (String, Value) {
-        let (status, domain) = self.app.get(&format!("/v1/domains/{id}"), &self.token).await;
+        let (status, domain) = self
+            .app
+            .get(&format!("/v1/domains/{id}"), &self.token)
+            .await;
         assert_eq!(status, 200);
         let (_, diagnostics) = self
             .app
             .get(&format!("/v1/domains/{id}/diagnostics"), &self.token)
             .await;
-        (domain["status"].as_str().unwrap().to_string(), diagnostics["report"].clone())
+        (
+            domain["status"].as_str().unwrap().to_string(),
+            diagnostics["report"].clone(),
+        )
     }
 
     /// The customer's click at the provider: the consent page, then Connect.
@@ -236,7 +262,12 @@ async fn a_subdomain_connects_and_a_cancel_changes_nothing(db: Db) {
     assert_eq!(cancelled.status(), 303);
     let back = location(&cancelled);
     assert!(back.contains("error=access_denied"), "{back}");
-    assert!(flow.dns.provider.records().iter().all(|r| r.name != "sales.shop.test"));
+    assert!(flow
+        .dns
+        .provider
+        .records()
+        .iter()
+        .all(|r| r.name != "sales.shop.test"));
     let done = flow.get(&back).await;
     assert_eq!(done.status(), 303);
     assert_eq!(flow.status(&id).await, ("processing".into(), Value::Null));
@@ -286,7 +317,10 @@ async fn a_provider_that_lies_gets_the_manual_steps(db: Db) {
         let support = |Path((_, service)): Path<(String, String)>| async move {
             match service.as_str() {
                 // Says yes, with another platform's template.
-                "root" => (200, json!({"providerId": "other.test", "serviceId": "root"}).to_string()),
+                "root" => (
+                    200,
+                    json!({"providerId": "other.test", "serviceId": "root"}).to_string(),
+                ),
                 _ => (404, String::new()),
             }
         };
@@ -308,7 +342,10 @@ async fn a_provider_that_lies_gets_the_manual_steps(db: Db) {
             ("shop.test", ""),
             ("malformed.test", &announce),
             ("liar.test", &announce),
-            ("badrecord.test", "_domainconnect TXT \"https://evil.test/x\"\n"),
+            (
+                "badrecord.test",
+                "_domainconnect TXT \"https://evil.test/x\"\n",
+            ),
         ],
     )
     .await
@@ -334,7 +371,7 @@ async fn a_provider_that_lies_gets_the_manual_steps(db: Db) {
 /// In production (public addresses only), a provider whose API is at a
 /// private address (here loopback) is never asked.
 async fn a_provider_at_a_private_address_is_not_asked(db: Db) {
-    let Some(flow) = flow_with(db, &[("shop.test", "")], false).await else {
+    let Some(flow) = flow_with(db, &[("shop.test", "")], false, 0).await else {
         return;
     };
     let id = flow.add("sales.shop.test").await;
@@ -345,9 +382,62 @@ async fn a_provider_at_a_private_address_is_not_asked(db: Db) {
     assert!(message.contains("loopback"), "{message}");
 }
 
+/// The return runs a check: it is charged to the account's verify limit
+/// (here 2 a minute), as `…/verify` is. The offers spend the token's.
+async fn returns_are_within_the_verify_rate_limit(db: Db) {
+    let Some(flow) = flow_with(db, &[("shop.test", "")], true, 2).await else {
+        return;
+    };
+    let mut returns = Vec::new();
+    for hostname in ["a.shop.test", "b.shop.test", "c.shop.test"] {
+        let id = flow.add(hostname).await;
+        let (status, offer) = flow
+            .app
+            .post(
+                &format!("/v1/domains/{id}/domain-connect"),
+                &flow.token,
+                json!({}),
+            )
+            .await;
+        if returns.len() == 2 {
+            // The token's verify bucket is spent by the two offers.
+            assert_eq!(status, 429, "{offer}");
+            break;
+        }
+        assert_eq!(offer["offered"], true, "{offer}");
+        let back = flow
+            .consent(offer["apply_url"].as_str().unwrap(), "connect")
+            .await;
+        returns.push((id, location(&back)));
+    }
+    let (first, second) = (&returns[0], &returns[1]);
+    assert_eq!(flow.get(&first.1).await.status(), 303);
+    assert_eq!(flow.get(&second.1).await.status(), 303);
+    // A third return within the minute (a state of the same account) is
+    // refused, and checks nothing.
+    let id = flow.add("d.shop.test").await;
+    let dc = flow.app.state.domain_connect.clone().unwrap();
+    let state = dc
+        .state_key
+        .seal(&portico_control::domain_connect::state::new_state(
+            &id,
+            &flow.account_id,
+            [1; 16],
+            flow.app.state.clock.now_ms(),
+        ));
+    let third = flow
+        .get(&format!("{}?state={state}", dc.redirect_uri()))
+        .await;
+    assert_eq!(third.status(), 429);
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(flow.status(&id).await, ("processing".into(), Value::Null));
+}
+
 both_stores!(
     a_root_domain_connects_with_one_click,
     a_subdomain_connects_and_a_cancel_changes_nothing,
     a_provider_that_lies_gets_the_manual_steps,
     a_provider_at_a_private_address_is_not_asked,
+    returns_are_within_the_verify_rate_limit,
 );

@@ -196,7 +196,11 @@ async fn verified(
             .into_owned()
             .collect();
     let (Some(sig), Some(key)) = (tail.get("sig"), tail.get("key")) else {
-        return Err(refuse(400, "unsigned", "sig and key come last in an apply URL"));
+        return Err(refuse(
+            400,
+            "unsigned",
+            "sig and key come last in an apply URL",
+        ));
     };
     let key_domain = template["syncPubKeyDomain"].as_str().unwrap_or_default();
     let public_key = public_key(dc.dns, key, key_domain).await?;
@@ -207,7 +211,11 @@ async fn verified(
         .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
         .ok_or_else(|| refuse(400, "invalid_query", "no domain"))?;
     if !dc.provider.read(|p| p.holds_zone(&domain)) {
-        return Err(refuse(404, "not_found", format!("{domain} is not a zone here")));
+        return Err(refuse(
+            404,
+            "not_found",
+            format!("{domain} is not a zone here"),
+        ));
     }
     let host = params.get("host").filter(|h| !h.is_empty()).cloned();
     if template["hostRequired"] == true && host.is_none() {
@@ -226,14 +234,22 @@ async fn verified(
             out = out.replace(&format!("%{name}%"), value);
         }
         if out.contains('%') {
-            return Err(refuse(400, "missing_variable", format!("{text}: a variable is missing")));
+            return Err(refuse(
+                400,
+                "missing_variable",
+                format!("{text}: a variable is missing"),
+            ));
         }
         Ok(out)
     };
     let mut changes = Vec::new();
     for record in template["records"].as_array().cloned().unwrap_or_default() {
         let at = record["host"].as_str().unwrap_or("@");
-        let name = if at == "@" { base.clone() } else { format!("{at}.{base}") };
+        let name = if at == "@" {
+            base.clone()
+        } else {
+            format!("{at}.{base}")
+        };
         match record["type"].as_str() {
             Some("CNAME") => changes.push(Change::Cname {
                 name,
@@ -274,7 +290,10 @@ async fn verified(
     Ok(Apply {
         domain,
         changes,
-        provider_name: template["providerName"].as_str().unwrap_or_default().to_string(),
+        provider_name: template["providerName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         redirect_uri,
         state: params.get("state").cloned(),
     })
@@ -284,7 +303,9 @@ async fn verified(
 async fn public_key(dns: SocketAddr, key: &str, domain: &str) -> Result<Vec<u8>, ProviderError> {
     let label_ok = !key.is_empty()
         && key.len() <= 63
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !label_ok {
         return Err(refuse(400, "invalid_key", "key is not one DNS label"));
     }
@@ -296,8 +317,7 @@ async fn public_key(dns: SocketAddr, key: &str, domain: &str) -> Result<Vec<u8>,
     let mut server = NameServerConfig::udp_and_tcp(dns.ip());
     server.connections = vec![udp, tcp];
     let config = ResolverConfig::from_name_servers(vec![server]);
-    let mut builder =
-        TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
     builder.options_mut().cache_size = 0;
     let resolver = builder
         .build()
@@ -308,16 +328,16 @@ async fn public_key(dns: SocketAddr, key: &str, domain: &str) -> Result<Vec<u8>,
         .map_err(|e| refuse(403, "invalid_key", format!("no public key at {name}: {e}")))?;
     let mut parts: Vec<(u32, String)> = Vec::new();
     for record in lookup.answers() {
-        let RData::TXT(txt) = &record.data else { continue };
+        let RData::TXT(txt) = &record.data else {
+            continue;
+        };
         let text: String = txt
             .txt_data
             .iter()
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .collect();
-        let fields: HashMap<&str, &str> = text
-            .split(',')
-            .filter_map(|f| f.split_once('='))
-            .collect();
+        let fields: HashMap<&str, &str> =
+            text.split(',').filter_map(|f| f.split_once('=')).collect();
         if fields.get("a").is_some_and(|a| *a != "RS256") {
             continue;
         }
@@ -328,9 +348,13 @@ async fn public_key(dns: SocketAddr, key: &str, domain: &str) -> Result<Vec<u8>,
     }
     parts.sort();
     let joined: String = parts.into_iter().map(|(_, d)| d).collect();
-    BASE64
-        .decode(joined)
-        .map_err(|_| refuse(403, "invalid_key", format!("the key at {name} is not base64")))
+    BASE64.decode(joined).map_err(|_| {
+        refuse(
+            403,
+            "invalid_key",
+            format!("the key at {name} is not base64"),
+        )
+    })
 }
 
 fn verify_signature(spki_der: &[u8], data: &[u8], sig: &str) -> Result<(), ProviderError> {
@@ -448,5 +472,9 @@ async fn apply(
     }
     let mut location = url::Url::parse(&uri).expect("checked in verified()");
     location.query_pairs_mut().extend_pairs(back);
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
 }

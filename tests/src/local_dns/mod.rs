@@ -285,7 +285,10 @@ impl LocalDns {
                         provider: provider.clone(),
                         base_url: format!("http://{bound}"),
                         dns: dns.addr,
-                        platform_domain: options.platform_domain.trim_end_matches('.').to_ascii_lowercase(),
+                        platform_domain: options
+                            .platform_domain
+                            .trim_end_matches('.')
+                            .to_ascii_lowercase(),
                     }));
                 }
                 Some(tokio::spawn(async move {
