@@ -48,6 +48,11 @@ REFUSALS_BEYOND_THE_SCHEMA = {
     "quota_exceeded": "what the account already holds",
     # A cursor is opaque: only one this API handed out names a place.
     "invalid_cursor": "a cursor comes from an earlier answer",
+    # Domain Connect's return: the state is signed by the platform, expires,
+    # and is taken once.
+    "invalid_state": "a state comes from an earlier answer, signed",
+    "state_expired": "depends on the time of the request",
+    "state_used": "a state is taken once",
 }
 
 _seen: dict[tuple[str, str], str] = {}

@@ -484,6 +484,29 @@ function settingsForm(domain, pages, ctx) {
   return form;
 }
 
+/** Domain Connect: asks once per visit whether the customer's DNS provider
+ * can set the records up itself; if so, a "Connect automatically" link to
+ * its consent page (it sends the customer back here); if not, why, beside
+ * the manual records below. */
+function connectBox(domain) {
+  const box = h('div', { class: 'connect-box', id: 'domain-connect' },
+    h('p', { class: 'muted' }, 'Looking for a one-click setup at your DNS provider…'));
+  if (domain.status !== 'processing') return null;
+  post(`/v1/domains/${encodeURIComponent(domain.id)}/domain-connect`).then((offer) => {
+    if (offer.offered) {
+      refill(box,
+        h('p', {}, `${offer.provider_name} can create these records for you: you confirm there, then come back here.`),
+        h('p', {}, h('a', { class: 'button primary', id: 'connect-automatically', href: offer.apply_url }, 'Connect automatically')),
+        h('p', { class: 'help' }, 'Or create the records below yourself.'));
+    } else {
+      refill(box, h('p', { class: 'muted', id: 'domain-connect-reason' }, offer.reason ? offer.reason.message : 'Create the records below at your DNS provider.'));
+    }
+  }).catch((err) => {
+    refill(box, h('p', { class: 'muted', id: 'domain-connect-reason' }, `One-click setup is not available right now (${err.message}): create the records below.`));
+  });
+  return box;
+}
+
 function section(id, title, ...children) {
   const headingId = uid(id);
   return h('section', { class: 'section', 'aria-labelledby': headingId, id },
@@ -504,6 +527,7 @@ export async function domainDetail(main, ctx, id) {
   const addressesArea = h('div', {});
   const checkNow = h('button', { type: 'button', class: 'secondary', id: 'check-now' }, 'Check now');
   const checkResult = h('span', { class: 'muted', role: 'status', id: 'check-result' });
+  const connectArea = connectBox(domain);
 
   let renderedReport = null;
   const render = () => {
@@ -514,6 +538,7 @@ export async function domainDetail(main, ctx, id) {
         ' (', relativeTime(domain.connect_deadline), ') → it is removed, and you can add it again.'));
     }
     fill(statusBox, lines);
+    if (connectArea) connectArea.hidden = domain.status !== 'processing';
     // Rebuilt only after a new check: a button in them keeps the keyboard's focus between polls.
     const reportKey = `${domain.status} ${report ? report.checked_at : ''}`;
     if (reportKey !== renderedReport) {
@@ -589,6 +614,7 @@ export async function domainDetail(main, ctx, id) {
     statusBox,
     h('div', { class: 'actions' }, checkNow, checkResult),
     section('setup', 'DNS records',
+      connectArea,
       recordsTable(domain),
       h('p', { class: 'help' }, 'If your provider wants the full name, use ', h('code', {}, domain.dns_records[0].name),
         '. If it adds your domain itself and shows ', h('code', {}, `${domain.dns_records[0].name}.${domain.root}`), ', type just ', h('code', {}, domain.dns_records[0].host),

@@ -126,6 +126,7 @@ impl Application {
             .with_test_domains(settings.allow_test_domains)
             .with_rate_limits(&settings.rate_limits)
             .with_quotas(settings.quotas)
+            .with_domain_connect(settings.domain_connect.clone())
             .with_metrics_token(settings.metrics_token.as_deref());
         crate::metrics::metrics()
             .cloudflare_budget_limit

@@ -116,6 +116,8 @@ pub struct RawSettings {
     pub domain_connect_key_file: Option<String>,
     pub domain_connect_key_id: Option<String>,
     pub domain_connect_provider_name: Option<String>,
+    pub domain_connect_return_url: Option<String>,
+    pub domain_connect_state_secret: Option<String>,
     // The dashboard (control/src/dashboard.rs).
     pub dashboard_wasm_dir: Option<String>,
     // Rate limits (control/src/api/limits.rs).

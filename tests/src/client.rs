@@ -240,6 +240,35 @@ impl StackClient {
         self.visit(&self.endpoints.edge, host, path).await
     }
 
+    /// What the customer's browser does with an absolute URL: GET it, or
+    /// POST a form (`application/x-www-form-urlencoded`); redirects are
+    /// returned, not followed.
+    pub async fn browse(&self, url: &str, form: Option<&str>) -> Result<Page> {
+        let request = match form {
+            None => self.http.get(url),
+            Some(form) => self
+                .http
+                .post(url)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form.to_string()),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::msg(format!("{url}: {e}")))?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(Page {
+            status,
+            location,
+            body: response.text().await?,
+        })
+    }
+
     /// GET `path` at the registrar's forwarding as a visitor of `host`.
     pub async fn forwarder_get(&self, host: &str, path: &str) -> Result<Page> {
         self.visit(&self.endpoints.forwarder, host, path).await

@@ -6,7 +6,12 @@
 //! - record created → `connected` by the background schedule alone, for
 //!   domains `age` seconds old when their record appears (the schedule
 //!   backs off with a domain's age, up to 30 s between checks);
-//! - a page changed in the control plane → the edge serves the new HTML.
+//! - a page changed in the control plane → the edge serves the new HTML;
+//! - a root domain added → `connected`, with Domain Connect (the dashboard's
+//!   "Connect automatically", the provider's consent page) against by hand
+//!   (the records and the forward created, then "Check now"): the machine's
+//!   time and the customer's actions; the customer's own time (reading,
+//!   typing, switching tabs) comes on top and is not measured.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +19,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::client::{text, Account, StackClient};
-use crate::story::Narrator;
+use crate::story::{connect_automatically, create_records, Narrator};
 use crate::wait::{edge_until, verify, verify_until_connected, wait_connected};
 use crate::{Error, Result};
 
@@ -157,6 +162,54 @@ pub async fn run(
         to_edge.push(took);
     }
 
+    out.step("Root domain: added → connected, with Domain Connect and by hand");
+    let (mut automatic, mut by_hand) = (Vec::new(), Vec::new());
+    let mut quiet = Narrator::new(true);
+    for round in 0..rounds {
+        for how in ["dcroot", "byhand"] {
+            let root = format!("{how}{round}.test");
+            // The customer's zone exists at their provider (mail records);
+            // anything of an earlier run is cleared.
+            client
+                .delete_records(&format!("www.{root}"), "CNAME")
+                .await?;
+            client.delete_forward(&root).await?;
+            client.delete_records(&root, "TXT").await?;
+            client.create_record(&root, "TXT", "v=spf1 -all").await?;
+            let started = Instant::now();
+            let domain = client
+                .api(
+                    Method::POST,
+                    "/v1/domains",
+                    &account.token,
+                    Some(json!({ "hostname": root })),
+                )
+                .await?
+                .expect(201, &format!("adding {root}"))?;
+            let id = text(&domain, "id")?;
+            if how == "dcroot" {
+                connect_automatically(client, account, &id, &mut quiet)
+                    .await?
+                    .ok_or_else(|| Error::msg(format!("Domain Connect not offered for {root}")))?;
+                let took = started.elapsed();
+                out.say(format!(
+                    "{root} (Domain Connect): {:.0} ms",
+                    took.as_secs_f64() * 1000.0
+                ));
+                automatic.push(took);
+            } else {
+                create_records(client, &domain, &mut quiet).await?;
+                verify_until_connected(client, account, &id, started).await?;
+                let took = started.elapsed();
+                out.say(format!(
+                    "{root} (by hand): {:.0} ms",
+                    took.as_secs_f64() * 1000.0
+                ));
+                by_hand.push(took);
+            }
+        }
+    }
+
     out.step("Results");
     out.say(format!(
         "on demand (goal < 10 s):     {}",
@@ -170,6 +223,14 @@ pub async fn run(
     out.say(format!(
         "change → edge (goal < 1 s):  {}",
         summary(&to_edge)
+    ));
+    out.say(format!(
+        "root, Domain Connect: {} — 3 actions (add; \"Connect automatically\"; \"Connect\" at the provider), nothing typed but the domain",
+        summary(&automatic)
+    ));
+    out.say(format!(
+        "root, by hand:        {} — 4 actions (add; a CNAME typed at the DNS provider: name, type, value; a forward typed at the registrar: host, target, 301, path kept; \"Check now\"), machine time only",
+        summary(&by_hand)
     ));
     let worst = |samples: &[Duration]| samples.iter().max().copied().unwrap_or_default();
     if worst(&on_demand) >= Duration::from_secs(10)

@@ -11,7 +11,8 @@
 //!   directory, publishing into the edge's KV (`PORTICO_KV=local`), its
 //!   verifier pointed at the local DNS (resolvers, nameserver port, every
 //!   nameserver at 127.0.0.1) and the forwarder (its port, private addresses
-//!   allowed).
+//!   allowed); Domain Connect on, with a fresh key whose public half the
+//!   local DNS publishes (`portico-control domain-connect key-records`).
 //!
 //! ```no_run
 //! # async fn example() -> portico_tests::Result<()> {
@@ -90,6 +91,8 @@ impl LocalStack {
             .map(|a| a.port())
             .ok_or_else(|| Error::msg("the local DNS has no forwarder"))?;
         let control_port = free_loopback_port()?;
+        let dc_key = dir.path().join("dc-key.pem");
+        publish_domain_connect_key(&control_bin, &dc_key, &local_dns)?;
         let edge = edge_worker.url("");
         let control_env: Vec<(String, String)> = [
             ("PORTICO_LISTEN", format!("127.0.0.1:{control_port}")),
@@ -115,6 +118,14 @@ impl LocalStack {
             // Webhook receivers on loopback, plain http (as in scripts/dev).
             ("PORTICO_WEBHOOK_ALLOW_HTTP", "true".into()),
             ("PORTICO_LOG", "info".into()),
+            (
+                "PORTICO_DOMAIN_CONNECT_KEY_FILE",
+                dc_key.display().to_string(),
+            ),
+            (
+                "PORTICO_DOMAIN_CONNECT_RETURN_URL",
+                format!("http://127.0.0.1:{control_port}"),
+            ),
             // The stories click "Check now" every 100 ms and poll the API:
             // the default rate limits (control/src/api/limits.rs) would throttle them.
             ("PORTICO_RATE_LIMIT_READS_PER_MIN", "0".into()),
@@ -266,6 +277,58 @@ impl Drop for LocalStack {
 
 /// `target/debug/portico-control`, built first (cargo does nothing when it
 /// is up to date), so a test never runs a stale control plane.
+/// Makes the platform's Domain Connect key at `key` and publishes its public
+/// half in the local DNS, as an operator does with
+/// `portico-control domain-connect key-records`.
+fn publish_domain_connect_key(
+    control_bin: &PathBuf,
+    key: &std::path::Path,
+    dns: &LocalDns,
+) -> Result<()> {
+    let made = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(key)
+        .stderr(Stdio::null())
+        .status()?;
+    if !made.success() {
+        return Err(Error::msg("openssl could not make the Domain Connect key"));
+    }
+    let printed = Command::new(control_bin)
+        .args(["domain-connect", "key-records"])
+        .env("PORTICO_DOMAIN_CONNECT_KEY_FILE", key)
+        .env("PORTICO_PLATFORM_DOMAIN", PLATFORM_DOMAIN)
+        .output()?;
+    if !printed.status.success() {
+        return Err(Error::msg(format!(
+            "domain-connect key-records: {}",
+            String::from_utf8_lossy(&printed.stderr)
+        )));
+    }
+    for line in String::from_utf8_lossy(&printed.stdout).lines() {
+        let mut fields = line.splitn(3, ' ');
+        let (Some(name), Some("TXT"), Some(value)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        dns.provider
+            .add_record(&crate::local_dns::records::NewRecord {
+                name: name.to_string(),
+                kind: "TXT".into(),
+                value: value.trim_matches('"').to_string(),
+                ttl: Some(300),
+            })
+            .map_err(|e| Error::msg(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// `PORTICO_TEST_CONTROL_BIN` names another binary and skips the build.
 async fn control_binary() -> Result<PathBuf> {
     if let Ok(path) = std::env::var("PORTICO_TEST_CONTROL_BIN") {

@@ -44,6 +44,8 @@ async fn the_customer_story_end_to_end() {
         timings.on_demand_connect < Duration::from_secs(10),
         "{timings:?}"
     );
+    // The root was connected with Domain Connect, not the manual fallback.
+    assert!(timings.domain_connect.is_some(), "{timings:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

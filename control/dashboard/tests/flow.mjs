@@ -387,6 +387,35 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await eventually('the edge to stop serving the domain', async () => (await edgeGet('/offer')).status === 404);
     });
 
+    await step('a root domain connected with one click: Domain Connect at the DNS provider, nothing typed', async () => {
+      const dcRoot = `oneclick${run}.test`;
+      // The customer's zone exists at their DNS provider (a mail record).
+      const zoneMade = await fetch(`${dnsAdmin}/api/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: dcRoot, type: 'TXT', value: 'v=spf1 -all' }),
+      });
+      assert.equal(zoneMade.status, 201, await zoneMade.text());
+      await page.getByRole('link', { name: 'Add a domain' }).click();
+      await page.getByLabel('Domain', { exact: true }).fill(dcRoot);
+      await page.getByText('Root domain.', { exact: false }).waitFor();
+      await page.getByRole('button', { name: 'Add the domain' }).click();
+      await page.getByRole('heading', { name: `www.${dcRoot}`, level: 1 }).waitFor();
+      const connect = page.getByRole('link', { name: 'Connect automatically' });
+      await connect.waitFor({ timeout: STEP_MS });
+      await shot(page, '16b-domain-connect-offered');
+      await connect.click();
+      // The provider's consent page (another origin): the records it will write.
+      await page.getByRole('heading', { name: /wants to set up/ }).waitFor();
+      await page.locator('#changes').getByText(`CNAME www.${dcRoot}`, { exact: false }).waitFor();
+      await page.getByRole('button', { name: 'Connect', exact: true }).click();
+      // Back in the dashboard, checked on return.
+      await page.getByRole('heading', { name: `www.${dcRoot}`, level: 1 }).waitFor();
+      await page.locator('#status-badge [data-status="connected"]').waitFor({ timeout: CONNECT_MS });
+      await page.getByRole('link', { name: 'Domains', exact: true }).click();
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
+    });
+
     await step('a root domain at GoDaddy: the forward to create, GoDaddy\'s workaround, the six addresses', async () => {
       // The local DNS provider cannot play GoDaddy's nameservers, so this report
       // (the verifier's, as `doctor` gives it for a GoDaddy root) is served in place of the real one.

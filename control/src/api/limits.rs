@@ -1,5 +1,6 @@
 //! Rate limits: one GCRA bucket per API token and route class (reads: GET;
-//! writes: other methods; verify: `POST /v1/domains/{id}/verify`), and one
+//! writes: other methods; verify: `POST /v1/domains/{id}/verify` and
+//! `…/domain-connect`, which query DNS and providers), and one
 //! per client address for requests without a token. A request with a token
 //! that turns out unknown (401) is charged to its address's bucket too, and
 //! once that bucket is empty the address is refused before any token lookup,
@@ -119,7 +120,10 @@ impl Class {
         }
         let is_verify = path
             .strip_prefix("/v1/domains/")
-            .and_then(|rest| rest.strip_suffix("/verify"))
+            .and_then(|rest| {
+                rest.strip_suffix("/verify")
+                    .or_else(|| rest.strip_suffix("/domain-connect"))
+            })
             .is_some_and(|id| !id.is_empty() && !id.contains('/'));
         if *method == Method::POST && is_verify {
             Class::Verify
@@ -250,6 +254,15 @@ impl RateLimits {
             || limits.verify.is_some()
             || limits.anonymous.is_some();
         any.then_some(limits)
+    }
+
+    /// Charges a check that no token asked for (Domain Connect's return) to
+    /// the verify bucket of `key`: the refusal when it is empty.
+    pub fn charge_verify(&self, key: &[u8; 32]) -> Option<Response> {
+        match self.verify.as_ref().map(|bucket| bucket.check(key)) {
+            Some(verdict) if !verdict.allowed => Some(verdict.refusal()),
+            _ => None,
+        }
     }
 
     fn class(&self, class: Class) -> Option<&Bucket<[u8; 32]>> {
@@ -401,6 +414,11 @@ mod tests {
             (Method::GET, "/v1/domains/dom_1/verify", Class::Reads),
             (Method::POST, "/v1/domains", Class::Writes),
             (Method::POST, "/v1/domains/dom_1/verify", Class::Verify),
+            (
+                Method::POST,
+                "/v1/domains/dom_1/domain-connect",
+                Class::Verify,
+            ),
             (Method::POST, "/v1/domains//verify", Class::Writes),
             (Method::POST, "/v1/domains/a/b/verify", Class::Writes),
             (Method::DELETE, "/v1/domains/dom_1", Class::Writes),

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod diagnostics;
 pub mod domain_add;
 pub mod domain_batch;
+pub mod domain_connect;
 pub mod domains;
 pub mod error;
 pub mod events;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub limits: Option<Arc<limits::RateLimits>>,
     /// What each account may hold.
     pub quotas: crate::quota::Quotas,
+    /// Domain Connect (`domain_connect_*`; `None`: not offered).
+    pub domain_connect: Option<Arc<crate::domain_connect::settings::DomainConnectSettings>>,
     /// The scraper's token for `/metrics` (`metrics_token`), hashed.
     metrics_token_hash: Option<Arc<[u8; 32]>>,
 }
@@ -99,6 +102,7 @@ impl AppState {
             allow_test_domains: false,
             limits: None,
             quotas: Default::default(),
+            domain_connect: None,
             metrics_token_hash: None,
         }
     }
@@ -115,6 +119,15 @@ impl AppState {
         self.metrics_token_hash
             .as_deref()
             .is_some_and(|hash| same_digest(token, hash))
+    }
+
+    /// Domain Connect (`domain_connect_*`).
+    pub fn with_domain_connect(
+        mut self,
+        settings: Option<crate::domain_connect::settings::DomainConnectSettings>,
+    ) -> AppState {
+        self.domain_connect = settings.map(Arc::new);
+        self
     }
 
     /// Rate limits (`rate_limit_*`).
@@ -348,6 +361,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(domains::get_settings, domains::put_settings))
         .routes(routes!(diagnostics::get_diagnostics))
         .routes(routes!(diagnostics::verify_domain))
+        .routes(routes!(domain_connect::offer_domain_connect))
+        .routes(routes!(domain_connect::domain_connect_return))
         .routes(routes!(pages::list_pages, pages::create_page))
         .routes(routes!(
             pages::get_page,

@@ -13,8 +13,16 @@
 //!   public key published in DNS as `p=…,a=RS256,d=…` TXT records).
 //! - [`discovery`]: what discovery reads (the `_domainconnect` TXT record and
 //!   the provider's settings document), checked before anything is linked.
+//! - [`lookup`]: discovery over the wire (DNS, then HTTP to permitted
+//!   addresses only).
+//! - [`state`]: the signed, expiring `state` the provider hands back.
+//! - [`offer`]: what the API answers: the signed apply URL, or why not and
+//!   the manual steps.
 
 pub mod apply;
 pub mod discovery;
+pub mod lookup;
+pub mod offer;
 pub mod settings;
+pub mod state;
 pub mod template;

@@ -132,3 +132,20 @@ pub async fn release(pool: &AnyPool, token_id: &str, key: &str) -> Result<(), sq
         .await?;
     Ok(())
 }
+
+/// Marks `key` of `scope` spent; `false` when it already was. Uses the
+/// idempotency table (kept 24 h, pruned by `claim`) with a finished row, so
+/// a one-time value (Domain Connect's `state` nonce) is honoured once across
+/// replicas. `scope` must not be a token id (`domain-connect` is not).
+pub async fn spend(pool: &AnyPool, scope: &str, key: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (token_id, key, fingerprint, status, created_at) \
+         VALUES ($1, $2, '', 0, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}

@@ -9,6 +9,7 @@ mod certificates;
 mod crash;
 mod dashboard;
 mod domain_batch;
+mod domain_connect_flow;
 mod domains;
 mod drift;
 mod edge;

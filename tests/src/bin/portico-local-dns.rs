@@ -14,7 +14,8 @@
 //! `--platform-domain` (default `portico.test`) names the zone whose every
 //! host resolves to 127.0.0.1. `--state FILE` keeps the records and forwards
 //! made through the API or the page in FILE (JSON), so they outlive a
-//! restart (`scripts/dev`: `.portico/dns.json`).
+//! restart (`scripts/dev`: `.portico/dns.json`). With `--admin`, the
+//! provider also speaks Domain Connect there (`local_dns::domain_connect`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -117,6 +118,7 @@ async fn main() {
         platform_domain,
         zones,
         state,
+        domain_connect: true,
     })
     .await
     .unwrap_or_else(|err| {
@@ -128,7 +130,7 @@ async fn main() {
         local.dns_addr
     );
     if let Some(addr) = local.admin_addr {
-        eprintln!("DNS provider page and API on http://{addr}/ (records: /api/records, forwards: /api/forwards)");
+        eprintln!("DNS provider page and API on http://{addr}/ (records: /api/records, forwards: /api/forwards; Domain Connect: /v2/…)");
     }
     if let Some(addr) = local.forward_addr {
         eprintln!("registrar forwarding on http://{addr}/");

@@ -14,6 +14,9 @@
 //! - `PUT /api/forwards/{host}` `{to,status?,keep_path?}` → 200 with the forward
 //! - `DELETE /api/forwards/{host}` → 204, 404 if none
 //! - `GET /` → the HTML page
+//! - Domain Connect (`domain_connect.rs`): `/v2/{domain}/settings`, the
+//!   template-support endpoint and the apply/consent page; every zone
+//!   announces it in `_domainconnect` TXT
 //!
 //! With a state file (`--state`, `LocalDnsOptions::state`), what was created
 //! through the API or the page outlives a restart, as a real provider's
@@ -21,6 +24,7 @@
 //! start, after the zone files.
 
 mod admin;
+pub mod domain_connect;
 mod page;
 pub mod records;
 mod zones;
@@ -51,6 +55,8 @@ pub struct LocalDnsOptions {
     pub zones: Vec<(String, String)>,
     /// Where records and forwards are kept between runs; `None`: in memory only.
     pub state: Option<PathBuf>,
+    /// Speak Domain Connect on the admin server (and announce it in DNS).
+    pub domain_connect: bool,
 }
 
 impl Default for LocalDnsOptions {
@@ -63,6 +69,7 @@ impl Default for LocalDnsOptions {
             platform_domain: "portico.test".into(),
             zones: Vec::new(),
             state: None,
+            domain_connect: true,
         }
     }
 }
@@ -252,23 +259,43 @@ impl LocalDns {
         if let Some(path) = &options.state {
             SavedState::load(path)?.replay(&mut provider);
         }
+        // The admin port is known before the zones are built: they announce it.
+        let admin_listener = match options.admin {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let admin_addr = match &admin_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
+        if options.domain_connect {
+            provider.domain_connect_host = admin_addr.map(|a| a.to_string());
+        }
         let provider = ProviderHandle::new(provider, options.state.clone());
         let dns = DnsServer::live(options.dns, provider.catalog.clone()).await?;
         let forwarder = match options.forward {
             Some(addr) => Some(Forwarder::serve(addr, provider.forwards.clone()).await?),
             None => None,
         };
-        let (admin, admin_addr) = match options.admin {
-            Some(addr) => {
-                let listener = TcpListener::bind(addr).await?;
-                let bound = listener.local_addr()?;
-                let app = admin::router(provider.clone());
-                let task = tokio::spawn(async move {
+        let admin = match (admin_listener, admin_addr) {
+            (Some(listener), Some(bound)) => {
+                let mut app = admin::router(provider.clone());
+                if options.domain_connect {
+                    app = app.merge(domain_connect::router(domain_connect::DomainConnect {
+                        provider: provider.clone(),
+                        base_url: format!("http://{bound}"),
+                        dns: dns.addr,
+                        platform_domain: options
+                            .platform_domain
+                            .trim_end_matches('.')
+                            .to_ascii_lowercase(),
+                    }));
+                }
+                Some(tokio::spawn(async move {
                     let _ = axum::serve(listener, app).await;
-                });
-                (Some(task), Some(bound))
+                }))
             }
-            None => (None, None),
+            _ => None,
         };
         Ok(LocalDns {
             dns_addr: dns.addr,

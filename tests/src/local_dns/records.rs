@@ -135,6 +135,9 @@ pub struct Provider {
     zones: BTreeMap<String, Vec<DnsRecord>>,
     forwards: BTreeMap<String, ForwardRule>,
     serial: u32,
+    /// Published as `_domainconnect.<zone>` TXT for every zone without its
+    /// own (`host:port` of the provider's Domain Connect API).
+    pub(super) domain_connect_host: Option<String>,
 }
 
 impl Provider {
@@ -412,6 +415,11 @@ impl Provider {
                 format!("{name} is a public suffix: records go in a domain under it, such as shop.{name}"),
             )
         })
+    }
+
+    /// Whether `origin` is one of the provider's zones.
+    pub(super) fn holds_zone(&self, origin: &str) -> bool {
+        self.zones.contains_key(origin)
     }
 
     /// Each zone's origin and records.

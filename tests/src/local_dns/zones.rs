@@ -26,7 +26,11 @@ impl Provider {
             zones.push((REGISTRY_TLD, &[]));
         }
         for (origin, records) in zones {
-            match zone_handler(origin, records, serial) {
+            let announce = self
+                .domain_connect_host
+                .as_deref()
+                .filter(|_| origin != REGISTRY_TLD);
+            match zone_handler(origin, records, serial, announce) {
                 Ok((name, handler)) => catalog.upsert(name, vec![handler]),
                 // Records are validated on the way in; a zone that still
                 // fails to build is left out rather than taking the server down.
@@ -41,6 +45,7 @@ fn zone_handler(
     origin: &str,
     records: &[DnsRecord],
     serial: u32,
+    domain_connect: Option<&str>,
 ) -> Result<(LowerName, Arc<dyn ZoneHandler>), String> {
     let origin_name = Name::from_str(&format!("{origin}.")).map_err(|e| e.to_string())?;
     let mut handler =
@@ -71,6 +76,13 @@ fn zone_handler(
         Record::from_rdata(origin_name.clone(), 300, RData::NS(NS(nameserver))),
         serial,
     );
+    // Domain Connect discovery, unless the zone holds its own record.
+    let label = format!("_domainconnect.{origin}");
+    if let Some(host) = domain_connect.filter(|_| !records.iter().any(|r| r.name == label)) {
+        let name = Name::from_str(&format!("{label}.")).map_err(|e| e.to_string())?;
+        let data = rdata(super::records::RecordKind::TXT, host).map_err(|e| e.message)?;
+        handler.upsert_mut(Record::from_rdata(name, 300, data), serial);
+    }
     for record in records {
         let name = Name::from_str(&format!("{}.", record.name)).map_err(|e| e.to_string())?;
         let data = rdata(record.kind, &record.value).map_err(|e| e.message)?;
