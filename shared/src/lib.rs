@@ -14,6 +14,7 @@ pub mod checks;
 pub mod host;
 pub mod integration;
 pub mod lifecycle;
+pub mod link_path;
 pub mod memo;
 pub mod ownership;
 pub mod pages;
@@ -31,7 +32,8 @@ pub use integration::{
     DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward,
 };
 pub use path::{RequestPath, Slug, SlugError};
-pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, RoutingKeys, Target};
+pub use link_path::{LinkPath, LinkPathError, LinkPattern};
+pub use record::{ContentDigest, HostRecord, PathEntry, PathRecord, RecordError, RoutingKeys, Target};
 pub use route::{
     route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Via, Visit,
 };
