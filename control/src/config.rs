@@ -127,6 +127,8 @@ pub struct RawSettings {
     pub quota_page_bytes: Option<u64>,
     pub quota_revisions_kept: Option<u64>,
     pub quota_webhook_endpoints: Option<u64>,
+    pub quota_products: Option<u64>,
+    pub quota_mounts: Option<u64>,
     // Metrics (control/src/metrics/).
     pub metrics_token: Option<String>,
 }
@@ -256,6 +258,8 @@ impl RawSettings {
         parsed!(quota_page_bytes, "PORTICO_QUOTA_PAGE_BYTES");
         parsed!(quota_revisions_kept, "PORTICO_QUOTA_REVISIONS_KEPT");
         parsed!(quota_webhook_endpoints, "PORTICO_QUOTA_WEBHOOK_ENDPOINTS");
+        parsed!(quota_products, "PORTICO_QUOTA_PRODUCTS");
+        parsed!(quota_mounts, "PORTICO_QUOTA_MOUNTS");
         Ok(self)
     }
 }

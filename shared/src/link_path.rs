@@ -151,6 +151,63 @@ impl LinkPattern {
     }
 }
 
+/// Longest origin path a mount may name.
+pub const MAX_ORIGIN_PATH_LEN: usize = 512;
+
+/// A path on the platform's application that a mount proxies to
+/// (`/memberships/42`): absolute, already normalized (what is stored is what
+/// is requested), no query or fragment. Only [`OriginPath::parse`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OriginPath(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginPathError {
+    #[error("enter a path on the platform starting with `/`, such as `/memberships/42`")]
+    NotAbsolute,
+    #[error("a path on the platform holds at most {MAX_ORIGIN_PATH_LEN} characters")]
+    TooLong,
+    #[error("enter the path without `?` or `#`")]
+    Query,
+    #[error("enter the path in its plain form (`{0}`): no `..`, `.`, `//` or unneeded escapes")]
+    NotNormal(String),
+}
+
+impl OriginPathError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OriginPathError::NotAbsolute => "origin_path_not_absolute",
+            OriginPathError::TooLong => "origin_path_too_long",
+            OriginPathError::Query => "origin_path_query",
+            OriginPathError::NotNormal(_) => "origin_path_not_normal",
+        }
+    }
+}
+
+impl OriginPath {
+    pub fn parse(input: &str) -> Result<OriginPath, OriginPathError> {
+        let trimmed = input.trim();
+        if !trimmed.starts_with('/') {
+            return Err(OriginPathError::NotAbsolute);
+        }
+        if trimmed.len() > MAX_ORIGIN_PATH_LEN {
+            return Err(OriginPathError::TooLong);
+        }
+        if trimmed.contains(['?', '#']) {
+            return Err(OriginPathError::Query);
+        }
+        let normal = crate::path::RequestPath::parse(trimmed)
+            .map_err(|_| OriginPathError::TooLong)?;
+        if normal.as_str() != trimmed {
+            return Err(OriginPathError::NotNormal(normal.as_str().to_string()));
+        }
+        Ok(OriginPath(trimmed.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Where `request_rest` (what follows the first segment of a normalized
 /// request path: ``, `/`, `/intro/`, `/Intro/x`) meets an entry at
 /// `entry_rest` (`` or `/intro`): `Some(remainder)` when the request is at
@@ -228,6 +285,28 @@ mod tests {
             LinkPattern::parse("/a/*/b").unwrap_err().code(),
             "slug_invalid_character"
         );
+    }
+
+    #[test]
+    fn origin_paths_are_absolute_and_normal() {
+        for good in ["/", "/memberships/42", "/v/a-b_c.d~e", "/p/%20x"] {
+            assert_eq!(OriginPath::parse(good).unwrap().as_str(), good);
+        }
+        for (bad, code) in [
+            ("", "origin_path_not_absolute"),
+            ("memberships", "origin_path_not_absolute"),
+            ("https://evil.example/", "origin_path_not_absolute"),
+            ("//evil.example/x", "origin_path_not_normal"),
+            ("/a/../b", "origin_path_not_normal"),
+            ("/a/%61", "origin_path_not_normal"),
+            ("/a b", "origin_path_not_normal"),
+            ("/a?x=1", "origin_path_query"),
+            ("/a#x", "origin_path_query"),
+        ] {
+            assert_eq!(OriginPath::parse(bad).unwrap_err().code(), code, "{bad:?}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_ORIGIN_PATH_LEN));
+        assert_eq!(OriginPath::parse(&long).unwrap_err().code(), "origin_path_too_long");
     }
 
     #[test]
