@@ -31,9 +31,11 @@ pub use host::{HostError, Hostname, Username, UsernameError};
 pub use integration::{
     DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward,
 };
-pub use path::{RequestPath, Slug, SlugError};
 pub use link_path::{LinkPath, LinkPathError, LinkPattern, OriginPath, OriginPathError};
-pub use record::{ContentDigest, HostRecord, PathEntry, PathRecord, RecordError, RoutingKeys, Target};
+pub use path::{RequestPath, Slug, SlugError};
+pub use record::{
+    ContentDigest, HostRecord, PathEntry, PathRecord, RecordError, RoutingKeys, Target,
+};
 pub use route::{
     route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Via, Visit,
 };

@@ -195,8 +195,8 @@ impl OriginPath {
         if trimmed.contains(['?', '#']) {
             return Err(OriginPathError::Query);
         }
-        let normal = crate::path::RequestPath::parse(trimmed)
-            .map_err(|_| OriginPathError::TooLong)?;
+        let normal =
+            crate::path::RequestPath::parse(trimmed).map_err(|_| OriginPathError::TooLong)?;
         if normal.as_str() != trimmed {
             return Err(OriginPathError::NotNormal(normal.as_str().to_string()));
         }
@@ -239,7 +239,12 @@ mod tests {
             ("offer", "offer", "offer", ""),
             ("/Offer/", "offer", "offer", ""),
             ("/courses/intro", "courses/intro", "courses", "/intro"),
-            ("/Courses/Intro/Part-2/", "courses/intro/part-2", "courses", "/intro/part-2"),
+            (
+                "/Courses/Intro/Part-2/",
+                "courses/intro/part-2",
+                "courses",
+                "/intro/part-2",
+            ),
         ] {
             let path = LinkPath::parse(input).unwrap();
             assert_eq!(path.as_str(), want, "{input}");
@@ -266,9 +271,16 @@ mod tests {
             ("/members/*", "slug_invalid_character"),
             ("/a b/c", "slug_invalid_character"),
         ] {
-            assert_eq!(LinkPath::parse(input).unwrap_err().code(), code, "{input:?}");
+            assert_eq!(
+                LinkPath::parse(input).unwrap_err().code(),
+                code,
+                "{input:?}"
+            );
         }
-        assert_eq!(LinkPath::parse("/a/b/c/d/e/f").unwrap().as_str(), "a/b/c/d/e/f");
+        assert_eq!(
+            LinkPath::parse("/a/b/c/d/e/f").unwrap().as_str(),
+            "a/b/c/d/e/f"
+        );
     }
 
     #[test]
@@ -306,7 +318,10 @@ mod tests {
             assert_eq!(OriginPath::parse(bad).unwrap_err().code(), code, "{bad:?}");
         }
         let long = format!("/{}", "a".repeat(MAX_ORIGIN_PATH_LEN));
-        assert_eq!(OriginPath::parse(&long).unwrap_err().code(), "origin_path_too_long");
+        assert_eq!(
+            OriginPath::parse(&long).unwrap_err().code(),
+            "origin_path_too_long"
+        );
     }
 
     #[test]
@@ -323,7 +338,11 @@ mod tests {
             ("", "/intro", None),
             ("/other", "/intro", None),
         ] {
-            assert_eq!(remainder_under(request, entry), want, "{request:?} {entry:?}");
+            assert_eq!(
+                remainder_under(request, entry),
+                want,
+                "{request:?} {entry:?}"
+            );
         }
         assert!(is_exact("") && is_exact("/") && !is_exact("/x"));
     }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use portico_shared::record::{host_key, path_key};
 use portico_shared::{
     route, ContentDigest, Decision, EdgeSettings, ExternalUrl, Facts, HostRecord, Hostname,
-    Integration, Lookup, PathEntry, PathRecord, PlatformDomain, Request, RequestPath, Scheme, Slug, Target,
-    Visit,
+    Integration, Lookup, PathEntry, PathRecord, PlatformDomain, Request, RequestPath, Scheme, Slug,
+    Target, Visit,
 };
 use proptest::prelude::*;
 
@@ -70,7 +70,11 @@ fn path_value() -> impl Strategy<Value = Option<Vec<u8>>> {
 fn path_entry() -> impl Strategy<Value = PathEntry> {
     ("(/[a-c]{1,2}){0,3}", target(), any::<bool>()).prop_map(|(rest, target, prefix)| {
         let prefix = prefix && matches!(target, Target::Origin { .. });
-        PathEntry { rest, prefix, target }
+        PathEntry {
+            rest,
+            prefix,
+            target,
+        }
     })
 }
 

@@ -494,9 +494,21 @@ async fn serves_multi_segment_pages_and_prefix_mounts(edge: &WranglerDev) -> Res
     assert_eq!(free.text().await?, INDEX_HTML);
     for (method, path, forwarded) in [
         (Method::GET, "/courses/pro", "/memberships/9"),
-        (Method::POST, "/courses/pro/Lesson/2?x=1", "/memberships/9/Lesson/2?x=1"),
-        (Method::GET, "/courses/intro/../pro/./a/", "/memberships/9/a/"),
-        (Method::GET, "/courses/pro/free/extra", "/memberships/9/free/extra"),
+        (
+            Method::POST,
+            "/courses/pro/Lesson/2?x=1",
+            "/memberships/9/Lesson/2?x=1",
+        ),
+        (
+            Method::GET,
+            "/courses/intro/../pro/./a/",
+            "/memberships/9/a/",
+        ),
+        (
+            Method::GET,
+            "/courses/pro/free/extra",
+            "/memberships/9/free/extra",
+        ),
     ] {
         let proxied = edge
             .request(method.clone(), "sales.example.com", path)

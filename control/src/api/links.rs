@@ -13,10 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ErrorBody;
 use super::paging::PageQuery;
+use super::paths::{claim, taken};
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::quota::Quota;
 use crate::store::links::{self, LinkRow};
-use super::paths::{claim, taken};
 use crate::store::{accounts, domains, is_unique_violation, new_id, pages, rfc3339, Position};
 use crate::unit::Unit;
 

@@ -99,9 +99,8 @@ pub struct MountChange {
 
 fn view(row: &MountRow, host: &str, product: Option<&products::ProductRow>) -> Mount {
     let pattern = LinkPattern {
-        path: portico_shared::LinkPath::parse(&row.path).unwrap_or_else(|_| {
-            portico_shared::LinkPath::parse("invalid").expect("a valid path")
-        }),
+        path: portico_shared::LinkPath::parse(&row.path)
+            .unwrap_or_else(|_| portico_shared::LinkPath::parse("invalid").expect("a valid path")),
         prefix: row.prefix != 0,
     };
     let exact = pattern.path.path();
@@ -196,7 +195,10 @@ pub async fn create_mount(
                 ),
                 None => None,
             };
-            state.quotas.check(unit.conn(), me, Quota::Mounts, 1).await?;
+            state
+                .quotas
+                .check(unit.conn(), me, Quota::Mounts, 1)
+                .await?;
             let (scope, host) = place(unit, me, &platform_host, &input.domain_id).await?;
             claim(unit, &scope, &pattern.path, &host, None).await?;
             let row = MountRow {
@@ -211,9 +213,7 @@ pub async fn create_mount(
                 created_at: unit.now,
             };
             match mounts::insert(unit.conn(), &row).await {
-                Err(err) if is_unique_violation(&err) => {
-                    return Err(taken(&pattern.path, &host))
-                }
+                Err(err) if is_unique_violation(&err) => return Err(taken(&pattern.path, &host)),
                 other => other?,
             }
             Ok((row, host, product))
@@ -248,12 +248,11 @@ pub async fn list_mounts(
         .into_iter()
         .map(|d| (d.id.clone(), d.served_host().to_string()))
         .collect();
-    let products: HashMap<String, products::ProductRow> =
-        products::list(pool, &auth.account_id)
-            .await?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect();
+    let products: HashMap<String, products::ProductRow> = products::list(pool, &auth.account_id)
+        .await?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
     let rows = mounts::page(
         pool,
         &auth.account_id,
@@ -378,9 +377,7 @@ pub async fn change_mount(
             row.path = pattern.path.to_string();
             row.prefix = i64::from(pattern.prefix);
             match mounts::update(unit.conn(), &row).await {
-                Err(err) if is_unique_violation(&err) => {
-                    return Err(taken(&pattern.path, &host))
-                }
+                Err(err) if is_unique_violation(&err) => return Err(taken(&pattern.path, &host)),
                 other => other?,
             }
             let product = match &row.product_id {

@@ -323,14 +323,13 @@ impl Paths<'_> {
         let mut records: BTreeMap<String, (Vec<PathEntry>, bool)> = BTreeMap::new();
         let mut put = |path: &LinkPath, prefix: bool, target: Target| {
             let origin = matches!(target, Target::Origin { .. });
-            let (entries, proxies) = records
-                .entry(path_key(host, &path.first()))
-                .or_default();
+            let (entries, proxies) = records.entry(path_key(host, &path.first())).or_default();
             entries.push(PathEntry::at(path, prefix, target));
             *proxies |= origin;
         };
         for link in links {
-            let (Ok(path), Some(page)) = (LinkPath::parse(&link.slug), self.pages.get(&link.page_id))
+            let (Ok(path), Some(page)) =
+                (LinkPath::parse(&link.slug), self.pages.get(&link.page_id))
             else {
                 continue;
             };

@@ -5,7 +5,9 @@ use portico_shared::{HostRecord, PathRecord, Target};
 use serde_json::{json, Value};
 
 use crate::both_stores;
-use crate::helpers::{cloudflare_settings, kv_server, spawn_app, start, Db, TestDatabase, ROUTES_NS};
+use crate::helpers::{
+    cloudflare_settings, kv_server, spawn_app, start, Db, TestDatabase, ROUTES_NS,
+};
 
 both_stores!(
     mounts_publish_origin_records_and_follow_their_product,
@@ -13,7 +15,10 @@ both_stores!(
     the_platform_host_has_index_and_404_settings
 );
 
-fn path_record(kv: &portico_tests::cloudflare_kv::KvContractServer, key: &str) -> Option<PathRecord> {
+fn path_record(
+    kv: &portico_tests::cloudflare_kv::KvContractServer,
+    key: &str,
+) -> Option<PathRecord> {
     kv.get(ROUTES_NS, key)
         .map(|value| PathRecord::decode(value.as_bytes()).expect("a valid path record"))
 }
@@ -100,7 +105,10 @@ async fn mounts_publish_origin_records_and_follow_their_product(db: Db) {
         answer(&record, "/lesson/2"),
         Some((members_target.clone(), "/lesson/2".into()))
     );
-    assert!(matches!(answer(&record, "/intro"), Some((Target::Page { .. }, _))));
+    assert!(matches!(
+        answer(&record, "/intro"),
+        Some((Target::Page { .. }, _))
+    ));
     assert_eq!(
         answer(&record, "/book"),
         Some((
@@ -142,9 +150,7 @@ async fn mounts_publish_origin_records_and_follow_their_product(db: Db) {
     let record = path_record(&kv, key).unwrap();
     assert_eq!(record.entries.len(), 2, "{record:?}");
     assert_eq!(answer(&record, "/lesson/2"), None, "the host's 404 answers");
-    let (_, read) = app
-        .get(&format!("/v1/mounts/{members_id}"), &token)
-        .await;
+    let (_, read) = app.get(&format!("/v1/mounts/{members_id}"), &token).await;
     assert_eq!(read["state"], "product_missing", "{read}");
     assert!(read["product"].is_null());
 
@@ -189,7 +195,10 @@ async fn mounts_publish_origin_records_and_follow_their_product(db: Db) {
     app.stop().await;
 }
 
-fn refusal(status: u16, body: &Value) -> (u16, Option<&str>, Option<&str>) {
+/// Status, error code and field.
+type Refusal<'a> = (u16, Option<&'a str>, Option<&'a str>);
+
+fn refusal(status: u16, body: &Value) -> Refusal<'_> {
     (
         status,
         body["error"]["code"].as_str(),
@@ -238,25 +247,55 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
 
     let deep = "/a/b/c/d/e/f/g";
     let long = format!("/{}", vec!["abcdefghij"; 19].join("/"));
-    let cases: Vec<(Value, (u16, Option<&str>, Option<&str>))> = vec![
-        (json!({ "path": "/x", "product_id": "prd_nope" }), (404, Some("not_found"), None)),
-        (json!({ "path": "/x", "product_id": their_product["id"] }), (404, Some("not_found"), None)),
+    let cases: Vec<(Value, Refusal)> = vec![
+        (
+            json!({ "path": "/x", "product_id": "prd_nope" }),
+            (404, Some("not_found"), None),
+        ),
+        (
+            json!({ "path": "/x", "product_id": their_product["id"] }),
+            (404, Some("not_found"), None),
+        ),
         (
             json!({ "path": "/x", "product_id": product["id"], "domain_id": theirs["id"] }),
             (404, Some("not_found"), None),
         ),
-        (json!({ "path": "/offer", "product_id": product["id"] }), (409, Some("path_taken"), None)),
-        (json!({ "path": "/Offer/*", "product_id": product["id"] }), (409, Some("path_taken"), None)),
-        (json!({ "path": "/buy", "product_id": product["id"] }), (409, Some("path_taken"), None)),
-        (json!({ "path": deep, "product_id": product["id"] }), (422, Some("path_too_deep"), Some("path"))),
-        (json!({ "path": long, "product_id": product["id"] }), (422, Some("path_too_long"), Some("path"))),
+        (
+            json!({ "path": "/offer", "product_id": product["id"] }),
+            (409, Some("path_taken"), None),
+        ),
+        (
+            json!({ "path": "/Offer/*", "product_id": product["id"] }),
+            (409, Some("path_taken"), None),
+        ),
+        (
+            json!({ "path": "/buy", "product_id": product["id"] }),
+            (409, Some("path_taken"), None),
+        ),
+        (
+            json!({ "path": deep, "product_id": product["id"] }),
+            (422, Some("path_too_deep"), Some("path")),
+        ),
+        (
+            json!({ "path": long, "product_id": product["id"] }),
+            (422, Some("path_too_long"), Some("path")),
+        ),
         (
             json!({ "path": "/.well-known/acme-challenge/*", "product_id": product["id"] }),
             (422, Some("slug_bad_edge"), Some("path")),
         ),
-        (json!({ "path": "/cdn-cgi/*", "product_id": product["id"] }), (422, Some("slug_reserved"), Some("path"))),
-        (json!({ "path": "/*", "product_id": product["id"] }), (422, Some("slug_empty"), Some("path"))),
-        (json!({ "path": "/x" }), (422, Some("mount_target"), Some("product_id"))),
+        (
+            json!({ "path": "/cdn-cgi/*", "product_id": product["id"] }),
+            (422, Some("slug_reserved"), Some("path")),
+        ),
+        (
+            json!({ "path": "/*", "product_id": product["id"] }),
+            (422, Some("slug_empty"), Some("path")),
+        ),
+        (
+            json!({ "path": "/x" }),
+            (422, Some("mount_target"), Some("product_id")),
+        ),
         (
             json!({ "path": "/x", "product_id": product["id"], "origin_path": "/y" }),
             (422, Some("mount_target"), Some("product_id")),
@@ -277,11 +316,18 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
     // A page path is exact, and deep paths are refused for pages too.
     for (path, want) in [
         ("/buy", (409, Some("path_taken"), None)),
-        ("/courses/*", (422, Some("slug_invalid_character"), Some("path"))),
+        (
+            "/courses/*",
+            (422, Some("slug_invalid_character"), Some("path")),
+        ),
         (deep, (422, Some("path_too_deep"), Some("path"))),
     ] {
         let (status, answer) = app
-            .post("/v1/links", &token, json!({ "page_id": page["id"], "path": path }))
+            .post(
+                "/v1/links",
+                &token,
+                json!({ "page_id": page["id"], "path": path }),
+            )
             .await;
         assert_eq!(refusal(status, &answer), want, "{path} → {answer}");
     }
@@ -315,7 +361,12 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
         .await;
     assert_eq!(status, 404);
     let (status, _) = app
-        .call("DELETE", &format!("/v1/mounts/{mount_id}"), Some(&other_token), None)
+        .call(
+            "DELETE",
+            &format!("/v1/mounts/{mount_id}"),
+            Some(&other_token),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
 
@@ -376,7 +427,10 @@ async fn the_platform_host_has_index_and_404_settings(db: Db) {
     let path = "/v1/account/platform-host/settings";
     let (status, current) = app.get(path, &token).await;
     assert_eq!(status, 200);
-    assert_eq!(current, json!({ "index": { "type": "default" }, "not_found": { "type": "default" } }));
+    assert_eq!(
+        current,
+        json!({ "index": { "type": "default" }, "not_found": { "type": "default" } })
+    );
 
     let (status, refused) = app
         .call(
@@ -405,7 +459,9 @@ async fn the_platform_host_has_index_and_404_settings(db: Db) {
         "index": { "type": "page", "page_id": home["id"] },
         "not_found": { "type": "url", "url": "https://help.example.org/" },
     });
-    let (status, saved) = app.call("PUT", path, Some(&token), Some(wanted.clone())).await;
+    let (status, saved) = app
+        .call("PUT", path, Some(&token), Some(wanted.clone()))
+        .await;
     assert_eq!((status, &saved), (200, &wanted));
     let (_, read) = app.get(path, &token).await;
     assert_eq!(read, wanted);

@@ -230,11 +230,26 @@ fn multi_segment_paths_take_the_longest_entry_in_one_read() {
         ("GET", "/courses/intro", served(200, INTRO, true), 1),
         ("GET", "/COURSES/Intro/", served(200, INTRO, true), 1),
         // A page is exact: below it is the domain's 404.
-        ("GET", "/courses/intro/more", served(404, NOT_FOUND, true), 2),
-        ("GET", "/courses/introduction", served(404, NOT_FOUND, true), 2),
+        (
+            "GET",
+            "/courses/intro/more",
+            served(404, NOT_FOUND, true),
+            2,
+        ),
+        (
+            "GET",
+            "/courses/introduction",
+            served(404, NOT_FOUND, true),
+            2,
+        ),
         ("GET", "/courses/other", served(404, NOT_FOUND, true), 2),
         // The prefix mount under a page: its remainder appended, case kept.
-        ("GET", "/courses/intro/video", course_mount("/v/7", "mnt_video"), 1),
+        (
+            "GET",
+            "/courses/intro/video",
+            course_mount("/v/7", "mnt_video"),
+            1,
+        ),
         (
             "GET",
             "/courses/intro/video/Part-2?t=30",
@@ -242,17 +257,52 @@ fn multi_segment_paths_take_the_longest_entry_in_one_read() {
             1,
         ),
         // A prefix mount, with a page inside it that wins where it is.
-        ("POST", "/courses/pro/checkout", course_mount("/memberships/9/checkout", "mnt_pro"), 1),
-        ("GET", "/courses/pro/", course_mount("/memberships/9/", "mnt_pro"), 1),
+        (
+            "POST",
+            "/courses/pro/checkout",
+            course_mount("/memberships/9/checkout", "mnt_pro"),
+            1,
+        ),
+        (
+            "GET",
+            "/courses/pro/",
+            course_mount("/memberships/9/", "mnt_pro"),
+            1,
+        ),
         ("GET", "/courses/pro/free", served(200, FREE, true), 1),
-        ("GET", "/courses/pro/free/x", course_mount("/memberships/9/free/x", "mnt_pro"), 1),
+        (
+            "GET",
+            "/courses/pro/free/x",
+            course_mount("/memberships/9/free/x", "mnt_pro"),
+            1,
+        ),
         // An exact mount answers only its path.
-        ("GET", "/courses/book?day=mon", course_mount("/calendar/3?day=mon", "mnt_book"), 1),
+        (
+            "GET",
+            "/courses/book?day=mon",
+            course_mount("/calendar/3?day=mon", "mnt_book"),
+            1,
+        ),
         ("GET", "/courses/book/x", served(404, NOT_FOUND, true), 2),
         // A path that normalizes to a mount is routed by the normalized path.
-        ("GET", "/courses/intro/../pro/a", course_mount("/memberships/9/a", "mnt_pro"), 1),
-        ("GET", "//courses//pro/./a/", course_mount("/memberships/9/a/", "mnt_pro"), 1),
-        ("GET", "/courses/%70ro/a", course_mount("/memberships/9/a", "mnt_pro"), 1),
+        (
+            "GET",
+            "/courses/intro/../pro/a",
+            course_mount("/memberships/9/a", "mnt_pro"),
+            1,
+        ),
+        (
+            "GET",
+            "//courses//pro/./a/",
+            course_mount("/memberships/9/a/", "mnt_pro"),
+            1,
+        ),
+        (
+            "GET",
+            "/courses/%70ro/a",
+            course_mount("/memberships/9/a", "mnt_pro"),
+            1,
+        ),
         ("GET", "/x/../courses/intro", served(200, INTRO, true), 1),
         // An encoded `/` is data: not a separator.
         ("GET", "/courses/pro%2Fa", served(404, NOT_FOUND, true), 2),
