@@ -79,8 +79,9 @@ function mountEditor({ products, domains, platformHost, pathsInUse, onSaved }) {
     const path = `/${pathInput.value.trim().replace(/^\/+|\/+$/g, '')}${prefix.checked ? '/*' : ''}`;
     const body = { path };
     if (domainSelect.value) body.domain_id = domainSelect.value;
-    if (productSelect.value) body.product_id = productSelect.value;
-    else body.origin_path = originInput.value.trim();
+    body.target = productSelect.value
+      ? { type: 'product', product_id: productSelect.value }
+      : { type: 'path', origin_path: originInput.value.trim() };
     save.disabled = true;
     try {
       const mount = await post('/v1/mounts', body);
@@ -89,7 +90,7 @@ function mountEditor({ products, domains, platformHost, pathsInUse, onSaved }) {
       onSaved(mount);
       update();
     } catch (err) {
-      if (err.field === 'origin_path') { originError.show(err.message); originInput.focus(); } else { pathError.show(err.message); pathInput.focus(); }
+      if (err.field === 'target.origin_path') { originError.show(err.message); originInput.focus(); } else { pathError.show(err.message); pathInput.focus(); }
     } finally {
       save.disabled = false;
     }

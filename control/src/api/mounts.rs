@@ -34,12 +34,24 @@ pub struct NewMount {
     /// below it): up to 6 parts of letters, digits, `-`, `_`, `.`.
     #[schema(example = "/members/*")]
     pub path: String,
-    /// One of the account's products. Give this or `origin_path`.
-    #[serde(default)]
-    pub product_id: Option<String>,
+    /// What the path serves.
+    pub target: MountTarget,
+}
+
+/// What a mount proxies to.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MountTarget {
+    /// One of the account's products (`/v1/products`).
+    Product {
+        #[schema(example = "prd_5f2a9c0e1b7d3a4f6e8c2b1a")]
+        product_id: String,
+    },
     /// A path on the platform's application, for what is not a product.
-    #[serde(default)]
-    pub origin_path: Option<String>,
+    Path {
+        #[schema(example = "/p/spring-offer")]
+        origin_path: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -83,8 +95,7 @@ pub struct MountFilter {
     pub product_id: Option<String>,
 }
 
-/// What a change sets; what it leaves out stays. Setting `product_id`
-/// clears `origin_path` and the other way round.
+/// What a change sets; what it leaves out stays.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MountChange {
@@ -93,8 +104,7 @@ pub struct MountChange {
     #[schema(value_type = Option<String>)]
     pub domain_id: Option<Option<String>>,
     pub path: Option<String>,
-    pub product_id: Option<String>,
-    pub origin_path: Option<String>,
+    pub target: Option<MountTarget>,
 }
 
 fn view(row: &MountRow, host: &str, product: Option<&products::ProductRow>) -> Mount {
@@ -126,20 +136,17 @@ fn parse_pattern(input: &str) -> Result<LinkPattern, ApiError> {
     LinkPattern::parse(input).map_err(|err| ApiError::invalid("path", err.code(), &err))
 }
 
-fn parse_origin_path(input: &str) -> Result<OriginPath, ApiError> {
-    OriginPath::parse(input).map_err(|err| ApiError::invalid("origin_path", err.code(), &err))
-}
-
-/// Exactly one of a product and an origin path.
-fn one_target(product_id: &Option<String>, origin_path: &Option<String>) -> Result<(), ApiError> {
-    match (product_id, origin_path) {
-        (Some(_), None) | (None, Some(_)) => Ok(()),
-        _ => Err(ApiError::invalid(
-            "product_id",
-            "mount_target",
-            "give either `product_id` (one of your products) or `origin_path` (a path on the platform), not both or neither",
-        )),
-    }
+/// The target's columns: `(product_id, origin_path)`, the origin path
+/// parsed; the product is looked up in the unit of work.
+fn target_columns(target: &MountTarget) -> Result<(Option<String>, Option<String>), ApiError> {
+    Ok(match target {
+        MountTarget::Product { product_id } => (Some(product_id.clone()), None),
+        MountTarget::Path { origin_path } => {
+            let parsed = OriginPath::parse(origin_path)
+                .map_err(|err| ApiError::invalid("target.origin_path", err.code(), &err))?;
+            (None, Some(parsed.as_str().to_string()))
+        }
+    })
 }
 
 async fn host_of(state: &AppState, row: &MountRow) -> Result<String, ApiError> {
@@ -167,7 +174,7 @@ async fn host_of(state: &AppState, row: &MountRow) -> Result<String, ApiError> {
         (status = 403, description = "`quota_exceeded`: the account is at its `mounts` quota", body = ErrorBody),
         (status = 404, description = "No such domain or product", body = ErrorBody),
         (status = 409, description = "`path_taken`: a page or another mount has the path", body = ErrorBody),
-        (status = 422, description = "`slug_*`, `path_*` (e.g. `path_too_deep`, `path_segment_full`), `origin_path_*`, `mount_target`", body = ErrorBody),
+        (status = 422, description = "`slug_*`, `path_*` (e.g. `path_too_deep`, `path_segment_full`), `origin_path_*`", body = ErrorBody),
     )
 )]
 pub async fn create_mount(
@@ -176,18 +183,13 @@ pub async fn create_mount(
     ApiJson(input): ApiJson<NewMount>,
 ) -> Result<(StatusCode, ApiJson<Mount>), ApiError> {
     let pattern = parse_pattern(&input.path)?;
-    one_target(&input.product_id, &input.origin_path)?;
-    let origin_path = input
-        .origin_path
-        .as_deref()
-        .map(parse_origin_path)
-        .transpose()?;
+    let (product_id, origin_path) = target_columns(&input.target)?;
     let platform_host = platform_host(&state, &auth.account_id).await?;
     let me = auth.account_id.as_str();
     let (row, host, product) = state
         .units
         .run_as(me, &[me], async |unit: &mut Unit| {
-            let product = match &input.product_id {
+            let product = match &product_id {
                 Some(id) => Some(
                     products::get(unit.conn(), me, id)
                         .await?
@@ -208,8 +210,8 @@ pub async fn create_mount(
                 scope,
                 path: pattern.path.to_string(),
                 prefix: i64::from(pattern.prefix),
-                product_id: input.product_id.clone(),
-                origin_path: origin_path.as_ref().map(|p| p.as_str().to_string()),
+                product_id: product_id.clone(),
+                origin_path: origin_path.clone(),
                 created_at: unit.now,
             };
             match mounts::insert(unit.conn(), &row).await {
@@ -323,7 +325,7 @@ pub async fn get_mount(
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such mount, domain or product", body = ErrorBody),
         (status = 409, description = "`path_taken`", body = ErrorBody),
-        (status = 422, description = "`slug_*`, `path_*`, `origin_path_*`, `mount_target`", body = ErrorBody),
+        (status = 422, description = "`slug_*`, `path_*`, `origin_path_*`", body = ErrorBody),
     )
 )]
 pub async fn change_mount(
@@ -333,14 +335,7 @@ pub async fn change_mount(
     ApiJson(change): ApiJson<MountChange>,
 ) -> Result<ApiJson<Mount>, ApiError> {
     let pattern = change.path.as_deref().map(parse_pattern).transpose()?;
-    if change.product_id.is_some() && change.origin_path.is_some() {
-        one_target(&change.product_id, &change.origin_path)?;
-    }
-    let origin_path = change
-        .origin_path
-        .as_deref()
-        .map(parse_origin_path)
-        .transpose()?;
+    let target = change.target.as_ref().map(target_columns).transpose()?;
     let platform_host = platform_host(&state, &auth.account_id).await?;
     let me = auth.account_id.as_str();
     let (row, host, product) = state
@@ -349,16 +344,14 @@ pub async fn change_mount(
             let mut row = mounts::get(unit.conn(), me, &mount_id)
                 .await?
                 .ok_or(ApiError::NotFound("mount"))?;
-            if let Some(id) = &change.product_id {
-                products::get(unit.conn(), me, id)
-                    .await?
-                    .ok_or(ApiError::NotFound("product"))?;
-                row.product_id = Some(id.clone());
-                row.origin_path = None;
-            }
-            if let Some(origin_path) = &origin_path {
-                row.origin_path = Some(origin_path.as_str().to_string());
-                row.product_id = None;
+            if let Some((product_id, origin_path)) = &target {
+                if let Some(id) = product_id {
+                    products::get(unit.conn(), me, id)
+                        .await?
+                        .ok_or(ApiError::NotFound("product"))?;
+                }
+                row.product_id = product_id.clone();
+                row.origin_path = origin_path.clone();
             }
             if let Some(domain_id) = &change.domain_id {
                 row.domain_id = domain_id.clone();

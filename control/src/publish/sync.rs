@@ -391,3 +391,106 @@ pub async fn republish_all(
         .await?;
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(id: &str, path: &str, page_id: &str) -> links::LinkRow {
+        links::LinkRow {
+            id: id.into(),
+            account_id: "acc_1".into(),
+            page_id: page_id.into(),
+            domain_id: None,
+            scope: "acc_1".into(),
+            slug: path.into(),
+            created_at: 0,
+        }
+    }
+
+    fn mount(id: &str, path: &str, prefix: bool, product_id: &str) -> mounts::MountRow {
+        mounts::MountRow {
+            id: id.into(),
+            account_id: "acc_1".into(),
+            domain_id: None,
+            scope: "acc_1".into(),
+            path: path.into(),
+            prefix: i64::from(prefix),
+            product_id: Some(product_id.into()),
+            origin_path: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn one_path_record_per_first_segment_naming_the_account_only_where_it_proxies() {
+        let page = pages::PageRow {
+            id: "pg_1".into(),
+            account_id: "acc_1".into(),
+            kind: "page".into(),
+            title: "Intro".into(),
+            current_revision: 1,
+            created_at: 0,
+            updated_at: 0,
+            digest: sha256_hex(b"<h1>Intro</h1>"),
+            size: 14,
+        };
+        let pages = HashMap::from([("pg_1".to_string(), page)]);
+        let product = products::ProductRow {
+            id: "prd_1".into(),
+            account_id: "acc_1".into(),
+            kind: "membership".into(),
+            name: "Gold".into(),
+            origin_path: "/memberships/42".into(),
+            created_at: 0,
+        };
+        let products = HashMap::from([("prd_1".to_string(), product)]);
+        let paths = Paths {
+            account_id: "acc_1",
+            pages: &pages,
+            products: &products,
+        };
+        let host = Hostname::parse("katie.portico.test").unwrap();
+        let links = [
+            link("lnk_1", "courses/intro", "pg_1"),
+            link("lnk_2", "offer", "pg_1"),
+        ];
+        let mounts = [
+            mount("mnt_1", "courses", true, "prd_1"),
+            // Its product is gone: left out, the host's 404 answers.
+            mount("mnt_2", "courses/old", false, "prd_gone"),
+        ];
+        let mut desired = Desired::default();
+        paths.add(&mut desired, &host, Some(60), links.iter(), mounts.iter());
+
+        let courses = &desired.routes["v1/p/katie.portico.test/courses"];
+        let record = PathRecord::decode(courses.as_bytes()).unwrap();
+        assert_eq!(record.account.as_deref(), Some("acc_1"));
+        assert_eq!(record.hsts, Some(60));
+        let rests: Vec<(&str, bool)> = record
+            .entries
+            .iter()
+            .map(|e| (e.rest.as_str(), e.prefix))
+            .collect();
+        assert_eq!(
+            rests,
+            [("", true), ("/intro", false)],
+            "sorted, the orphan left out"
+        );
+        assert_eq!(
+            record.entries[0].target,
+            Target::Origin {
+                path: "/memberships/42".into(),
+                mount: Some("mnt_1".into()),
+            }
+        );
+        // A page-only record stays lean: no account, the first shape.
+        let offer = &desired.routes["v1/p/katie.portico.test/offer"];
+        assert!(
+            !offer.contains("account") && !offer.contains("entries"),
+            "{offer}"
+        );
+        assert_eq!(desired.routes.len(), 2);
+        assert_eq!(desired.content.len(), 1, "the page's content, once");
+    }
+}

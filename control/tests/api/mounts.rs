@@ -61,7 +61,7 @@ async fn mounts_publish_origin_records_and_follow_their_product(db: Db) {
         .post(
             "/v1/mounts",
             &token,
-            json!({ "path": "/Courses/*", "product_id": product_id }),
+            json!({ "path": "/Courses/*", "target": { "type": "product", "product_id": product_id } }),
         )
         .await;
     assert_eq!(status, 201, "{members}");
@@ -75,7 +75,7 @@ async fn mounts_publish_origin_records_and_follow_their_product(db: Db) {
         .post(
             "/v1/mounts",
             &token,
-            json!({ "path": "/courses/book", "origin_path": "/calendar/3" }),
+            json!({ "path": "/courses/book", "target": { "type": "path", "origin_path": "/calendar/3" } }),
         )
         .await;
     assert_eq!(status, 201, "{book}");
@@ -240,7 +240,7 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
         .post(
             "/v1/mounts",
             &token,
-            json!({ "path": "/buy/*", "product_id": product["id"] }),
+            json!({ "path": "/buy/*", "target": { "type": "product", "product_id": product["id"] } }),
         )
         .await;
     assert_eq!(status, 201);
@@ -249,64 +249,69 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
     let long = format!("/{}", vec!["abcdefghij"; 19].join("/"));
     let cases: Vec<(Value, Refusal)> = vec![
         (
-            json!({ "path": "/x", "product_id": "prd_nope" }),
+            json!({ "path": "/x", "target": { "type": "product", "product_id": "prd_nope" } }),
             (404, Some("not_found"), None),
         ),
         (
-            json!({ "path": "/x", "product_id": their_product["id"] }),
+            json!({ "path": "/x", "target": { "type": "product", "product_id": their_product["id"] } }),
             (404, Some("not_found"), None),
         ),
         (
-            json!({ "path": "/x", "product_id": product["id"], "domain_id": theirs["id"] }),
+            json!({ "path": "/x", "target": { "type": "product", "product_id": product["id"] }, "domain_id": theirs["id"] }),
             (404, Some("not_found"), None),
         ),
         (
-            json!({ "path": "/offer", "product_id": product["id"] }),
+            json!({ "path": "/offer", "target": { "type": "product", "product_id": product["id"] } }),
             (409, Some("path_taken"), None),
         ),
         (
-            json!({ "path": "/Offer/*", "product_id": product["id"] }),
+            json!({ "path": "/Offer/*", "target": { "type": "product", "product_id": product["id"] } }),
             (409, Some("path_taken"), None),
         ),
         (
-            json!({ "path": "/buy", "product_id": product["id"] }),
+            json!({ "path": "/buy", "target": { "type": "product", "product_id": product["id"] } }),
             (409, Some("path_taken"), None),
         ),
         (
-            json!({ "path": deep, "product_id": product["id"] }),
+            json!({ "path": deep, "target": { "type": "product", "product_id": product["id"] } }),
             (422, Some("path_too_deep"), Some("path")),
         ),
         (
-            json!({ "path": long, "product_id": product["id"] }),
+            json!({ "path": long, "target": { "type": "product", "product_id": product["id"] } }),
             (422, Some("path_too_long"), Some("path")),
         ),
         (
-            json!({ "path": "/.well-known/acme-challenge/*", "product_id": product["id"] }),
+            json!({ "path": "/.well-known/acme-challenge/*", "target": { "type": "product", "product_id": product["id"] } }),
             (422, Some("slug_bad_edge"), Some("path")),
         ),
         (
-            json!({ "path": "/cdn-cgi/*", "product_id": product["id"] }),
+            json!({ "path": "/cdn-cgi/*", "target": { "type": "product", "product_id": product["id"] } }),
             (422, Some("slug_reserved"), Some("path")),
         ),
         (
-            json!({ "path": "/*", "product_id": product["id"] }),
+            json!({ "path": "/*", "target": { "type": "product", "product_id": product["id"] } }),
             (422, Some("slug_empty"), Some("path")),
         ),
+        (json!({ "path": "/x" }), (422, Some("invalid_body"), None)),
         (
-            json!({ "path": "/x" }),
-            (422, Some("mount_target"), Some("product_id")),
+            json!({ "path": "/x", "target": { "type": "product", "product_id": product["id"], "origin_path": "/y" } }),
+            (422, Some("invalid_body"), None),
         ),
         (
-            json!({ "path": "/x", "product_id": product["id"], "origin_path": "/y" }),
-            (422, Some("mount_target"), Some("product_id")),
+            json!({ "path": "/x", "target": { "type": "path", "origin_path": "//evil.example/" } }),
+            (
+                422,
+                Some("origin_path_not_normal"),
+                Some("target.origin_path"),
+            ),
         ),
         (
-            json!({ "path": "/x", "origin_path": "//evil.example/" }),
-            (422, Some("origin_path_not_normal"), Some("origin_path")),
-        ),
-        (
-            json!({ "path": "/x", "origin_path": "https://evil.example/" }),
-            (422, Some("origin_path_not_absolute"), Some("origin_path")),
+            json!({ "path": "/x", "target": { "type": "path", "origin_path": "https://evil.example/" } }),
+            (
+                422,
+                Some("origin_path_not_absolute"),
+                Some("target.origin_path"),
+            ),
         ),
     ];
     for (body, want) in cases {
@@ -376,7 +381,7 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
             .post(
                 "/v1/mounts",
                 &token,
-                json!({ "path": format!("/buy/{i}"), "origin_path": "/p" }),
+                json!({ "path": format!("/buy/{i}"), "target": { "type": "path", "origin_path": "/p" } }),
             )
             .await;
         assert_eq!(status, 201, "{i}: {body}");
@@ -385,7 +390,7 @@ async fn bad_mounts_and_paths_are_refused_field_by_field(db: Db) {
         .post(
             "/v1/mounts",
             &token,
-            json!({ "path": "/buy/more", "origin_path": "/p" }),
+            json!({ "path": "/buy/more", "target": { "type": "path", "origin_path": "/p" } }),
         )
         .await;
     assert_eq!(

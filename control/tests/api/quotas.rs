@@ -108,7 +108,7 @@ async fn domains_pages_and_links_stop_at_their_quotas(db: Db) {
     assert_eq!(status, 201, "{made}");
     let (status, body) = app.post("/v1/products", &token, product("B")).await;
     assert_quota(status, &body, "products", 1);
-    let mount = |path: &str| json!({ "path": path, "product_id": made["id"] });
+    let mount = |path: &str| json!({ "path": path, "target": { "type": "product", "product_id": made["id"] } });
     let (status, body) = app.post("/v1/mounts", &token, mount("/watch/*")).await;
     assert_eq!(status, 201, "{body}");
     let (status, body) = app.post("/v1/mounts", &token, mount("/film")).await;
