@@ -38,9 +38,10 @@ pub struct NewMount {
     pub target: MountTarget,
 }
 
-/// What a mount proxies to.
+/// What a mount proxies to. Other fields are ignored, as in the Index and
+/// 404 settings (the document cannot say "no other field" of one variant).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum MountTarget {
     /// One of the account's products (`/v1/products`).
     Product {
