@@ -104,6 +104,8 @@ pub struct MountChange {
     #[serde(default, with = "super::double_option")]
     #[schema(value_type = Option<String>)]
     pub domain_id: Option<Option<String>>,
+    /// `/book` or `/members/*`.
+    #[schema(example = "/members/*")]
     pub path: Option<String>,
     pub target: Option<MountTarget>,
 }
