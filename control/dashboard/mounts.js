@@ -50,7 +50,7 @@ function mountEditor({ products, domains, platformHost, pathsInUse, onSaved }) {
       message = `/${path} on ${host} is already used by a page or another product: choose another path, or remove that link first.`;
     }
     pathError.show(message);
-    fill(finalUrl, `https://${host}/${path}${prefix.checked ? '/…' : ''}`);
+    fill(finalUrl, `https://${host}/${path}${prefix.checked && path ? '/…' : ''}`);
     return !message;
   };
   const edited = () => { result.textContent = ''; update(); };
