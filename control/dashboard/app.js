@@ -1,5 +1,5 @@
 // The reference dashboard: hash routes, sign-in, and the screens in
-// domains.js, bulk.js, pages.js and webhooks.js. Every call goes to the public /v1 API.
+// domains.js, bulk.js, pages.js, mounts.js and webhooks.js. Every call goes to the public /v1 API.
 
 import { api, get, token, signIn, signOut, ApiError } from './api.js';
 import { loadChecks, checkUsername } from './checks.js';
@@ -8,6 +8,7 @@ import { domainList, addDomain, domainDetail } from './domains.js';
 import { pageList, pageLinks } from './pages.js';
 import { bulkAdd } from './bulk.js';
 import { webhookList, webhookDetail } from './webhooks.js';
+import { productList } from './mounts.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -21,6 +22,7 @@ const routes = [
   [/^#\/domains$/, domainList, 'domains'],
   [/^#\/pages\/([^/]+)$/, pageLinks, 'pages'],
   [/^#\/pages$/, pageList, 'pages'],
+  [/^#\/products$/, productList, 'products'],
   [/^#\/webhooks\/([^/]+)$/, webhookDetail, 'webhooks'],
   [/^#\/webhooks$/, webhookList, 'webhooks'],
 ];

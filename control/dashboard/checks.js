@@ -40,3 +40,26 @@ export const classifyDomain = (input, platform, username) => call('classifyDomai
 export const checkSlug = (input) => call('checkSlug', input);
 export const checkUsername = (input) => call('checkUsername', input);
 export const checkExternalUrl = (url, domain, platform) => call('checkExternalUrl', url, domain, platform);
+
+/**
+ * A link path (`courses/intro`; for a mount also `members/*`), segment by
+ * segment with shared's page-name rule, plus the depth and length bounds of
+ * `LinkPath`. `{ ok, value: { path, prefix } }`, an error, or null without
+ * the package.
+ */
+export function checkLinkPath(input, allowPrefix) {
+  let raw = input.trim().replace(/^\/+/, '');
+  let prefix = false;
+  if (allowPrefix && raw.endsWith('/*')) { prefix = true; raw = raw.slice(0, -2); }
+  raw = raw.replace(/\/$/, '');
+  const segments = raw.split('/');
+  if (segments.length > 6) return { ok: false, error: { code: 'path_too_deep', message: 'a path has at most 6 parts (`/a/b/c`)' } };
+  if (raw.length > 200) return { ok: false, error: { code: 'path_too_long', message: 'a path holds at most 200 characters' } };
+  const out = [];
+  for (const segment of segments) {
+    const checked = checkSlug(segment);
+    if (!checked || !checked.ok) return checked;
+    out.push(checked.value.slug);
+  }
+  return { ok: true, value: { path: out.join('/'), prefix } };
+}

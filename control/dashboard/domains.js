@@ -397,7 +397,7 @@ function addressesTable(report) {
       h('td', { 'data-label': 'Why' }, form.why)))));
 }
 
-function targetFieldset(key, legend, help, current, pages, domain, ctx) {
+function targetFieldset(key, legend, help, current, pages, checkUrl) {
   const name = `${key}-type`;
   const radio = (value, text) => {
     const id = uid(`${key}-${value}`);
@@ -431,7 +431,7 @@ function targetFieldset(key, legend, help, current, pages, domain, ctx) {
   sync();
   urlInput.addEventListener('input', () => {
     const value = urlInput.value.trim();
-    const outcome = value ? checkExternalUrl(value, domain.hostname, ctx.account.platformDomain) : null;
+    const outcome = value ? checkUrl(value) : null;
     urlError.show(outcome && !outcome.ok ? outcome.error.message : '');
   });
   return {
@@ -448,8 +448,28 @@ function targetFieldset(key, legend, help, current, pages, domain, ctx) {
 }
 
 function settingsForm(domain, pages, ctx) {
-  const index = targetFieldset('index', 'Index page', `What ${domain.served_host_unicode}/ shows.`, domain.settings.index, pages, domain, ctx);
-  const notFound = targetFieldset('not_found', '404 page', 'What an address without a page shows (with status 404).', domain.settings.not_found, pages, domain, ctx);
+  return targetSettingsForm({
+    settings: domain.settings,
+    pages,
+    host: domain.served_host_unicode,
+    // The same-domain rule, checked in the browser with shared's rules.
+    checkUrl: (url) => checkExternalUrl(url, domain.hostname, ctx.account.platformDomain),
+    save: async (body) => {
+      const saved = await put(`/v1/domains/${encodeURIComponent(domain.id)}/settings`, body);
+      domain.settings = saved;
+      return domain.status === 'connected' ? 'Saved: visitors see the change within seconds.' : 'Saved: used as soon as the domain is connected.';
+    },
+  });
+}
+
+/**
+ * The Index and 404 form of a host: a domain's, or the platform address's.
+ * `checkUrl(url)` checks an external URL in the browser (null: the server
+ * checks); `save(body)` stores it and answers the line to show.
+ */
+export function targetSettingsForm({ settings, pages, host, checkUrl, save: store }) {
+  const index = targetFieldset('index', 'Index page', `What ${host}/ shows.`, settings.index, pages, checkUrl);
+  const notFound = targetFieldset('not_found', '404 page', 'What an address without a page shows (with status 404).', settings.not_found, pages, checkUrl);
   const result = h('p', { class: 'form-result', role: 'status' });
   const save = h('button', { type: 'submit', class: 'primary' }, 'Save Index and 404');
   const form = h('form', { class: 'settings', novalidate: true },
@@ -465,15 +485,13 @@ function settingsForm(domain, pages, ctx) {
       if (!target) { result.textContent = 'Choose a page, or create one first.'; return; }
       if (target.type === 'url') {
         if (!target.url) { field.urlError.show('Type the address of the other site.'); field.urlInput.focus(); return; }
-        const outcome = checkExternalUrl(target.url, domain.hostname, ctx.account.platformDomain);
+        const outcome = checkUrl(target.url);
         if (outcome && !outcome.ok) { field.urlError.show(outcome.error.message); field.urlInput.focus(); return; }
       }
     }
     save.disabled = true;
     try {
-      const saved = await put(`/v1/domains/${encodeURIComponent(domain.id)}/settings`, body);
-      domain.settings = saved;
-      result.textContent = domain.status === 'connected' ? 'Saved: visitors see the change within seconds.' : 'Saved: used as soon as the domain is connected.';
+      result.textContent = await store(body);
     } catch (err) {
       const field = err.field === 'index.url' ? index : err.field === 'not_found.url' ? notFound : null;
       if (field) { field.urlError.show(err.message); field.urlInput.focus(); } else { result.textContent = err.message; }

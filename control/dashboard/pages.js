@@ -3,7 +3,7 @@
 // as it is typed, a path already in use said inline.
 
 import { api, get, post, del, listAll } from './api.js';
-import { loadChecks, checkSlug } from './checks.js';
+import { loadChecks, checkLinkPath } from './checks.js';
 import { h, fill, announce, copyButton, fieldError, confirmDialog, errorBox } from './ui.js';
 
 const KINDS = {
@@ -90,11 +90,11 @@ export async function pageLinks(main, ctx, pageId) {
   const update = () => {
     const host = hostOf(domainSelect.value);
     const raw = pathInput.value.trim();
-    const outcome = raw ? checkSlug(raw) : null;
+    const outcome = raw ? checkLinkPath(raw, false) : null;
     let slug = raw.replace(/^\/+|\/+$/g, '').toLowerCase();
     let message = '';
     if (outcome && !outcome.ok) message = outcome.error.message;
-    if (outcome && outcome.ok) slug = outcome.value.slug;
+    if (outcome && outcome.ok) slug = outcome.value.path;
     if (!message && slug) {
       const clash = links.find((l) => l.host === host && l.path === `/${slug}` && (!editing || l.id !== editing.id));
       if (clash) {
@@ -159,7 +159,7 @@ export async function pageLinks(main, ctx, pageId) {
       h('div', { class: 'grow' },
         h('label', { for: 'link-path' }, 'Path'),
         h('div', { class: 'prefixed' }, h('span', { 'aria-hidden': 'true' }, '/'), pathInput))),
-    h('p', { class: 'help', id: 'link-path-help' }, 'Letters, digits, “-”, “_” and “.”; one segment, such as ', h('code', {}, 'offer'), '.'),
+    h('p', { class: 'help', id: 'link-path-help' }, 'Letters, digits, “-”, “_” and “.”, in up to 6 parts, such as ', h('code', {}, 'offer'), ' or ', h('code', {}, 'courses/intro'), '. To put a membership portal, checkout, video, calendar or help desk at a path, see ', h('a', { href: '#/products' }, 'Products'), '.'),
     pathError.el,
     h('p', {}, 'Final address: ', finalUrl),
     save,

@@ -133,6 +133,8 @@ pub struct RawSettings {
     pub quota_page_bytes: Option<u64>,
     pub quota_revisions_kept: Option<u64>,
     pub quota_webhook_endpoints: Option<u64>,
+    pub quota_products: Option<u64>,
+    pub quota_mounts: Option<u64>,
     // Metrics (control/src/metrics/).
     pub metrics_token: Option<String>,
 }

@@ -66,6 +66,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../dashboard/pages.js"),
     ),
     (
+        "mounts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../dashboard/mounts.js"),
+    ),
+    (
         "bulk.js",
         "text/javascript; charset=utf-8",
         include_str!("../dashboard/bulk.js"),

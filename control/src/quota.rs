@@ -1,4 +1,4 @@
-//! Per-account quotas: how many domains, pages, links and webhook endpoints
+//! Per-account quotas: how many domains, pages, links, products, mounts and webhook endpoints
 //! an account may have, how many bytes its pages may hold, and how many
 //! revisions of a page are kept. Checked inside the unit of work that adds
 //! (the account row is locked there), so two concurrent adds at the limit
@@ -18,6 +18,8 @@ pub const DEFAULT_LINKS: u64 = 5_000;
 pub const DEFAULT_PAGE_BYTES: u64 = 256 * 1024 * 1024;
 pub const DEFAULT_REVISIONS_KEPT: u64 = 50;
 pub const DEFAULT_WEBHOOK_ENDPOINTS: u64 = 10;
+pub const DEFAULT_PRODUCTS: u64 = 1_000;
+pub const DEFAULT_MOUNTS: u64 = 5_000;
 
 /// What a quota counts; `error.quota` in a `quota_exceeded` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -29,6 +31,8 @@ pub enum Quota {
     /// The bytes of every page's current content.
     PageBytes,
     WebhookEndpoints,
+    Products,
+    Mounts,
 }
 
 impl Quota {
@@ -39,6 +43,8 @@ impl Quota {
             Quota::Links => "links",
             Quota::PageBytes => "bytes of page content",
             Quota::WebhookEndpoints => "webhook endpoints",
+            Quota::Products => "products",
+            Quota::Mounts => "mounts",
         }
     }
 
@@ -56,6 +62,8 @@ impl Quota {
             Quota::WebhookEndpoints => {
                 "SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = $1"
             }
+            Quota::Products => "SELECT COUNT(*) FROM products WHERE account_id = $1",
+            Quota::Mounts => "SELECT COUNT(*) FROM mounts WHERE account_id = $1",
         };
         let (used,): (i64,) = sqlx::query_as(sql).bind(account_id).fetch_one(conn).await?;
         Ok(used)
@@ -81,6 +89,8 @@ pub struct Quotas {
     /// Revisions kept per page: storing a new one prunes the oldest.
     pub revisions_kept: u64,
     pub webhook_endpoints: u64,
+    pub products: u64,
+    pub mounts: u64,
 }
 
 impl Default for Quotas {
@@ -92,6 +102,8 @@ impl Default for Quotas {
             page_bytes: DEFAULT_PAGE_BYTES,
             revisions_kept: DEFAULT_REVISIONS_KEPT,
             webhook_endpoints: DEFAULT_WEBHOOK_ENDPOINTS,
+            products: DEFAULT_PRODUCTS,
+            mounts: DEFAULT_MOUNTS,
         }
     }
 }
@@ -108,6 +120,8 @@ impl Quotas {
             webhook_endpoints: raw
                 .quota_webhook_endpoints
                 .unwrap_or(default.webhook_endpoints),
+            products: raw.quota_products.unwrap_or(default.products),
+            mounts: raw.quota_mounts.unwrap_or(default.mounts),
         })
     }
 
@@ -119,6 +133,8 @@ impl Quotas {
             Quota::Links => self.links,
             Quota::PageBytes => self.page_bytes,
             Quota::WebhookEndpoints => self.webhook_endpoints,
+            Quota::Products => self.products,
+            Quota::Mounts => self.mounts,
         };
         (limit > 0).then_some(limit)
     }
@@ -165,6 +181,8 @@ impl Quotas {
             Quota::Links,
             Quota::PageBytes,
             Quota::WebhookEndpoints,
+            Quota::Products,
+            Quota::Mounts,
         ] {
             usage.push(Usage {
                 quota,

@@ -44,8 +44,14 @@ fuzz_target!(|data: &[u8]| {
     check_hostname(&request.host);
     check_request_path(&request.path);
 
-    // The mount path goes through the record decoder, as the edge reads it.
-    let record = serde_json::json!({"v": 1, "target": {"type": "origin", "path": mount}});
+    // The mount path goes through the record decoder, as the edge reads it:
+    // under the first segment, as a prefix at a deeper path and at the
+    // segment itself, with a page between them (the longest answers).
+    let record = serde_json::json!({"v": 1, "entries": [
+        {"rest": "", "prefix": true, "target": {"type": "origin", "path": mount}},
+        {"rest": "/a", "target": {"type": "page", "digest": "0123456789abcdef"}},
+        {"rest": "/a/b", "prefix": true, "target": {"type": "origin", "path": mount}},
+    ]});
     let Ok(path_record) = PathRecord::decode(record.to_string().as_bytes()) else {
         return;
     };

@@ -50,7 +50,18 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, record);
     }
     if let Ok(record) = PathRecord::decode(data) {
-        check_target(&record.target);
+        for entry in &record.entries {
+            check_target(&entry.target);
+            // A prefix is an origin's; a rest is a path under a segment.
+            assert!(!entry.prefix || matches!(entry.target, Target::Origin { .. }));
+            assert!(entry.rest.is_empty() || entry.rest.starts_with('/'));
+        }
+        assert!(record.entries.len() <= portico_shared::link_path::MAX_ENTRIES_PER_SEGMENT);
+        // Whatever a request's rest, the answer is one of the record's entries.
+        if let Some((entry, remainder)) = record.answer("/a/B/c") {
+            assert!(record.entries.contains(entry));
+            assert!(remainder.is_empty() || remainder.starts_with('/'));
+        }
         let again = PathRecord::decode(&record.encode()).expect("an encoded path record decodes");
         assert_eq!(again, record);
     }

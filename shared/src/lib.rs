@@ -14,6 +14,7 @@ pub mod checks;
 pub mod host;
 pub mod integration;
 pub mod lifecycle;
+pub mod link_path;
 pub mod origin_context;
 pub mod ownership;
 pub mod pages;
@@ -31,8 +32,11 @@ pub use host::{HostError, Hostname, Username, UsernameError};
 pub use integration::{
     DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward,
 };
+pub use link_path::{LinkPath, LinkPathError, LinkPattern, OriginPath, OriginPathError};
 pub use path::{RequestPath, Slug, SlugError};
-pub use record::{ContentDigest, HostRecord, PathRecord, RecordError, RoutingKeys, Target};
+pub use record::{
+    ContentDigest, HostRecord, PathEntry, PathRecord, RecordError, RoutingKeys, Target,
+};
 pub use route::{
     route, Decision, EdgeSettings, Facts, Lookup, Problem, Request, Scheme, Via, Visit,
 };

@@ -5,19 +5,29 @@
 //! | key                      | value                                    |
 //! |--------------------------|------------------------------------------|
 //! | `v1/h/<host>`            | [`HostRecord`]: a served host's Index and 404 targets, or a redirect to another host (the bare root → `www`) |
-//! | `v1/p/<host>/<slug>`     | [`PathRecord`]: what `/<slug>` (and, for origin mounts, everything under it) serves on that host |
+//! | `v1/p/<host>/<segment>`  | [`PathRecord`]: every page and mount whose path starts with `/<segment>` on that host (`/courses`, `/courses/intro`, `/members/*`) |
 //! | `v1/c/<sha-256 hex>`     | page HTML, immutable: a new revision gets a new key, so the edge may cache it forever |
 //!
-//! A request reads at most two routing keys (its path key, then the host
-//! key when the path key does not answer it), each of constant size: the cost
-//! does not grow with the number of pages a domain has. Values are JSON with
-//! a `v` field; an edge ignores (treats as absent) any record whose version
-//! it does not know, rather than misreading it. A future format is written
-//! under `v2/` beside `v1/` until every edge reads it.
+//! A request reads at most two routing keys (its path key, named by the
+//! request's first segment, then the host key when no entry of the path
+//! record answers it), each of bounded size: a path record holds at most
+//! [`MAX_ENTRIES_PER_SEGMENT`] entries of at most [`MAX_LINK_PATH_LEN`]
+//! bytes of path each (the control plane refuses a link past that), so the
+//! cost does not grow with the number of pages a domain has, nor with how
+//! deep its paths go. Within a record the longest entry that answers wins:
+//! an exact entry answers its path (a trailing slash allowed), a prefix
+//! entry (origin mounts only) its path and everything below it; link paths
+//! are matched without regard to case (see `link_path.rs`). Values are JSON
+//! with a `v` field; an edge ignores (treats as absent) any record whose
+//! version it does not know, rather than misreading it. A future format is
+//! written under `v2/` beside `v1/` until every edge reads it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::host::Hostname;
+use crate::link_path::{
+    is_exact, remainder_under, LinkPath, MAX_ENTRIES_PER_SEGMENT, MAX_LINK_PATH_LEN,
+};
 use crate::path::Slug;
 
 /// The record format this build writes and reads.
@@ -43,7 +53,7 @@ pub fn is_host_key(key: &str) -> bool {
     key.starts_with(HOST_KEY_PREFIX)
 }
 
-/// `v1/p/<host>/<slug>`
+/// `v1/p/<host>/<segment>` (the first segment of the paths it holds)
 pub fn path_key(host: &Hostname, slug: &Slug) -> String {
     ["v1/p/", host.as_str(), "/", slug.as_str()].concat()
 }
@@ -275,25 +285,82 @@ impl HostRecord {
     }
 }
 
-/// `v1/p/<host>/<slug>`.
+/// One page or mount under a path record's first segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathEntry {
+    /// What follows the key's first segment: `` for `/<segment>` itself,
+    /// `/intro` for `/<segment>/intro`. Lower case, as [`LinkPath::rest`].
+    #[serde(default)]
+    pub rest: String,
+    /// Answers everything below its path too (origin mounts only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefix: bool,
+    pub target: Target,
+}
+
+impl PathEntry {
+    /// The entry for `path` (whose first segment names the record's key).
+    pub fn at(path: &LinkPath, prefix: bool, target: Target) -> PathEntry {
+        PathEntry {
+            rest: path.rest().to_string(),
+            prefix,
+            target,
+        }
+    }
+
+    fn validate(&self) -> Result<(), RecordError> {
+        let rest_ok = self.rest.is_empty()
+            || (self.rest.starts_with('/')
+                && !self.rest.ends_with('/')
+                && !self.rest.contains("//")
+                && self.rest.len() <= MAX_LINK_PATH_LEN);
+        if !rest_ok {
+            return Err(RecordError::Corrupt(format!(
+                "`{}` is not a path under a segment",
+                self.rest
+            )));
+        }
+        if self.prefix && !matches!(self.target, Target::Origin { .. }) {
+            return Err(RecordError::Corrupt(
+                "only an origin target covers a prefix".into(),
+            ));
+        }
+        self.target.validate()
+    }
+}
+
+/// `v1/p/<host>/<segment>`: every page and mount whose path starts with
+/// `/<segment>` (at most [`MAX_ENTRIES_PER_SEGMENT`]); the longest that
+/// answers a request wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathRecord {
     pub v: u32,
-    pub target: Target,
+    pub entries: Vec<PathEntry>,
     /// The host's HSTS max-age, as in its [`HostRecord::Site`]: a page
     /// answered by its path record alone (one KV read) carries it too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hsts: Option<u32>,
     /// The host's account, as in its [`HostRecord::Site`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
 }
 
 impl PathRecord {
+    /// A record for the key's segment itself: a page or redirect at exactly
+    /// `/<segment>`, an origin target at it and everything below (what a
+    /// record meant before `entries`).
     pub fn new(target: Target) -> PathRecord {
+        let prefix = matches!(target, Target::Origin { .. });
+        PathRecord::with_entries(vec![PathEntry {
+            rest: String::new(),
+            prefix,
+            target,
+        }])
+    }
+
+    /// A record holding these entries.
+    pub fn with_entries(entries: Vec<PathEntry>) -> PathRecord {
         PathRecord {
             v: FORMAT_VERSION,
-            target,
+            entries,
             hsts: None,
             account: None,
         }
@@ -311,15 +378,102 @@ impl PathRecord {
         self
     }
 
+    /// The entry that answers a request whose path continues with
+    /// `request_rest` after the key's segment, and the remainder below the
+    /// entry: the longest entry at the request's path (exactly, a trailing
+    /// slash allowed) or, for a prefix, above it.
+    pub fn answer<'a>(&self, request_rest: &'a str) -> Option<(&PathEntry, &'a str)> {
+        self.entries
+            .iter()
+            .filter_map(|entry| {
+                let remainder = remainder_under(request_rest, &entry.rest)?;
+                (entry.prefix || is_exact(remainder)).then_some((entry, remainder))
+            })
+            .max_by_key(|(entry, _)| entry.rest.len())
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<PathRecord, RecordError> {
         let record: PathRecord = decode_versioned(bytes)?;
         check_version(record.v)?;
-        record.target.validate()?;
+        if record.entries.len() > MAX_ENTRIES_PER_SEGMENT {
+            return Err(RecordError::Corrupt(format!(
+                "{} entries under one segment: at most {MAX_ENTRIES_PER_SEGMENT}",
+                record.entries.len()
+            )));
+        }
+        for entry in &record.entries {
+            entry.validate()?;
+        }
         Ok(record)
     }
 
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+// On the wire a path record is `{"v":1,"entries":[…],"hsts":…,"account":…}`.
+// Records written before `entries` had one `target` for the segment itself
+// (an origin target covering everything below it). A record that is just
+// that is still written so: the common case stays as small as it was, and
+// an edge that predates `entries` keeps serving it while the new one rolls
+// out (it treats any other record as corrupt, so absent: never misread).
+impl Serialize for PathRecord {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            v: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            target: Option<&'a Target>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            entries: Option<&'a [PathEntry]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hsts: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            account: Option<&'a str>,
+        }
+        let legacy = match self.entries.as_slice() {
+            [only]
+                if only.rest.is_empty()
+                    && only.prefix == matches!(only.target, Target::Origin { .. }) =>
+            {
+                Some(&only.target)
+            }
+            _ => None,
+        };
+        Wire {
+            v: self.v,
+            target: legacy,
+            entries: legacy.is_none().then_some(self.entries.as_slice()),
+            hsts: self.hsts,
+            account: self.account.as_deref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            v: u32,
+            target: Option<Target>,
+            entries: Option<Vec<PathEntry>>,
+            hsts: Option<u32>,
+            account: Option<String>,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        let entries = match (wire.entries, wire.target) {
+            (Some(entries), _) => entries,
+            (None, Some(target)) => PathRecord::new(target).entries,
+            (None, None) => return Err(serde::de::Error::missing_field("entries")),
+        };
+        Ok(PathRecord {
+            v: wire.v,
+            entries,
+            hsts: wire.hsts,
+            account: wire.account,
+        })
     }
 }
 
@@ -513,6 +667,80 @@ mod tests {
         let redirect = HostRecord::redirect(Hostname::parse("www.example.com").unwrap())
             .with_account(Some("acc_1".into()));
         assert_eq!(redirect.account(), None);
+    }
+
+    #[test]
+    fn path_records_hold_bounded_entries_and_stay_small_when_single() {
+        let intro = LinkPath::parse("/courses/intro").unwrap();
+        let members = LinkPath::parse("/courses").unwrap();
+        let record = PathRecord::with_entries(vec![
+            PathEntry::at(&intro, false, Target::Page { digest: digest() }),
+            PathEntry::at(
+                &members,
+                true,
+                Target::Origin {
+                    path: "/m/1".into(),
+                    mount: Some("mnt_1".into()),
+                },
+            ),
+        ]);
+        let encoded = String::from_utf8(record.encode()).unwrap();
+        assert_eq!(
+            encoded,
+            r#"{"v":1,"entries":[{"rest":"/intro","target":{"type":"page","digest":"0123456789abcdef0123456789abcdef"}},{"rest":"","prefix":true,"target":{"type":"origin","path":"/m/1","mount":"mnt_1"}}]}"#
+        );
+        assert_eq!(PathRecord::decode(encoded.as_bytes()).unwrap(), record);
+        // One entry at the segment itself, in the old meaning: the old shape.
+        let single = PathRecord::new(Target::Page { digest: digest() });
+        assert_eq!(
+            String::from_utf8(single.encode()).unwrap(),
+            r#"{"v":1,"target":{"type":"page","digest":"0123456789abcdef0123456789abcdef"}}"#
+        );
+        // An exact mount at the segment is not the old meaning: `entries`.
+        let exact_mount = PathRecord::with_entries(vec![PathEntry::at(
+            &members,
+            false,
+            Target::Origin {
+                path: "/m/1".into(),
+                mount: None,
+            },
+        )]);
+        assert!(String::from_utf8(exact_mount.encode())
+            .unwrap()
+            .contains("entries"));
+        assert_eq!(
+            PathRecord::decode(&exact_mount.encode()).unwrap(),
+            exact_mount
+        );
+
+        let entry = r#"{"rest":"/a","target":{"type":"page","digest":"0123456789abcdef"}}"#;
+        let too_many = format!(
+            r#"{{"v":1,"entries":[{}]}}"#,
+            vec![entry; MAX_ENTRIES_PER_SEGMENT + 1].join(",")
+        );
+        let at_most = format!(
+            r#"{{"v":1,"entries":[{}]}}"#,
+            vec![entry; MAX_ENTRIES_PER_SEGMENT].join(",")
+        );
+        assert!(PathRecord::decode(at_most.as_bytes()).is_ok());
+        for corrupt in [
+            too_many.as_str(),
+            r#"{"v":1}"#,
+            r#"{"v":1,"entries":[{"rest":"a","target":{"type":"page","digest":"0123456789abcdef"}}]}"#,
+            r#"{"v":1,"entries":[{"rest":"/a/","target":{"type":"page","digest":"0123456789abcdef"}}]}"#,
+            r#"{"v":1,"entries":[{"rest":"//a","target":{"type":"page","digest":"0123456789abcdef"}}]}"#,
+            // Only an origin covers a prefix.
+            r#"{"v":1,"entries":[{"rest":"","prefix":true,"target":{"type":"page","digest":"0123456789abcdef"}}]}"#,
+            r#"{"v":1,"entries":[{"rest":"","target":{"type":"origin","path":"//evil.example"}}]}"#,
+        ] {
+            assert!(
+                matches!(
+                    PathRecord::decode(corrupt.as_bytes()),
+                    Err(RecordError::Corrupt(_))
+                ),
+                "{corrupt}"
+            );
+        }
     }
 
     #[test]

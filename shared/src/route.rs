@@ -8,7 +8,8 @@
 //! 2. `/.well-known/acme-challenge/` and `/.well-known/pki-validation/` →
 //!    the platform origin, for any host (certificates are validated before a
 //!    domain is published); decided on, and forwarded as, the normalized path.
-//! 3. `/<slug>…` → its path record, if one answers the path.
+//! 3. `/<segment>…` → its path record, if one of its entries answers the
+//!    path (the longest: `/courses/intro` before `/courses/*`).
 //! 4. The host record: none → "domain not connected" (404); a redirect host
 //!    → `https://<to><path>?<query>` in one hop; `http://` → `https://`;
 //!    `/` → the Index target; anything else → the 404 target with status 404.
@@ -396,28 +397,24 @@ pub fn hsts_header(max_age_s: u32) -> String {
     ["max-age=", &max_age_s.to_string()].concat()
 }
 
-/// A path record answers `/<slug>` exactly (trailing slash allowed), and an
-/// origin mount also everything below it.
+/// A path record answers with its longest entry at the request's path (or,
+/// for a prefix entry, above it); `rest` is what follows the first segment.
 fn serve_path(
     request: &Request,
     record: &PathRecord,
     rest: &str,
     settings: &EdgeSettings,
 ) -> Option<Decision> {
-    let exact = rest.is_empty() || rest == "/";
-    let answers = exact || matches!(record.target, Target::Origin { .. });
-    if !answers {
-        return None;
-    }
+    let (entry, remainder) = record.answer(rest)?;
     // Path records exist only for published hosts: the host is connected.
     if let Some(upgrade) = https_upgrade(request, settings) {
         return Some(upgrade);
     }
     Some(serve_target(
         request,
-        &record.target,
+        &entry.target,
         200,
-        rest,
+        remainder,
         record.account.as_deref(),
     ))
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use portico_shared::record::{host_key, path_key};
 use portico_shared::{
     route, ContentDigest, Decision, EdgeSettings, ExternalUrl, Facts, HostRecord, Hostname,
-    Integration, Lookup, PathRecord, PlatformDomain, Request, RequestPath, Scheme, Slug, Target,
-    Visit,
+    Integration, Lookup, PathEntry, PathRecord, PlatformDomain, Request, RequestPath, Scheme, Slug,
+    Target, Visit,
 };
 use proptest::prelude::*;
 
@@ -59,8 +59,23 @@ fn path_value() -> impl Strategy<Value = Option<Vec<u8>>> {
     prop_oneof![
         Just(None),
         target().prop_map(|t| Some(PathRecord::new(t).encode())),
+        proptest::collection::vec(path_entry(), 0..6)
+            .prop_map(|entries| Some(PathRecord::with_entries(entries).encode())),
         proptest::collection::vec(any::<u8>(), 0..64).prop_map(Some),
     ]
+}
+
+/// An entry under the first segment: a page or redirect exactly there, an
+/// origin at it or below it.
+fn path_entry() -> impl Strategy<Value = PathEntry> {
+    ("(/[a-c]{1,2}){0,3}", target(), any::<bool>()).prop_map(|(rest, target, prefix)| {
+        let prefix = prefix && matches!(target, Target::Origin { .. });
+        PathEntry {
+            rest,
+            prefix,
+            target,
+        }
+    })
 }
 
 proptest! {
@@ -84,6 +99,32 @@ proptest! {
             prop_assert!(path.as_str().starts_with('/'));
             prop_assert!(!path.as_str().contains("//"));
             prop_assert!(!path.as_str().split('/').any(|s| s == ".." || s == "."));
+        }
+    }
+
+    #[test]
+    fn the_answer_is_the_longest_entry_that_covers_the_path(
+        entries in proptest::collection::vec(path_entry(), 0..6),
+        rest in "(/[a-cA-C]{1,2}){0,4}/?",
+    ) {
+        let record = PathRecord::with_entries(entries.clone());
+        // The generated origin paths include refused ones (`//x`).
+        if let Ok(decoded) = PathRecord::decode(&record.encode()) {
+            prop_assert_eq!(&decoded, &record);
+        }
+        let covers = |entry: &PathEntry| {
+            let lower = rest.to_ascii_lowercase();
+            let trimmed = lower.strip_suffix('/').unwrap_or(&lower);
+            trimmed == entry.rest
+                || (entry.prefix && lower.starts_with(&format!("{}/", entry.rest)))
+        };
+        match record.answer(&rest) {
+            Some((entry, remainder)) => {
+                prop_assert!(covers(entry));
+                prop_assert!(entries.iter().filter(|e| covers(e)).all(|e| e.rest.len() <= entry.rest.len()));
+                prop_assert!(rest.ends_with(remainder));
+            }
+            None => prop_assert!(!entries.iter().any(covers)),
         }
     }
 

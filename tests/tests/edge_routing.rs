@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use portico_shared::record::{content_key, host_key, path_key};
-use portico_shared::{ContentDigest, HostRecord, Hostname, PathRecord, Slug, Target};
+use portico_shared::{
+    ContentDigest, HostRecord, Hostname, LinkPath, PathEntry, PathRecord, Slug, Target,
+};
 use portico_tests::origin::EchoOrigin;
 use portico_tests::platform::TEST_SIGNING_SECRET;
 use portico_tests::wrangler::{WranglerDev, WranglerDevBuilder};
@@ -36,6 +38,10 @@ fn host(name: &str) -> Hostname {
 
 fn slug(name: &str) -> Slug {
     Slug::parse(name).unwrap()
+}
+
+fn entry(path: &str, prefix: bool, target: Target) -> PathEntry {
+    PathEntry::at(&LinkPath::parse(path).unwrap(), prefix, target)
 }
 
 fn text(bytes: Vec<u8>) -> String {
@@ -127,6 +133,28 @@ fn seeded(builder: WranglerDevBuilder) -> WranglerDevBuilder {
             "ROUTES",
             &path_key(&host("secure.example.com"), &slug("offer")),
             &text(PathRecord::new(page('c')).with_hsts(Some(600)).encode()),
+        )
+        // One record for every path under `/courses`: a deeper page, a
+        // prefix mount with a page inside it, as the control plane writes it.
+        .kv(
+            "ROUTES",
+            &path_key(&sales, &slug("courses")),
+            &text(
+                PathRecord::with_entries(vec![
+                    entry("/courses/intro", false, page('c')),
+                    entry(
+                        "/courses/pro",
+                        true,
+                        Target::Origin {
+                            path: "/memberships/9".into(),
+                            mount: Some("mnt_pro".into()),
+                        },
+                    ),
+                    entry("/courses/pro/free", false, page('a')),
+                ])
+                .with_account(Some("acc_katie".into()))
+                .encode(),
+            ),
         )
         .kv("CONTENT", &content_key(&digest('a')), INDEX_HTML)
         .kv("CONTENT", &content_key(&digest('b')), NOT_FOUND_HTML)
@@ -457,6 +485,58 @@ async fn proxies_origin_mounts_and_certificate_validation() -> Result<()> {
         .await?;
     assert_eq!(not_a_challenge.status(), StatusCode::NOT_FOUND);
     assert_eq!(not_a_challenge.text().await?, NOT_FOUND_HTML);
+
+    serves_multi_segment_pages_and_prefix_mounts(&edge).await
+}
+
+/// Multi-segment paths: one path record per first segment, the longest
+/// entry answers; a prefix mount's remainder is appended to its origin
+/// path; a path that normalizes into a mount is routed by the normalized
+/// path. Run inside `proxies_origin_mounts_and_certificate_validation`,
+/// on its edge: one `wrangler dev` start fewer.
+async fn serves_multi_segment_pages_and_prefix_mounts(edge: &WranglerDev) -> Result<()> {
+    for path in ["/courses/intro", "/Courses/Intro/", "/courses/x/../intro"] {
+        let page = edge.get("sales.example.com", path).await?;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(page.text().await?, OFFER_HTML, "{path}");
+    }
+    // A page is exact: below it, and beside it, the domain's 404.
+    for path in ["/courses/intro/more", "/courses", "/courses/introduction"] {
+        let missing = edge.get("sales.example.com", path).await?;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(missing.text().await?, NOT_FOUND_HTML, "{path}");
+    }
+    // The page inside the mount wins where it is.
+    let free = edge.get("sales.example.com", "/courses/pro/free").await?;
+    assert_eq!(free.text().await?, INDEX_HTML);
+    for (method, path, forwarded) in [
+        (Method::GET, "/courses/pro", "/memberships/9"),
+        (
+            Method::POST,
+            "/courses/pro/Lesson/2?x=1",
+            "/memberships/9/Lesson/2?x=1",
+        ),
+        (
+            Method::GET,
+            "/courses/intro/../pro/./a/",
+            "/memberships/9/a/",
+        ),
+        (
+            Method::GET,
+            "/courses/pro/free/extra",
+            "/memberships/9/free/extra",
+        ),
+    ] {
+        let proxied = edge
+            .request(method.clone(), "sales.example.com", path)
+            .send()
+            .await?;
+        assert_eq!(proxied.status(), StatusCode::OK, "{method} {path}");
+        assert_eq!(header(&proxied, "x-origin"), "echo", "{path}");
+        let seen: Value = serde_json::from_slice(&proxied.bytes().await?)?;
+        assert_eq!(seen["method"], method.as_str(), "{path}");
+        assert_eq!(seen["path_and_query"], forwarded, "{path}");
+    }
     Ok(())
 }
 

@@ -290,6 +290,33 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await shot(page, '10-pages');
     });
 
+    await step('links a membership portal at a prefix with the Products editor; a taken path is said inline', async () => {
+      // The platform registers the account's product through the API.
+      const token = await page.evaluate(() => sessionStorage.getItem('portico.token'));
+      const registered = await fetch(`${api}/v1/products`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'membership', name: `Gold ${run}`, origin_path: '/memberships/42' }),
+      });
+      assert.equal(registered.status, 201);
+      await page.getByRole('link', { name: 'Products', exact: true }).click();
+      await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
+      await page.locator(`.page[data-product="Gold ${run}"]`).waitFor();
+      const editor = page.locator('#mount-editor');
+      await editor.getByLabel('Product').selectOption({ label: `Gold ${run} (/memberships/42)` });
+      await editor.getByLabel('Domain').selectOption({ label: host });
+      const mountPath = editor.getByLabel('Path', { exact: true });
+      await mountPath.fill('offer');
+      await editor.getByText('already used by a page', { exact: false }).waitFor();
+      await mountPath.fill('Members/Gold');
+      await page.locator('#mount-url').getByText(`https://${host}/members/gold/…`).waitFor();
+      await editor.getByRole('button', { name: 'Save the link' }).click();
+      await page.locator('#mount-result').getByText(`Saved: https://${host}/members/gold`).waitFor();
+      await page.locator('#mounts').getByText(`https://${host}/members/gold/*`).waitFor();
+      assert.deepEqual(await unlabelledControls(page), []);
+      await shot(page, '10b-products-get-link');
+    });
+
     await step('sets Index (a page) and 404 (another site); the domain itself is refused inline', async () => {
       await page.getByRole('link', { name: 'Domains', exact: true }).click();
       await page.getByRole('link', { name: host }).click();

@@ -1,17 +1,19 @@
 //! Page links: a page at a path on one of the account's domains, or on the
-//! account's platform host (`<username>.<platform domain>`). A path is
-//! unique per host.
+//! account's platform host (`<username>.<platform domain>`). A path
+//! (`/offer`, `/courses/intro`) is unique per host, among pages and mounts
+//! (`paths.rs`).
 
 use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use portico_shared::{Slug, Username};
+use portico_shared::{LinkPath, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ErrorBody;
 use super::paging::PageQuery;
+use super::paths::{claim, taken};
 use super::{AccountAuth, ApiError, ApiJson, ApiPath, ApiQuery, AppState};
 use crate::quota::Quota;
 use crate::store::links::{self, LinkRow};
@@ -25,8 +27,9 @@ pub struct NewLink {
     /// One of the account's domains; absent or null for the platform host.
     #[serde(default)]
     pub domain_id: Option<String>,
-    /// The page name: `offer` or `/offer`.
-    #[schema(example = "offer")]
+    /// The path: `offer`, `/offer` or `/courses/intro` (up to 6 parts of
+    /// letters, digits, `-`, `_`, `.`).
+    #[schema(example = "/courses/intro")]
     pub path: String,
 }
 
@@ -39,7 +42,7 @@ pub struct Link {
     pub domain_id: Option<String>,
     /// The host the link is on.
     pub host: String,
-    /// `/offer`.
+    /// `/offer`, `/courses/intro`.
     pub path: String,
     /// Where visitors find it (once the domain is connected).
     pub url: String,
@@ -60,7 +63,7 @@ pub struct LinkFilter {
     pub page_id: Option<String>,
 }
 
-async fn platform_host(state: &AppState, account_id: &str) -> Result<String, ApiError> {
+pub(crate) async fn platform_host(state: &AppState, account_id: &str) -> Result<String, ApiError> {
     let account = accounts::get(state.store.pool(), account_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
@@ -82,6 +85,10 @@ fn view(row: &LinkRow, host: &str) -> Link {
     }
 }
 
+fn parse_path(input: &str) -> Result<LinkPath, ApiError> {
+    LinkPath::parse(input).map_err(|err| ApiError::invalid("path", err.code(), &err))
+}
+
 /// The host a link is on: its domain's served host, or the platform host.
 async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
     match &row.domain_id {
@@ -95,7 +102,7 @@ async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
 
 /// Where a link on `domain_id` (none: the platform host) lives: its
 /// uniqueness scope and its host. 404 for a domain the account lacks.
-async fn place(
+pub(crate) async fn place(
     unit: &mut Unit,
     me: &str,
     platform_host: &str,
@@ -112,16 +119,6 @@ async fn place(
     })
 }
 
-fn taken(slug: &Slug, host: &str) -> ApiError {
-    ApiError::conflict(
-        "path_taken",
-        format!(
-            "{} is already used on {host}: choose another page name",
-            slug.path()
-        ),
-    )
-}
-
 /// Puts a page at a path. Published at once on the platform host, and on a
 /// domain as soon as it is connected.
 #[utoipa::path(
@@ -135,8 +132,8 @@ fn taken(slug: &Slug, host: &str) -> ApiError {
         (status = 401, body = ErrorBody),
         (status = 403, description = "`quota_exceeded`: the account is at its `links` quota (`error.quota`, `error.limit`)", body = ErrorBody),
         (status = 404, description = "No such page or domain", body = ErrorBody),
-        (status = 409, description = "`path_taken`", body = ErrorBody),
-        (status = 422, description = "`slug_*`", body = ErrorBody),
+        (status = 409, description = "`path_taken`: a page or a mount has the path", body = ErrorBody),
+        (status = 422, description = "`slug_*`, `path_*` (e.g. `path_too_deep`, `path_segment_full`)", body = ErrorBody),
     )
 )]
 pub async fn create_link(
@@ -144,8 +141,7 @@ pub async fn create_link(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<NewLink>,
 ) -> Result<(StatusCode, ApiJson<Link>), ApiError> {
-    let slug =
-        Slug::parse(&input.path).map_err(|err| ApiError::invalid("path", err.code(), &err))?;
+    let path = parse_path(&input.path)?;
     let platform_host = platform_host(&state, &auth.account_id).await?;
     let me = auth.account_id.as_str();
     let (row, host) = state
@@ -156,21 +152,18 @@ pub async fn create_link(
                 .ok_or(ApiError::NotFound("page"))?;
             state.quotas.check(unit.conn(), me, Quota::Links, 1).await?;
             let (scope, host) = place(unit, me, &platform_host, &input.domain_id).await?;
-            let taken = || taken(&slug, &host);
-            if links::path_taken(unit.conn(), &scope, slug.as_str()).await? {
-                return Err(taken());
-            }
+            claim(unit, &scope, &path, &host, None).await?;
             let row = LinkRow {
                 id: new_id("lnk"),
                 account_id: me.to_string(),
                 page_id: input.page_id.clone(),
                 domain_id: input.domain_id.clone(),
                 scope,
-                slug: slug.to_string(),
+                slug: path.to_string(),
                 created_at: unit.now,
             };
             match links::insert(unit.conn(), &row).await {
-                Err(err) if is_unique_violation(&err) => return Err(taken()),
+                Err(err) if is_unique_violation(&err) => return Err(taken(&path, &host)),
                 other => other?,
             }
             Ok((row, host))
@@ -258,7 +251,7 @@ pub struct LinkChange {
     #[serde(default, with = "super::double_option")]
     #[schema(value_type = Option<String>)]
     pub domain_id: Option<Option<String>>,
-    /// Another page name: `offer` or `/offer`.
+    /// Another path: `offer`, `/offer` or `/courses/intro`.
     pub path: Option<String>,
 }
 
@@ -276,8 +269,8 @@ pub struct LinkChange {
         (status = 200, body = Link),
         (status = 401, body = ErrorBody),
         (status = 404, description = "No such link, page or domain", body = ErrorBody),
-        (status = 409, description = "`path_taken`", body = ErrorBody),
-        (status = 422, description = "`slug_*`", body = ErrorBody),
+        (status = 409, description = "`path_taken`: a page or a mount has the path", body = ErrorBody),
+        (status = 422, description = "`slug_*`, `path_*` (e.g. `path_too_deep`, `path_segment_full`)", body = ErrorBody),
     )
 )]
 pub async fn change_link(
@@ -286,12 +279,7 @@ pub async fn change_link(
     ApiPath(link_id): ApiPath<String>,
     ApiJson(change): ApiJson<LinkChange>,
 ) -> Result<ApiJson<Link>, ApiError> {
-    let slug = change
-        .path
-        .as_deref()
-        .map(Slug::parse)
-        .transpose()
-        .map_err(|err| ApiError::invalid("path", err.code(), &err))?;
+    let path = change.path.as_deref().map(parse_path).transpose()?;
     let platform_host = platform_host(&state, &auth.account_id).await?;
     let me = auth.account_id.as_str();
     let (row, host) = state
@@ -310,20 +298,16 @@ pub async fn change_link(
                 row.domain_id = domain_id.clone();
             }
             let (scope, host) = place(unit, me, &platform_host, &row.domain_id).await?;
-            let slug = match slug {
-                Some(slug) => slug,
-                None => Slug::parse(&row.slug)
-                    .map_err(|err| ApiError::Internal(format!("stored slug: {err}")))?,
+            let path = match &path {
+                Some(path) => path.clone(),
+                None => LinkPath::parse(&row.slug)
+                    .map_err(|err| ApiError::Internal(format!("stored path: {err}")))?,
             };
-            if (scope.as_str(), slug.as_str()) != (row.scope.as_str(), row.slug.as_str())
-                && links::path_taken(unit.conn(), &scope, slug.as_str()).await?
-            {
-                return Err(taken(&slug, &host));
-            }
+            claim(unit, &scope, &path, &host, Some(&row.id)).await?;
             row.scope = scope;
-            row.slug = slug.to_string();
+            row.slug = path.to_string();
             match links::update(unit.conn(), &row).await {
-                Err(err) if is_unique_violation(&err) => return Err(taken(&slug, &host)),
+                Err(err) if is_unique_violation(&err) => return Err(taken(&path, &host)),
                 other => other?,
             }
             Ok((row, host))

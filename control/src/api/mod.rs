@@ -15,9 +15,13 @@ pub mod health;
 pub mod idempotency;
 pub mod limits;
 pub mod links;
+pub mod mounts;
 mod openapi;
 pub mod pages;
 pub mod paging;
+mod paths;
+pub mod platform_host;
+pub mod products;
 pub mod tokens;
 pub mod webhooks;
 
@@ -325,6 +329,8 @@ impl FromRequestParts<AppState> for AccountAuth {
         (name = "domains", description = "Custom domains and their Index/404 settings"),
         (name = "pages", description = "Pages and their content revisions"),
         (name = "links", description = "Pages at paths on domains or the platform host"),
+        (name = "products", description = "The account's products on the platform (memberships, checkouts, videos, calendars, help desks), registered by the platform"),
+        (name = "mounts", description = "Products served at a path or path prefix on domains or the platform host"),
         (name = "events", description = "The account's activity"),
         (name = "webhooks", description = "Signed webhooks (Standard Webhooks): endpoints, secrets, the delivery log"),
         (name = "admin", description = "Operating the platform (admin token): publishing"),
@@ -375,6 +381,22 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             links::get_link,
             links::change_link,
             links::delete_link
+        ))
+        .routes(routes!(products::list_products, products::create_product))
+        .routes(routes!(
+            products::get_product,
+            products::change_product,
+            products::delete_product
+        ))
+        .routes(routes!(mounts::list_mounts, mounts::create_mount))
+        .routes(routes!(
+            mounts::get_mount,
+            mounts::change_mount,
+            mounts::delete_mount
+        ))
+        .routes(routes!(
+            platform_host::get_platform_host_settings,
+            platform_host::put_platform_host_settings
         ))
         .routes(routes!(events::list_events))
         .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))

@@ -8,9 +8,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use portico_shared::lifecycle::Status;
+use portico_shared::link_path::MAX_ENTRIES_PER_SEGMENT;
 use portico_shared::record::{content_key, host_key, path_key};
 use portico_shared::{
-    ContentDigest, HostRecord, Hostname, PathRecord, PlatformDomain, Slug, Target, Username,
+    ContentDigest, HostRecord, Hostname, LinkPath, PathEntry, PathRecord, PlatformDomain, Target,
+    Username,
 };
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
@@ -18,7 +20,7 @@ use sqlx::AnyConnection;
 use super::defaults::{DEFAULT_INDEX_HTML, DEFAULT_NOT_FOUND_HTML};
 use crate::store::domains::{Domain, TargetColumns};
 use crate::store::outbox::{self, Namespace};
-use crate::store::{accounts, domains, links, now_ms, pages};
+use crate::store::{accounts, domains, links, mounts, now_ms, pages, platform_host, products};
 
 /// What records are built from beside the store: the deployment's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +126,8 @@ pub async fn expected(
         .unwrap_or_default())
 }
 
-/// Computes the account's records from its pages, links and domains.
+/// Computes the account's records from its pages, links, mounts, products
+/// and domains.
 async fn desired(
     conn: &mut AnyConnection,
     records: &RecordSettings,
@@ -143,30 +146,44 @@ async fn desired(
         .map(|page| (page.id.clone(), page))
         .collect();
     let links = links::list(&mut *conn, account_id).await?;
+    let mounts = mounts::list(&mut *conn, account_id).await?;
+    let products: HashMap<String, products::ProductRow> = products::list(&mut *conn, account_id)
+        .await?
+        .into_iter()
+        .map(|product| (product.id.clone(), product))
+        .collect();
     let domains = domains::list_published(&mut *conn, account_id).await?;
+    let platform_settings = platform_host::get(&mut *conn, account_id).await?;
 
     let mut desired = Desired::default();
+    let paths = Paths {
+        account_id,
+        pages: &pages,
+        products: &products,
+    };
     if let Ok(username) = Username::parse(&account.username) {
         let host = records.platform.account_host(&username);
-        let index = desired.builtin(DEFAULT_INDEX_HTML);
-        let not_found = desired.builtin(DEFAULT_NOT_FOUND_HTML);
-        desired.routes.insert(
-            host_key(&host),
-            json(&HostRecord::site(index, not_found).encode()),
-        );
-        add_paths(
+        let index = target(&mut desired, &platform_settings.index, &pages)
+            .unwrap_or_else(|| desired.builtin(DEFAULT_INDEX_HTML));
+        let not_found = target(&mut desired, &platform_settings.not_found, &pages)
+            .unwrap_or_else(|| desired.builtin(DEFAULT_NOT_FOUND_HTML));
+        let record = HostRecord::site(index, not_found).with_account(Some(account_id.to_string()));
+        desired
+            .routes
+            .insert(host_key(&host), json(&record.encode()));
+        paths.add(
             &mut desired,
             &host,
             None,
-            &pages,
             links.iter().filter(|l| l.domain_id.is_none()),
+            mounts.iter().filter(|m| m.domain_id.is_none()),
         );
     }
     // Published domains: connected ones, one being connected (published
     // before it is reported connected), a disconnected one in its grace period.
     for domain in &domains {
         let hsts = records.hsts_for(domain);
-        add_domain(&mut desired, domain, hsts, &pages, &links);
+        add_domain(&mut desired, domain, hsts, &paths, &links, &mounts);
     }
     Ok(Some(desired))
 }
@@ -231,19 +248,22 @@ fn add_domain(
     desired: &mut Desired,
     domain: &Domain,
     hsts: Option<u32>,
-    pages: &HashMap<String, pages::PageRow>,
+    paths: &Paths<'_>,
     links: &[links::LinkRow],
+    mounts: &[mounts::MountRow],
 ) {
     let integration = &domain.integration;
     let served = &integration.served_host;
-    let index = target(desired, &domain.index, pages)
+    let index = target(desired, &domain.index, paths.pages)
         .unwrap_or_else(|| desired.builtin(DEFAULT_INDEX_HTML));
-    let not_found = target(desired, &domain.not_found, pages)
+    let not_found = target(desired, &domain.not_found, paths.pages)
         .unwrap_or_else(|| desired.builtin(DEFAULT_NOT_FOUND_HTML));
     let before = desired.routes.len();
     for host in integration.hosts() {
         let record = if host == served {
-            HostRecord::site(index.clone(), not_found.clone()).with_hsts(hsts)
+            HostRecord::site(index.clone(), not_found.clone())
+                .with_hsts(hsts)
+                .with_account(Some(paths.account_id.to_string()))
         } else {
             // The bare root answers with a redirect to `www`, path kept.
             HostRecord::redirect(served.clone())
@@ -252,14 +272,13 @@ fn add_domain(
             .routes
             .insert(host_key(host), json(&record.encode()));
     }
-    add_paths(
+    let on_domain = |id: &Option<String>| id.as_deref() == Some(domain.id.as_str());
+    paths.add(
         desired,
         served,
         hsts,
-        pages,
-        links
-            .iter()
-            .filter(|l| l.domain_id.as_deref() == Some(domain.id.as_str())),
+        links.iter().filter(|l| on_domain(&l.domain_id)),
+        mounts.iter().filter(|m| on_domain(&m.domain_id)),
     );
     debug_assert!(
         desired.routes.len() > before,
@@ -281,22 +300,69 @@ fn target(
         .map(|url| Target::External { url: url.clone() })
 }
 
-fn add_paths<'a>(
-    desired: &mut Desired,
-    host: &Hostname,
-    hsts: Option<u32>,
-    pages: &HashMap<String, pages::PageRow>,
-    links: impl Iterator<Item = &'a links::LinkRow>,
-) {
-    for link in links {
-        let (Ok(slug), Some(page)) = (Slug::parse(&link.slug), pages.get(&link.page_id)) else {
-            continue;
+/// What a host's path records are built from.
+struct Paths<'a> {
+    account_id: &'a str,
+    pages: &'a HashMap<String, pages::PageRow>,
+    products: &'a HashMap<String, products::ProductRow>,
+}
+
+impl Paths<'_> {
+    /// One path record per first segment, holding the pages and mounts
+    /// under it. A mount whose product was removed is left out (its path
+    /// answers with the host's 404). Records that can proxy name the
+    /// account; page-only records stay lean.
+    fn add<'r>(
+        &self,
+        desired: &mut Desired,
+        host: &Hostname,
+        hsts: Option<u32>,
+        links: impl Iterator<Item = &'r links::LinkRow>,
+        mounts: impl Iterator<Item = &'r mounts::MountRow>,
+    ) {
+        let mut records: BTreeMap<String, (Vec<PathEntry>, bool)> = BTreeMap::new();
+        let mut put = |path: &LinkPath, prefix: bool, target: Target| {
+            let origin = matches!(target, Target::Origin { .. });
+            let (entries, proxies) = records.entry(path_key(host, &path.first())).or_default();
+            entries.push(PathEntry::at(path, prefix, target));
+            *proxies |= origin;
         };
-        if let Some(target) = desired.page(page) {
-            desired.routes.insert(
-                path_key(host, &slug),
-                json(&PathRecord::new(target).with_hsts(hsts).encode()),
-            );
+        for link in links {
+            let (Ok(path), Some(page)) =
+                (LinkPath::parse(&link.slug), self.pages.get(&link.page_id))
+            else {
+                continue;
+            };
+            if let Some(target) = desired.page(page) {
+                put(&path, false, target);
+            }
+        }
+        for mount in mounts {
+            let Ok(path) = LinkPath::parse(&mount.path) else {
+                continue;
+            };
+            let origin_path = match &mount.product_id {
+                Some(id) => self.products.get(id).map(|p| p.origin_path.clone()),
+                None => mount.origin_path.clone(),
+            };
+            if let Some(origin_path) = origin_path {
+                let target = Target::Origin {
+                    path: origin_path,
+                    mount: Some(mount.id.clone()),
+                };
+                put(&path, mount.prefix != 0, target);
+            }
+        }
+        for (key, (mut entries, proxies)) in records {
+            // The API keeps a segment within the bound; the sort makes the
+            // value independent of the order rows were added in.
+            entries.sort_by(|a, b| (&a.rest, a.prefix).cmp(&(&b.rest, b.prefix)));
+            entries.truncate(MAX_ENTRIES_PER_SEGMENT);
+            let account = proxies.then(|| self.account_id.to_string());
+            let record = PathRecord::with_entries(entries)
+                .with_hsts(hsts)
+                .with_account(account);
+            desired.routes.insert(key, json(&record.encode()));
         }
     }
 }
@@ -324,4 +390,107 @@ pub async fn republish_all(
         .execute(store.pool())
         .await?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(id: &str, path: &str, page_id: &str) -> links::LinkRow {
+        links::LinkRow {
+            id: id.into(),
+            account_id: "acc_1".into(),
+            page_id: page_id.into(),
+            domain_id: None,
+            scope: "acc_1".into(),
+            slug: path.into(),
+            created_at: 0,
+        }
+    }
+
+    fn mount(id: &str, path: &str, prefix: bool, product_id: &str) -> mounts::MountRow {
+        mounts::MountRow {
+            id: id.into(),
+            account_id: "acc_1".into(),
+            domain_id: None,
+            scope: "acc_1".into(),
+            path: path.into(),
+            prefix: i64::from(prefix),
+            product_id: Some(product_id.into()),
+            origin_path: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn one_path_record_per_first_segment_naming_the_account_only_where_it_proxies() {
+        let page = pages::PageRow {
+            id: "pg_1".into(),
+            account_id: "acc_1".into(),
+            kind: "page".into(),
+            title: "Intro".into(),
+            current_revision: 1,
+            created_at: 0,
+            updated_at: 0,
+            digest: sha256_hex(b"<h1>Intro</h1>"),
+            size: 14,
+        };
+        let pages = HashMap::from([("pg_1".to_string(), page)]);
+        let product = products::ProductRow {
+            id: "prd_1".into(),
+            account_id: "acc_1".into(),
+            kind: "membership".into(),
+            name: "Gold".into(),
+            origin_path: "/memberships/42".into(),
+            created_at: 0,
+        };
+        let products = HashMap::from([("prd_1".to_string(), product)]);
+        let paths = Paths {
+            account_id: "acc_1",
+            pages: &pages,
+            products: &products,
+        };
+        let host = Hostname::parse("katie.portico.test").unwrap();
+        let links = [
+            link("lnk_1", "courses/intro", "pg_1"),
+            link("lnk_2", "offer", "pg_1"),
+        ];
+        let mounts = [
+            mount("mnt_1", "courses", true, "prd_1"),
+            // Its product is gone: left out, the host's 404 answers.
+            mount("mnt_2", "courses/old", false, "prd_gone"),
+        ];
+        let mut desired = Desired::default();
+        paths.add(&mut desired, &host, Some(60), links.iter(), mounts.iter());
+
+        let courses = &desired.routes["v1/p/katie.portico.test/courses"];
+        let record = PathRecord::decode(courses.as_bytes()).unwrap();
+        assert_eq!(record.account.as_deref(), Some("acc_1"));
+        assert_eq!(record.hsts, Some(60));
+        let rests: Vec<(&str, bool)> = record
+            .entries
+            .iter()
+            .map(|e| (e.rest.as_str(), e.prefix))
+            .collect();
+        assert_eq!(
+            rests,
+            [("", true), ("/intro", false)],
+            "sorted, the orphan left out"
+        );
+        assert_eq!(
+            record.entries[0].target,
+            Target::Origin {
+                path: "/memberships/42".into(),
+                mount: Some("mnt_1".into()),
+            }
+        );
+        // A page-only record stays lean: no account, the first shape.
+        let offer = &desired.routes["v1/p/katie.portico.test/offer"];
+        assert!(
+            !offer.contains("account") && !offer.contains("entries"),
+            "{offer}"
+        );
+        assert_eq!(desired.routes.len(), 2);
+        assert_eq!(desired.content.len(), 1, "the page's content, once");
+    }
 }

@@ -102,8 +102,15 @@ pub async fn mark_deleted(
     Ok(())
 }
 
-/// Deletes the account's pages, and with them their revisions and links.
+/// Deletes the account's pages, and with them their revisions and links,
+/// and its mounts, products and platform host settings.
 pub async fn delete_pages(conn: &mut AnyConnection, account_id: &str) -> Result<u64, sqlx::Error> {
+    for table in ["mounts", "products", "platform_host_settings"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await?;
+    }
     let done = sqlx::query("DELETE FROM pages WHERE account_id = $1")
         .bind(account_id)
         .execute(conn)

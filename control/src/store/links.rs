@@ -12,6 +12,8 @@ pub struct LinkRow {
     pub page_id: String,
     pub domain_id: Option<String>,
     pub scope: String,
+    /// The path without its leading `/`: `offer`, `courses/intro` (a
+    /// `LinkPath`; the column kept its first name).
     pub slug: String,
     pub created_at: i64,
 }
@@ -32,20 +34,6 @@ pub async fn insert(conn: &mut AnyConnection, row: &LinkRow) -> Result<(), sqlx:
     .execute(conn)
     .await?;
     Ok(())
-}
-
-pub async fn path_taken(
-    conn: &mut AnyConnection,
-    scope: &str,
-    slug: &str,
-) -> Result<bool, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM links WHERE scope = $1 AND slug = $2")
-            .bind(scope)
-            .bind(slug)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.is_some())
 }
 
 /// One of the account's links, on the pool or inside a unit of work.

@@ -12,9 +12,12 @@ pub mod gauges;
 pub mod idempotency;
 pub mod lease;
 pub mod links;
+pub mod mounts;
 pub mod outbox;
 pub mod pages;
 pub mod parked;
+pub mod platform_host;
+pub mod products;
 pub mod webhooks;
 
 use std::path::Path;

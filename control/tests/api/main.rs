@@ -22,6 +22,7 @@ mod incremental;
 mod input;
 mod isolation;
 mod links;
+mod mounts;
 mod observability;
 mod openapi;
 mod ownership;

@@ -114,7 +114,7 @@ async fn publishes_what_the_edge_serves(db: Db, local: bool) {
             .as_bytes(),
     )
     .unwrap();
-    assert!(matches!(path.target, Target::Page { ref digest } if digest.as_str() == v1));
+    assert!(matches!(path.entries[0].target, Target::Page { ref digest } if digest.as_str() == v1));
 
     // A processing domain is not published; a connected root publishes www and the bare root's redirect.
     let domain = app.domain(&token, "example.com").await;
@@ -222,7 +222,7 @@ async fn publishes_what_the_edge_serves(db: Db, local: bool) {
     ] {
         let record = PathRecord::decode(server.get(ROUTES_NS, key).unwrap().as_bytes()).unwrap();
         assert!(
-            matches!(record.target, Target::Page { ref digest } if digest.as_str() == v2),
+            matches!(record.entries[0].target, Target::Page { ref digest } if digest.as_str() == v2),
             "{key}"
         );
     }

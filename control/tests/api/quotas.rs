@@ -24,6 +24,8 @@ fn small() -> Quotas {
         page_bytes: 100,
         revisions_kept: 3,
         webhook_endpoints: 1,
+        products: 1,
+        mounts: 1,
     }
 }
 
@@ -100,6 +102,17 @@ async fn domains_pages_and_links_stop_at_their_quotas(db: Db) {
         )
         .await;
     assert_quota(status, &body, "webhook_endpoints", 1);
+
+    let product = |name: &str| json!({ "kind": "video", "name": name, "origin_path": "/v/1" });
+    let (status, made) = app.post("/v1/products", &token, product("A")).await;
+    assert_eq!(status, 201, "{made}");
+    let (status, body) = app.post("/v1/products", &token, product("B")).await;
+    assert_quota(status, &body, "products", 1);
+    let mount = |path: &str| json!({ "path": path, "target": { "type": "product", "product_id": made["id"] } });
+    let (status, body) = app.post("/v1/mounts", &token, mount("/watch/*")).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app.post("/v1/mounts", &token, mount("/film")).await;
+    assert_quota(status, &body, "mounts", 1);
     let (_, me) = app.get("/v1/account", &token).await;
     let usage = |quota: &str| {
         me["quotas"]
@@ -115,6 +128,8 @@ async fn domains_pages_and_links_stop_at_their_quotas(db: Db) {
         json!({ "quota": "domains", "used": 2, "limit": 2 })
     );
     assert_eq!(usage("links")["used"], 1);
+    assert_eq!(usage("mounts")["used"], 1);
+    assert_eq!(usage("products")["used"], 1);
     assert_eq!(usage("page_bytes")["used"], 16);
     // Another account has quotas of its own.
     let (_, other) = app.account("heidi").await;

@@ -9,6 +9,9 @@ mod hardening;
 const INDEX: &str = "1111111111111111";
 const NOT_FOUND: &str = "2222222222222222";
 const OFFER: &str = "3333333333333333";
+const COURSES: &str = "4444444444444444";
+const INTRO: &str = "5555555555555555";
+const FREE: &str = "6666666666666666";
 
 fn page(digest: &str) -> Target {
     Target::Page {
@@ -56,6 +59,29 @@ fn kv() -> HashMap<String, Vec<u8>> {
                 .encode(),
         );
     }
+    // Several entries under one segment: a page at the segment, deeper
+    // pages, an exact mount and a prefix mount; the longest answers.
+    let courses = crate::path::Slug::parse("courses").unwrap();
+    let entry = |path: &str, prefix: bool, target: Target| {
+        crate::record::PathEntry::at(&crate::LinkPath::parse(path).unwrap(), prefix, target)
+    };
+    let origin = |path: &str, mount: &str| Target::Origin {
+        path: path.into(),
+        mount: Some(mount.into()),
+    };
+    kv.insert(
+        path_key(&sales, &courses),
+        PathRecord::with_entries(vec![
+            entry("/courses", false, page(COURSES)),
+            entry("/courses/intro", false, page(INTRO)),
+            entry("/courses/intro/video", true, origin("/v/7", "mnt_video")),
+            entry("/courses/pro", true, origin("/memberships/9", "mnt_pro")),
+            entry("/courses/pro/free", false, page(FREE)),
+            entry("/courses/book", false, origin("/calendar/3", "mnt_book")),
+        ])
+        .with_account(Some("acc_1".into()))
+        .encode(),
+    );
     kv.insert(
         host_key(&host("example.com")),
         HostRecord::redirect(www.clone()).encode(),
@@ -180,6 +206,113 @@ fn mounted(path_and_query: &str) -> Decision {
         Some("acc_1"),
         Some("mnt_members"),
     )
+}
+
+/// A mount of `sales`'s `/courses` record.
+fn course_mount(path_and_query: &str, mount: &str) -> Decision {
+    proxied_via(
+        path_and_query,
+        "sales.example.com",
+        "https",
+        None,
+        Some("acc_1"),
+        Some(mount),
+    )
+}
+
+#[test]
+fn multi_segment_paths_take_the_longest_entry_in_one_read() {
+    let kv = kv();
+    let sales = "sales.example.com";
+    let cases: Vec<(&str, &str, Decision, usize)> = vec![
+        ("GET", "/courses", served(200, COURSES, true), 1),
+        ("GET", "/Courses/", served(200, COURSES, true), 1),
+        ("GET", "/courses/intro", served(200, INTRO, true), 1),
+        ("GET", "/COURSES/Intro/", served(200, INTRO, true), 1),
+        // A page is exact: below it is the domain's 404.
+        (
+            "GET",
+            "/courses/intro/more",
+            served(404, NOT_FOUND, true),
+            2,
+        ),
+        (
+            "GET",
+            "/courses/introduction",
+            served(404, NOT_FOUND, true),
+            2,
+        ),
+        ("GET", "/courses/other", served(404, NOT_FOUND, true), 2),
+        // The prefix mount under a page: its remainder appended, case kept.
+        (
+            "GET",
+            "/courses/intro/video",
+            course_mount("/v/7", "mnt_video"),
+            1,
+        ),
+        (
+            "GET",
+            "/courses/intro/video/Part-2?t=30",
+            course_mount("/v/7/Part-2?t=30", "mnt_video"),
+            1,
+        ),
+        // A prefix mount, with a page inside it that wins where it is.
+        (
+            "POST",
+            "/courses/pro/checkout",
+            course_mount("/memberships/9/checkout", "mnt_pro"),
+            1,
+        ),
+        (
+            "GET",
+            "/courses/pro/",
+            course_mount("/memberships/9/", "mnt_pro"),
+            1,
+        ),
+        ("GET", "/courses/pro/free", served(200, FREE, true), 1),
+        (
+            "GET",
+            "/courses/pro/free/x",
+            course_mount("/memberships/9/free/x", "mnt_pro"),
+            1,
+        ),
+        // An exact mount answers only its path.
+        (
+            "GET",
+            "/courses/book?day=mon",
+            course_mount("/calendar/3?day=mon", "mnt_book"),
+            1,
+        ),
+        ("GET", "/courses/book/x", served(404, NOT_FOUND, true), 2),
+        // A path that normalizes to a mount is routed by the normalized path.
+        (
+            "GET",
+            "/courses/intro/../pro/a",
+            course_mount("/memberships/9/a", "mnt_pro"),
+            1,
+        ),
+        (
+            "GET",
+            "//courses//pro/./a/",
+            course_mount("/memberships/9/a/", "mnt_pro"),
+            1,
+        ),
+        (
+            "GET",
+            "/courses/%70ro/a",
+            course_mount("/memberships/9/a", "mnt_pro"),
+            1,
+        ),
+        ("GET", "/x/../courses/intro", served(200, INTRO, true), 1),
+        // An encoded `/` is data: not a separator.
+        ("GET", "/courses/pro%2Fa", served(404, NOT_FOUND, true), 2),
+    ];
+    for (method, target, want, reads) in cases {
+        let (got, keys) = drive(&kv, visit(Scheme::Https, method, sales, target), HTTPS);
+        assert_eq!(got, want, "{method} {target}");
+        assert_eq!(keys.len(), reads, "{method} {target}: {keys:?}");
+        assert_eq!(keys[0], "v1/p/sales.example.com/courses", "{target}");
+    }
 }
 
 #[test]
