@@ -173,7 +173,7 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
         _ => None,
     };
     if let Some(outcome) = &root_forward {
-        checks.push(outcome.check.clone());
+        checks.push(in_unicode(outcome.check.clone(), integration));
     }
     let caa = caa::check(
         &obs.caa,
@@ -274,6 +274,27 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
         certificate_records,
         checks,
     }
+}
+
+/// The forward's texts name the root as its URLs were compared (ASCII);
+/// people read an internationalized root in Unicode, as a browser's
+/// address bar shows it (`http://bücher.example/…`).
+fn in_unicode(mut check: Check, integration: &portico_shared::Integration) -> Check {
+    let ascii = integration.root.as_str();
+    let unicode = integration.root.to_unicode();
+    if unicode != ascii {
+        for text in [
+            Some(&mut check.found),
+            check.cause.as_mut(),
+            check.fix.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *text = text.replace(ascii, &unicode);
+        }
+    }
+    check
 }
 
 /// The workaround: whether `www.<root>` (over HTTPS when `secure`) reaches

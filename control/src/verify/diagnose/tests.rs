@@ -764,3 +764,37 @@ fn reports_name_an_internationalized_host_in_both_forms() {
         .render(false)
         .starts_with("sales.example.test (subdomain)\n"));
 }
+
+#[test]
+fn a_root_forward_of_an_internationalized_root_reads_in_unicode() {
+    let www = host(
+        Answer::Records(vec![cname("www.xn--bcher-kva.test", "katie.portico.test")]),
+        &[],
+    );
+    let mut obs = observed("bücher.test", vec![answering("ns1.dns-host.test", 1, www)]);
+    obs.forward = Some(ForwardSeen {
+        addresses: vec!["192.0.2.80".parse().unwrap()],
+        probes: vec![AddressProbe {
+            ip: "192.0.2.80".parse().unwrap(),
+            http: forwarding("https://www.xn--bcher-kva.test/"),
+            https: Probe::Unreachable("refused".into()),
+        }],
+        www: None,
+        www_forward: None,
+        http_port: 80,
+    });
+    let report = diagnose(&obs, &settings());
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == CheckName::RootForward)
+        .unwrap();
+    // Compared in ASCII (the path was dropped), told in Unicode.
+    assert_eq!(check.state, CheckState::Fail, "{check:#?}");
+    let text = format!("{} {:?} {:?}", check.found, check.cause, check.fix);
+    assert!(
+        text.contains("http://bücher.test/some/path?x=1 → 301 https://www.bücher.test/")
+            && !text.contains("xn--"),
+        "{text}"
+    );
+}
