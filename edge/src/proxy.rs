@@ -151,7 +151,12 @@ pub async fn forward(
     if response.status() == 101 {
         return Ok(Ok(response));
     }
-    Ok(Ok(for_visitor(response, origin, &request)?))
+    Ok(Ok(for_visitor(
+        response,
+        origin,
+        &request,
+        &incoming.url(),
+    )?))
 }
 
 /// The origin's answer as the visitor gets it: URLs and cookies for the
@@ -161,10 +166,18 @@ fn for_visitor(
     response: web_sys::Response,
     origin: &Origin,
     request: &Forward<'_>,
+    visitor_url: &str,
 ) -> Result<web_sys::Response> {
     let original = response.headers();
-    let public =
-        portico_shared::reverse_proxy::public_base(request.forwarded_proto, request.forwarded_host);
+    // Back to where the visitor is, port included (`wrangler dev` listens on
+    // one; on Cloudflare it is the default and absent).
+    let public = match portico_shared::reverse_proxy::visitor_base(visitor_url) {
+        Some(base) => base.to_string(),
+        None => portico_shared::reverse_proxy::public_base(
+            request.forwarded_proto,
+            request.forwarded_host,
+        ),
+    };
     let mut rewritten: Vec<(&'static str, String)> = Vec::new();
     if let Some(parsed) = &origin.parsed {
         for name in ["location", "content-location"] {

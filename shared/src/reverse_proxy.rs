@@ -111,6 +111,22 @@ pub fn public_base(forwarded_proto: &str, forwarded_host: &str) -> String {
     format!("{forwarded_proto}://{forwarded_host}")
 }
 
+/// The scheme and authority of the URL the visitor asked for
+/// (`http://sales.example.com:8787` from `http://sales.example.com:8787/x`),
+/// port kept: where rewritten URLs must lead back to. `None` for anything
+/// that is not an absolute http(s) URL.
+pub fn visitor_base(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if end == 0 || rest[..end].contains('@') {
+        return None;
+    }
+    Some(&url[..scheme.len() + 3 + end])
+}
+
 /// A `Set-Cookie` value without its `Domain=` attributes, so that the
 /// browser keeps it for the custom domain only: a `Domain` naming the
 /// platform would be refused by the browser on the custom domain, and one
@@ -208,6 +224,31 @@ pub fn is_websocket_upgrade(upgrade: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_visitor_base_keeps_the_port_the_visitor_used() {
+        assert_eq!(
+            visitor_base("http://sales.example.com:8787/members/login?x=1"),
+            Some("http://sales.example.com:8787")
+        );
+        assert_eq!(
+            visitor_base("https://sales.example.com/"),
+            Some("https://sales.example.com")
+        );
+        assert_eq!(
+            visitor_base("https://sales.example.com"),
+            Some("https://sales.example.com")
+        );
+        for bad in [
+            "ftp://x/",
+            "sales.example.com/x",
+            "http:///x",
+            "http://user@evil/",
+        ] {
+            assert_eq!(visitor_base(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     const PUBLIC: &str = "https://sales.example.com";

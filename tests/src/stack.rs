@@ -39,6 +39,7 @@ use tempfile::TempDir;
 
 use crate::client::{Endpoints, StackClient};
 use crate::local_dns::{LocalDns, LocalDnsOptions};
+use crate::platform::Platform;
 use crate::process::{free_loopback_port, stop_group};
 use crate::wrangler::WranglerDev;
 use crate::{repo_root, Error, Result};
@@ -68,6 +69,9 @@ pub struct LocalStack {
     control_env: Vec<(String, String)>,
     control_port: u16,
     edge_worker: WranglerDev,
+    /// The stand-in platform application the edge proxies mounts to,
+    /// sharing the edge's signing secret.
+    pub platform: Platform,
     dir: TempDir,
 }
 
@@ -80,8 +84,12 @@ impl LocalStack {
         let control_bin = control_binary().await?;
         let local_dns = LocalDns::start(LocalDnsOptions::default()).await?;
         let kv_token = random_token("kv");
+        let signing_secret = random_token("origin-signing-secret-of-the-local-stack");
+        let platform = Platform::start(&signing_secret, 1024 * 1024).await?;
         let edge_worker = WranglerDev::builder()
             .var("LOCAL_KV_TOKEN", &kv_token)
+            .var("PLATFORM_ORIGIN", platform.base_url())
+            .var("ORIGIN_SIGNING_SECRET", &signing_secret)
             .start()
             .await?;
         let admin_token = random_token("admin");
@@ -154,6 +162,7 @@ impl LocalStack {
             control_env,
             control_port,
             edge_worker,
+            platform,
             dir,
         };
         stack.control = Some(stack.spawn_control(&control_bin, &[])?);

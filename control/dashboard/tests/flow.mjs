@@ -296,23 +296,23 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       const registered = await fetch(`${api}/v1/products`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'membership', name: `Gold ${run}`, origin_path: '/memberships/42' }),
+        body: JSON.stringify({ kind: 'membership', name: `Gold ${run}`, origin_path: '/members' }),
       });
       assert.equal(registered.status, 201);
       await page.getByRole('link', { name: 'Products', exact: true }).click();
       await page.getByRole('heading', { name: 'Products', level: 1 }).waitFor();
       await page.locator(`.page[data-product="Gold ${run}"]`).waitFor();
       const editor = page.locator('#mount-editor');
-      await editor.getByLabel('Product').selectOption({ label: `Gold ${run} (/memberships/42)` });
+      await editor.getByLabel('Product').selectOption({ label: `Gold ${run} (/members)` });
       await editor.getByLabel('Domain').selectOption({ label: host });
       const mountPath = editor.getByLabel('Path', { exact: true });
       await mountPath.fill('offer');
       await editor.getByText('already used by a page', { exact: false }).waitFor();
-      await mountPath.fill('Members/Gold');
-      await page.locator('#mount-url').getByText(`https://${host}/members/gold/…`).waitFor();
+      await mountPath.fill('Members');
+      await page.locator('#mount-url').getByText(`https://${host}/members/…`).waitFor();
       await editor.getByRole('button', { name: 'Save the link' }).click();
-      await page.locator('#mount-result').getByText(`Saved: https://${host}/members/gold`).waitFor();
-      await page.locator('#mounts').getByText(`https://${host}/members/gold/*`).waitFor();
+      await page.locator('#mount-result').getByText(`Saved: https://${host}/members`).waitFor();
+      await page.locator('#mounts').getByText(`https://${host}/members/*`).waitFor();
       assert.deepEqual(await unlabelledControls(page), []);
       await shot(page, '10b-products-get-link');
     });
@@ -357,6 +357,23 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       await shot(visitor, '12b-page-through-the-edge');
       await visitor.goto(`http://${host}:${edgePort}/lost`);
       await visitor.getByRole('heading', { name: `Lost ${run}` }).waitFor();
+      await visitor.close();
+    });
+
+    await step('a visitor opens the membership portal on the domain: logs in and reads the members-only lesson', async () => {
+      // Proxied by the edge to the stand-in platform, signed; its redirect
+      // and session cookie come back scoped to the customer's domain.
+      const visitor = await context.newPage();
+      await eventually('the membership portal through the edge', async () => {
+        const answer = await visitor.goto(`http://${host}:${edgePort}/members/login`);
+        return answer && answer.status() === 200;
+      });
+      await visitor.locator('input[name=email]').fill('member@example.org');
+      await visitor.locator('input[name=password]').fill('open sesame');
+      await visitor.getByRole('button', { name: 'Log in' }).click();
+      await visitor.getByRole('heading', { name: 'Lesson 1: Knots' }).waitFor();
+      assert.equal(new URL(visitor.url()).host, `${host}:${edgePort}`);
+      await shot(visitor, '12c-membership-through-the-edge');
       await visitor.close();
     });
 
