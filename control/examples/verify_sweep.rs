@@ -26,6 +26,11 @@ use portico_shared::{Integration, PlatformDomain, Username};
 use portico_tests::dns::{DnsServer, Zone};
 use tokio::sync::Semaphore;
 
+/// The portico-control binary's allocator (control/Cargo.toml), so the
+/// verifier is measured as it runs in `serve`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     domains: usize,
     concurrency: usize,

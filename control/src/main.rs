@@ -13,6 +13,10 @@ use portico_control::store::Store;
 use portico_control::telemetry;
 use portico_control::verify::doctor::Refusal;
 
+/// mimalloc rather than glibc's malloc: see control/Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "portico-control",
