@@ -5,6 +5,7 @@ mod helpers;
 mod account_deletion;
 mod accounts;
 mod api_budget;
+mod apex;
 mod certificates;
 mod crash;
 mod dashboard;
