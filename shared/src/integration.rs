@@ -232,9 +232,7 @@ impl Integration {
         match (self.kind, apex) {
             (_, Apex::Forward) => {}
             (IntegrationKind::Subdomain, _) => return Err(ApexError::NotRoot),
-            (IntegrationKind::Root, _) if offered.is_empty() => {
-                return Err(ApexError::NotOffered)
-            }
+            (IntegrationKind::Root, _) if offered.is_empty() => return Err(ApexError::NotOffered),
             (IntegrationKind::Root, _) => {}
         }
         Ok(Integration {

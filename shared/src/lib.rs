@@ -29,8 +29,8 @@ pub mod url;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use host::{HostError, Hostname, Username, UsernameError};
 pub use apex::{Apex, ApexAddresses, ApexError, ApexSetup, MainAddress};
+pub use host::{HostError, Hostname, Username, UsernameError};
 pub use integration::{
     AddressRecord, DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain,
     RootForward,

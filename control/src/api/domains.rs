@@ -432,9 +432,7 @@ pub(crate) async fn remove_in(
 pub(crate) fn remove_certificate(state: &AppState, removed: &Domain) {
     for host in removed.integration.certificate_hosts() {
         let owner = CertificateOwner::new(&removed.account_id, &removed.id);
-        state
-            .certificates
-            .remove_in_background(host.clone(), owner);
+        state.certificates.remove_in_background(host.clone(), owner);
     }
 }
 
@@ -573,7 +571,7 @@ pub async fn put_apex(
         MainAddressView::Apex => MainAddress::Apex,
     };
     let apex = Apex::from_parts(setup, main)
-        .map_err(|err| ApiError::invalid("main_address", err.code(), &err))?;
+        .map_err(|err| ApiError::invalid("main_address", err.code(), err))?;
     let offered = state.units.records.apex_addresses.clone();
     let username = username(&state, me).await?;
     let (before, after) = state
@@ -585,7 +583,7 @@ pub async fn put_apex(
             domain
                 .integration
                 .with_apex(apex, &offered)
-                .map_err(|err| ApiError::invalid("setup", err.code(), &err))?;
+                .map_err(|err| ApiError::invalid("setup", err.code(), err))?;
             let now = unit.now;
             domains::set_apex(unit.conn(), &domain.id, apex, now).await?;
             // Its checks follow the choice: the next one is due now.

@@ -13,7 +13,7 @@ use portico_shared::apex::record_type;
 use portico_shared::{ApexAddresses, MainAddress};
 
 use super::cdn::CdnRanges;
-use super::report::{Check, CheckName, CheckState, UrlForm, Works, Who};
+use super::report::{Check, CheckName, CheckState, UrlForm, Who, Works};
 
 /// The records to create, in words: "A `@` → `192.0.2.10`, AAAA `@` → `2001:db8::10`".
 pub fn records_text(offered: &ApexAddresses) -> String {
@@ -65,7 +65,9 @@ pub fn check(
             CheckName::ApexAddresses,
             CheckState::Fail,
             format!("{root} has no A or AAAA records"),
-            format!("no A record at the apex yet: nothing sends visitors of {root} to the platform"),
+            format!(
+                "no A record at the apex yet: nothing sends visitors of {root} to the platform"
+            ),
             create_fix(root, offered, target),
             Who::CustomerDns,
         );
@@ -163,21 +165,40 @@ pub struct Reach {
 pub fn url_table(root: &str, found: &Reach) -> Vec<UrlForm> {
     let www = format!("www.{root}");
     let (main_name, other_name, main_points, other_points) = match found.main {
-        MainAddress::Www => (www.clone(), root.to_string(), found.www_points, found.apex_points),
-        MainAddress::Apex => (root.to_string(), www.clone(), found.apex_points, found.www_points),
+        MainAddress::Www => (
+            www.clone(),
+            root.to_string(),
+            found.www_points,
+            found.apex_points,
+        ),
+        MainAddress::Apex => (
+            root.to_string(),
+            www.clone(),
+            found.apex_points,
+            found.www_points,
+        ),
     };
     let state = |points: bool, name: &str, served: String| {
         if !points {
-            (Works::No, format!("{name} does not point at the platform yet"))
+            (
+                Works::No,
+                format!("{name} does not point at the platform yet"),
+            )
         } else if !found.certificate_ready {
-            (Works::Soon, "works once the certificate is issued".to_string())
+            (
+                Works::Soon,
+                "works once the certificate is issued".to_string(),
+            )
         } else {
             (Works::Yes, served)
         }
     };
     let main_state = state(main_points, &main_name, "served by the platform".into());
     let other_state = if main_state.0 == Works::No {
-        (Works::No, format!("redirects to https://{main_name}, which {}", main_state.1))
+        (
+            Works::No,
+            format!("redirects to https://{main_name}, which {}", main_state.1),
+        )
     } else {
         let (works, why) = state(
             other_points,
@@ -186,7 +207,11 @@ pub fn url_table(root: &str, found: &Reach) -> Vec<UrlForm> {
         );
         // Reached only once the main address works too.
         (
-            if works == Works::Yes { main_state.0 } else { works },
+            if works == Works::Yes {
+                main_state.0
+            } else {
+                works
+            },
             why,
         )
     };
@@ -338,7 +363,14 @@ mod tests {
                 apex_points: false,
                 ..all
             }),
-            [Works::No, Works::No, Works::No, Works::Yes, Works::Yes, Works::Yes]
+            [
+                Works::No,
+                Works::No,
+                Works::No,
+                Works::Yes,
+                Works::Yes,
+                Works::Yes
+            ]
         );
         let at_apex = Reach {
             main: MainAddress::Apex,
@@ -347,7 +379,14 @@ mod tests {
         };
         assert_eq!(
             works(at_apex),
-            [Works::Yes, Works::Yes, Works::Yes, Works::No, Works::No, Works::No]
+            [
+                Works::Yes,
+                Works::Yes,
+                Works::Yes,
+                Works::No,
+                Works::No,
+                Works::No
+            ]
         );
         assert_eq!(
             works(Reach {
@@ -357,6 +396,8 @@ mod tests {
             [Works::Soon; 6]
         );
         let rows = url_table("example.com", &all);
-        assert!(rows[0].why.contains("redirects it to https://www.example.com"));
+        assert!(rows[0]
+            .why
+            .contains("redirects it to https://www.example.com"));
     }
 }

@@ -246,15 +246,15 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
         ));
     }
     let served_certificate = certificate(&obs.certificate, proven.is_some(), caa_refuses);
-    let (certificate_check, certificate_finding, certificate_records) =
-        match &obs.apex_certificate {
-            Some(seen) if by_address => combine_certificates(
-                served_certificate,
-                certificate(seen, proven.is_some(), caa_refuses),
-                integration,
-            ),
-            _ => served_certificate,
-        };
+    let (certificate_check, certificate_finding, certificate_records) = match &obs.apex_certificate
+    {
+        Some(seen) if by_address => combine_certificates(
+            served_certificate,
+            certificate(seen, proven.is_some(), caa_refuses),
+            integration,
+        ),
+        _ => served_certificate,
+    };
     checks.push(certificate_check);
     let not_asked = obs.certificate == CertificateSeen::NotAsked;
     let addresses = match (&integration.kind, &root_forward) {

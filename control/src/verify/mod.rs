@@ -114,7 +114,10 @@ impl Verifier {
             );
         };
         let Some(owner) = &seen.subject.owner else {
-            return (CertificateSeen::NoOwner, apex.map(|_| CertificateSeen::NoOwner));
+            return (
+                CertificateSeen::NoOwner,
+                apex.map(|_| CertificateSeen::NoOwner),
+            );
         };
         let served = self
             .certificates

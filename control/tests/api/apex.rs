@@ -16,9 +16,19 @@ fn redirect_to(host: &str) -> HostRecord {
     HostRecord::redirect(Hostname::parse(host).unwrap())
 }
 
-async fn put_apex(app: &crate::helpers::TestApp, token: &str, id: &str, body: Value) -> (u16, Value) {
-    app.call("PUT", &format!("/v1/domains/{id}/apex"), Some(token), Some(body))
-        .await
+async fn put_apex(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    id: &str,
+    body: Value,
+) -> (u16, Value) {
+    app.call(
+        "PUT",
+        &format!("/v1/domains/{id}/apex"),
+        Some(token),
+        Some(body),
+    )
+    .await
 }
 
 fn records(domain: &Value) -> Vec<(String, String, String)> {
@@ -123,7 +133,9 @@ async fn a_root_points_its_bare_domain_at_the_platforms_addresses(db: Db) {
     );
     assert!(server.get(ROUTES_NS, "v1/p/example.com/sales").is_some());
     assert!(
-        server.get(ROUTES_NS, "v1/p/www.example.com/sales").is_none(),
+        server
+            .get(ROUTES_NS, "v1/p/www.example.com/sales")
+            .is_none(),
         "www only redirects"
     );
     let (_, links) = app.get("/v1/links", &token).await;
@@ -141,7 +153,9 @@ async fn a_root_points_its_bare_domain_at_the_platforms_addresses(db: Db) {
         host_record(server.get(ROUTES_NS, "v1/h/example.com")),
         redirect_to("www.example.com")
     );
-    assert!(server.get(ROUTES_NS, "v1/p/www.example.com/sales").is_some());
+    assert!(server
+        .get(ROUTES_NS, "v1/p/www.example.com/sales")
+        .is_some());
     assert!(server.get(ROUTES_NS, "v1/p/example.com/sales").is_none());
     app.stop().await;
 }
@@ -168,7 +182,12 @@ async fn bad_apex_choices_are_refused_with_a_code(db: Db) {
         ),
         (sub, json!({ "setup": "addresses" }), 422, "apex_not_root"),
         (root, json!({ "setup": "alias" }), 422, "invalid_body"),
-        (root, json!({ "setup": "addresses", "extra": 1 }), 422, "invalid_body"),
+        (
+            root,
+            json!({ "setup": "addresses", "extra": 1 }),
+            422,
+            "invalid_body",
+        ),
         (root, json!({}), 422, "invalid_body"),
         (
             "dom_missing",

@@ -4,8 +4,8 @@ mod helpers;
 
 mod account_deletion;
 mod accounts;
-mod api_budget;
 mod apex;
+mod api_budget;
 mod certificates;
 mod crash;
 mod dashboard;

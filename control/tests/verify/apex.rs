@@ -30,7 +30,11 @@ async fn the_platforms_addresses_at_the_apex_pass_without_a_forward() {
         &report,
         "apex_addresses",
         CheckState::Pass,
-        &["A 192.0.2.10", "AAAA 2001:db8::10", "the platform's addresses"],
+        &[
+            "A 192.0.2.10",
+            "AAAA 2001:db8::10",
+            "the platform's addresses",
+        ],
     );
     assert!(
         report
@@ -61,10 +65,7 @@ async fn someone_elses_address_at_the_apex_is_named_with_the_record_to_delete() 
             "Then create AAAA `@` → `2001:db8::10`.",
         ],
     );
-    assert_eq!(
-        check(&report, "apex_addresses").who,
-        Some(Who::CustomerDns)
-    );
+    assert_eq!(check(&report, "apex_addresses").who, Some(Who::CustomerDns));
     // Served at www: the bare domain's fault does not hold www back.
     assert_eq!(report.dns, Finding::Pointing);
     assert!(report.ready);

@@ -956,11 +956,27 @@ fn the_bare_domains_certificate_is_checked_beside_www() {
         })
     };
     for (apex, bare, ready) in [
-        (portico_shared::Apex::Addresses, CertificateState::Active, true),
+        (
+            portico_shared::Apex::Addresses,
+            CertificateState::Active,
+            true,
+        ),
         // Served at www: the bare domain only redirects; www connects.
-        (portico_shared::Apex::Addresses, CertificateState::Pending, true),
-        (portico_shared::Apex::AddressesMain, CertificateState::Pending, false),
-        (portico_shared::Apex::AddressesMain, CertificateState::Active, true),
+        (
+            portico_shared::Apex::Addresses,
+            CertificateState::Pending,
+            true,
+        ),
+        (
+            portico_shared::Apex::AddressesMain,
+            CertificateState::Pending,
+            false,
+        ),
+        (
+            portico_shared::Apex::AddressesMain,
+            CertificateState::Active,
+            true,
+        ),
     ] {
         let (mut obs, settings) = by_address(apex, &["192.0.2.10"], "192.0.2.10");
         obs.certificate = report_of(CertificateState::Active);
