@@ -5,8 +5,13 @@
 use portico_shared::{ApexAddresses, HostRecord, Hostname};
 use serde_json::{json, Value};
 
+use portico_control::certs::CertificateOwner;
+use portico_tests::cloudflare_saas::HostnameState;
+
 use crate::both_stores;
+use crate::certificates::{saas_server, until_gone, verify, verifying_app_with};
 use crate::helpers::{cloudflare_settings, kv_server, start, Db, TestDatabase, ROUTES_NS};
+use crate::world::Scenario;
 
 fn host_record(value: Option<String>) -> HostRecord {
     HostRecord::decode(value.expect("host record published").as_bytes()).unwrap()
@@ -228,7 +233,86 @@ async fn apex_by_address_is_not_offered_without_addresses(db: Db) {
     app.stop().await;
 }
 
+/// The bare domain gets its own custom hostname (Cloudflare for SaaS
+/// contract double), owned by the domain and asked for under the same
+/// rules as www's; served at the apex, connecting waits for it; back to the
+/// forward, or removed, it goes.
+async fn the_bare_domain_by_address_has_its_own_certificate(db: Db) {
+    // `katie.portico.test` resolves to 192.0.2.10 in the world's platform zone.
+    let world = Scenario::simple(
+        "example.test",
+        "@ A 192.0.2.10\nwww CNAME katie.portico.test.\n",
+    )
+    .start()
+    .await;
+    let saas = saas_server().await;
+    let Some((app, _db, kv)) = verifying_app_with(db, &world, Some(&saas), |settings| {
+        settings.verify.apex_addresses = ApexAddresses::parse("192.0.2.10").unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    let (account_id, token) = app.account("katie").await;
+    let domain = app.domain(&token, "example.test").await;
+    let id = domain["id"].as_str().unwrap().to_string();
+    let (status, _) = put_apex(
+        &app,
+        &token,
+        &id,
+        json!({ "setup": "addresses", "main_address": "apex" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        saas.hostnames().is_empty(),
+        "nothing requested before proof"
+    );
+    verify(&app, &token, &id).await;
+    let owner = CertificateOwner::new(&account_id, &id).metadata();
+    for host in ["www.example.test", "example.test"] {
+        let created = saas.get(host).unwrap_or_else(|| panic!("{host} requested"));
+        assert_eq!(created.custom_metadata, Some(owner.clone()), "{host}");
+    }
+
+    saas.set_state("www.example.test", HostnameState::active());
+    saas.set_state("example.test", HostnameState::pending_validation());
+    let (status, certificate) = verify(&app, &token, &id).await;
+    assert_eq!(
+        status, "processing",
+        "served at the apex: waits for its certificate"
+    );
+    assert_eq!(certificate["state"], "pending", "{certificate}");
+    assert!(
+        certificate["found"]
+            .as_str()
+            .unwrap()
+            .starts_with("example.test: "),
+        "{certificate}"
+    );
+    saas.set_state("example.test", HostnameState::active());
+    let (status, certificate) = verify(&app, &token, &id).await;
+    assert_eq!(status, "connected", "{certificate}");
+    assert!(matches!(
+        host_record(kv.get(ROUTES_NS, "v1/h/example.test")),
+        HostRecord::Site { .. }
+    ));
+
+    // Back to the forward: the bare domain's certificate is no longer needed.
+    let (status, _) = put_apex(&app, &token, &id, json!({ "setup": "forward" })).await;
+    assert_eq!(status, 200);
+    until_gone(&saas, "example.test").await;
+    assert!(saas.get("www.example.test").is_some());
+    let (status, _) = app
+        .call("DELETE", &format!("/v1/domains/{id}"), Some(&token), None)
+        .await;
+    assert_eq!(status, 204);
+    until_gone(&saas, "www.example.test").await;
+    app.stop().await;
+}
+
 both_stores!(
+    the_bare_domain_by_address_has_its_own_certificate,
     a_root_points_its_bare_domain_at_the_platforms_addresses,
     bad_apex_choices_are_refused_with_a_code,
     apex_by_address_is_not_offered_without_addresses,
