@@ -53,6 +53,13 @@ REFUSALS_BEYOND_THE_SCHEMA = {
     "invalid_state": "a state comes from an earlier answer, signed",
     "state_expired": "depends on the time of the request",
     "state_used": "a state is taken once",
+    # A bare domain by address: only a root has one (the domain's kind is
+    # the state of the domain), only where the platform configured its
+    # addresses (the run configures none), and the apex as the main address
+    # only with it by address (stated in the operation's description).
+    "apex_not_root": "the domain is a subdomain",
+    "apex_addresses_not_offered": "the platform's apex_addresses setting",
+    "apex_main_needs_addresses": "main_address apex needs setup addresses",
 }
 
 _seen: dict[tuple[str, str], str] = {}

@@ -24,6 +24,7 @@ const CHECK_NAMES = {
   certificate: 'Certificate',
   ownership: 'Ownership',
   current_site: 'What stops working',
+  apex_addresses: 'Bare domain records',
 };
 
 const WHO = {
@@ -261,7 +262,7 @@ export async function addDomain(main, ctx) {
 // ---------------------------------------------------------------- detail
 
 function recordsTable(domain) {
-  const caption = 'The record to create at your DNS provider';
+  const caption = domain.dns_records.length > 1 ? 'The records to create at your DNS provider' : 'The record to create at your DNS provider';
   const rows = domain.dns_records.map((record) => h('tr', { dataset: { record: record.host } },
     h('td', { 'data-label': 'Type' }, h('code', {}, record.type)),
     h('td', { 'data-label': 'Host / Name' }, h('code', { class: 'value' }, record.host), ' ', copyButton(record.host, `${record.type} host ${record.host}`)),
@@ -320,6 +321,58 @@ function forwardCard(forward, root) {
       h('dt', {}, 'Redirect www'), h('dd', {}, forward.redirect_www ? 'On' : 'Off: “do not redirect www” (redirecting www too would loop forever)')));
 }
 
+/** A root's bare domain: forwarded by the registrar, or pointed at the
+ * platform's addresses (the platform answers it itself, https:// too), and
+ * which name serves the pages. Offered where the platform has addresses. */
+function apexCard(domain, path) {
+  const apex = domain.apex;
+  if (!apex || !apex.addresses_offered) return null;
+  const root = domain.root;
+  const radio = (name, value, checked, label) => {
+    const id = uid(`apex-${name}-${value}`);
+    return h('div', { class: 'radio' },
+      h('input', { type: 'radio', name, value, id, checked }),
+      h('label', { for: id }, label));
+  };
+  const error = h('p', { class: 'field-error', role: 'alert', id: 'apex-error' });
+  const records = h('table', { class: 'records', id: 'apex-records' },
+    h('caption', {}, `The records to create at ${root} (host @)`),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Host / Name'), h('th', { scope: 'col' }, 'Points to / Value'))),
+    h('tbody', {}, apex.address_records.map((record) => h('tr', { dataset: { apexRecord: record.value } },
+      h('td', { 'data-label': 'Type' }, h('code', {}, record.type)),
+      h('td', { 'data-label': 'Host / Name' }, h('code', { class: 'value' }, record.host)),
+      h('td', { 'data-label': 'Points to / Value' }, h('code', { class: 'value' }, record.value), ' ', copyButton(record.value, `${record.type} value ${record.value}`))))));
+  const form = h('form', { class: 'card', id: 'apex-choice' },
+    h('h3', {}, `The bare ${root}`),
+    h('fieldset', {},
+      h('legend', {}, `How visitors who type ${root} reach your pages`),
+      radio('setup', 'forward', apex.setup === 'forward', [`Your registrar forwards it to https://www.${root} `, h('span', { class: 'muted' }, '(usually plain HTTP only: https://', root, ' does not work)')]),
+      radio('setup', 'addresses', apex.setup === 'addresses', [`${root} points at our addresses `, h('span', { class: 'muted' }, '(A/AAAA records below: every address works, https:// too; the way for GoDaddy)')])),
+    h('fieldset', {},
+      h('legend', {}, 'Main address'),
+      radio('main_address', 'www', apex.main_address === 'www', [h('code', {}, `www.${root}`), ` (${root} redirects to it)`]),
+      radio('main_address', 'apex', apex.main_address === 'apex', [h('code', {}, root), ` (www.${root} redirects to it; needs our addresses)`])),
+    records,
+    h('p', { class: 'help' }, 'Delete any other A or AAAA record of @, and any forwarding of ', h('code', {}, root),
+      '. Does your provider offer ALIAS, ANAME or CNAME flattening at the apex? Pointing @ at ', h('code', {}, apex.flattening_target), ' works too.'),
+    error,
+    h('button', { type: 'submit', class: 'secondary', id: 'apex-save' }, 'Save'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    error.textContent = '';
+    try {
+      await put(`${path}/apex`, { setup: data.get('setup'), main_address: data.get('main_address') });
+      announce(`The bare ${root} is set up`);
+      // The records, the forward and the checks follow the choice: draw the page again.
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  return form;
+}
+
 function providerBox(domain, report, ctx) {
   const check = report && report.checks.find((c) => c.name === 'dns_provider');
   if (!report || !report.provider || !check) {
@@ -339,6 +392,17 @@ function providerBox(domain, report, ctx) {
     parts.push(h('div', { class: 'notice notice-warn' },
       check.cause ? h('p', {}, h('strong', {}, 'Heads up: '), rich(check.cause), '.') : null,
       check.fix ? h('p', {}, rich(check.fix)) : null,
+      domain.kind === 'root' && domain.apex && domain.apex.addresses_offered && domain.apex.setup === 'forward'
+        ? h('button', {
+          type: 'button', class: 'primary', id: 'use-apex-addresses',
+          onclick: async () => {
+            await put(`/v1/domains/${encodeURIComponent(domain.id)}/apex`, { setup: 'addresses', main_address: 'www' });
+            announce(`${domain.root} now points at our addresses: create its records`);
+            window.dispatchEvent(new HashChangeEvent('hashchange'));
+          },
+        }, `Point ${domain.root} at our addresses instead`)
+        : null,
+      ' ',
       domain.kind === 'root'
         ? h('button', {
           type: 'button', class: 'secondary',
@@ -628,7 +692,8 @@ export async function domainDetail(main, ctx, id) {
   fill(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/domains' }, '← Domains')),
     h('div', { class: 'title-row' }, h('h1', {}, domain.served_host_unicode), badge),
-    h('p', { class: 'muted' }, KIND_LABELS[domain.kind], domain.kind === 'root' ? ` · added as ${domain.hostname}` : ''),
+    h('p', { class: 'muted' }, KIND_LABELS[domain.kind], domain.kind === 'root' ? ` · added as ${domain.hostname}` : '',
+      domain.main_host && domain.main_host !== domain.served_host ? ` · pages served at ${domain.main_host}, www redirects there` : ''),
     statusBox,
     h('div', { class: 'actions' }, checkNow, checkResult),
     section('setup', 'DNS records',
@@ -638,6 +703,7 @@ export async function domainDetail(main, ctx, id) {
         '. If it adds your domain itself and shows ', h('code', {}, `${domain.dns_records[0].name}.${domain.root}`), ', type just ', h('code', {}, domain.dns_records[0].host),
         '. An existing CNAME, A or AAAA record with this name must be deleted first.'),
       domain.root_forward ? forwardCard(domain.root_forward, domain.root) : null,
+      apexCard(domain, path),
       domain.ownership_proof && domain.status === 'processing'
         ? h('details', { class: 'proof-details' },
           h('summary', {}, 'Moving a site that is live elsewhere? Prove ownership first'),

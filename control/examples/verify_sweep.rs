@@ -277,6 +277,7 @@ async fn sweep(server: &DnsServer, options: &Options, platform: PlatformDomain) 
         records: portico_control::publish::sync::RecordSettings {
             platform,
             hsts_max_age_s: 0,
+            apex_addresses: Default::default(),
         },
         wake,
         clock: portico_control::clock::Clock::system(),

@@ -103,6 +103,7 @@ pub struct RawSettings {
     pub forward_https_port: Option<u16>,
     pub forward_timeout_ms: Option<u64>,
     pub verify_allow_private_addresses: Option<bool>,
+    pub apex_addresses: Option<String>,
     /// No longer read (refused): the provider decides (`certs::authorities`).
     pub caa_issuers: Option<String>,
     pub challenge_label: Option<String>,

@@ -70,6 +70,14 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Roots: how the bare domain reaches the platform, `forward` (the
+        /// registrar forward) or `addresses` (A/AAAA at `@` →
+        /// `PORTICO_APEX_ADDRESSES`).
+        #[arg(long, default_value = "forward")]
+        apex: String,
+        /// Roots by address: `www` or `apex`, the name that serves the pages.
+        #[arg(long, default_value = "www")]
+        main_address: String,
     },
     /// Lists the Cloudflare custom hostnames that no domain is served at any
     /// more (a removal lost to a crash or a long outage).
@@ -131,8 +139,17 @@ fn main() -> anyhow::Result<()> {
                 hostname,
                 username,
                 json,
+                apex,
+                main_address,
             } => {
-                let result = doctor(&settings, &hostname, username.as_deref(), json).await;
+                let result = doctor(
+                    &settings,
+                    &hostname,
+                    username.as_deref(),
+                    (&apex, &main_address),
+                    json,
+                )
+                .await;
                 match result {
                     Err(err) if json => {
                         // Refused input, or a failure: JSON on stdout as
@@ -264,6 +281,7 @@ async fn doctor(
     settings: &Settings,
     hostname: &str,
     username: Option<&str>,
+    (apex, main_address): (&str, &str),
     json: bool,
 ) -> anyhow::Result<()> {
     use std::io::IsTerminal;
@@ -276,6 +294,12 @@ async fn doctor(
         username,
         &settings.platform_domain,
         settings.allow_test_domains,
+    )?;
+    let integration = portico_control::verify::doctor::with_apex(
+        integration,
+        apex,
+        main_address,
+        &settings.verify.apex_addresses,
     )?;
     let verifier = Verifier::new(
         settings.verify.clone(),

@@ -146,6 +146,7 @@ impl Units {
             views: Views {
                 platform: self.records.platform.clone(),
                 challenge_label: self.challenge_label.clone(),
+                apex_addresses: self.records.apex_addresses.clone(),
             },
             messages: 0,
         };

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::apex::{record_type, Apex, ApexAddresses, ApexError};
 use crate::host::{HostError, Hostname, Username};
 
 /// The platform's own domain: customers' CNAMEs point at
@@ -60,8 +61,27 @@ pub struct Integration {
     pub kind: IntegrationKind,
     /// The registrable domain (`example.com`, `example.co.uk`).
     pub root: Hostname,
-    /// The host visitors reach the pages at.
+    /// The host named by the customer's CNAME (for a root, `www.<root>`):
+    /// the pages are served there unless the apex is the main address
+    /// ([`Integration::main_host`]).
     pub served_host: Hostname,
+    /// Roots only: how the bare root reaches the platform, and which of the
+    /// two names serves the pages. Subdomains: always the default.
+    #[serde(default)]
+    pub apex: Apex,
+}
+
+/// An A or AAAA record at the apex the customer creates (apex by address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressRecord {
+    /// `A` or `AAAA`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// `@`: the bare root, as most providers write it.
+    pub host: String,
+    /// The root in full.
+    pub name: Hostname,
+    pub value: std::net::IpAddr,
 }
 
 /// A DNS record the customer creates at their DNS provider.
@@ -154,12 +174,14 @@ impl Integration {
                 kind: IntegrationKind::Root,
                 served_host: www,
                 root,
+                apex: Apex::Forward,
             })
         } else {
             Ok(Integration {
                 kind: IntegrationKind::Subdomain,
                 served_host: host,
                 root,
+                apex: Apex::Forward,
             })
         }
     }
@@ -187,11 +209,13 @@ impl Integration {
         }
     }
 
-    /// The root forward to create, for root integrations only.
+    /// The root forward to create, for root integrations whose apex is
+    /// forwarded by the registrar only.
     pub fn root_forward(&self) -> Option<RootForward> {
-        match self.kind {
-            IntegrationKind::Subdomain => None,
-            IntegrationKind::Root => Some(RootForward {
+        match (self.kind, self.apex) {
+            (IntegrationKind::Subdomain, _) => None,
+            (IntegrationKind::Root, Apex::Addresses | Apex::AddressesMain) => None,
+            (IntegrationKind::Root, Apex::Forward) => Some(RootForward {
                 from: format!("http://{}", self.root),
                 to: format!("https://{}", self.served_host),
                 status: 301,
@@ -201,8 +225,61 @@ impl Integration {
         }
     }
 
+    /// The same integration with another apex choice: refused for a
+    /// subdomain (it has no apex of its own), and by address only where the
+    /// platform has addresses to point at.
+    pub fn with_apex(&self, apex: Apex, offered: &ApexAddresses) -> Result<Integration, ApexError> {
+        match (self.kind, apex) {
+            (_, Apex::Forward) => {}
+            (IntegrationKind::Subdomain, _) => return Err(ApexError::NotRoot),
+            (IntegrationKind::Root, _) if offered.is_empty() => return Err(ApexError::NotOffered),
+            (IntegrationKind::Root, _) => {}
+        }
+        Ok(Integration {
+            apex,
+            ..self.clone()
+        })
+    }
+
+    /// The host that serves the pages: the served host, or for a root whose
+    /// apex is the main address, the bare root.
+    pub fn main_host(&self) -> &Hostname {
+        match (self.kind, self.apex) {
+            (IntegrationKind::Root, Apex::AddressesMain) => &self.root,
+            _ => &self.served_host,
+        }
+    }
+
+    /// The hosts that need a certificate: the served host and, for a root
+    /// whose apex points at the platform's addresses, the bare root.
+    pub fn certificate_hosts(&self) -> Vec<&Hostname> {
+        match (self.kind, self.apex.by_address()) {
+            (IntegrationKind::Root, true) => vec![&self.served_host, &self.root],
+            _ => vec![&self.served_host],
+        }
+    }
+
+    /// The A and AAAA records at the apex that point it at `addresses`
+    /// (roots whose apex is by address only).
+    pub fn apex_records(&self, addresses: &ApexAddresses) -> Vec<AddressRecord> {
+        if self.kind != IntegrationKind::Root || !self.apex.by_address() {
+            return Vec::new();
+        }
+        addresses
+            .as_slice()
+            .iter()
+            .map(|ip| AddressRecord {
+                record_type: record_type(ip).to_string(),
+                host: "@".to_string(),
+                name: self.root.clone(),
+                value: *ip,
+            })
+            .collect()
+    }
+
     /// The hosts whose requests this integration answers: the served host,
-    /// and for roots the bare root (which redirects to `www`).
+    /// and for roots the bare root (one of the two redirects to the other:
+    /// see [`Integration::main_host`]).
     pub fn hosts(&self) -> Vec<&Hostname> {
         match self.kind {
             IntegrationKind::Root => vec![&self.served_host, &self.root],
@@ -404,6 +481,56 @@ mod tests {
             .as_str()
             .starts_with(user.as_str()));
         assert!(PlatformDomain::parse("localhost").is_err());
+    }
+
+    #[test]
+    fn an_apex_by_address_gives_its_records_and_may_be_the_main_address() {
+        let offered = crate::ApexAddresses::parse("192.0.2.10, 2001:db8::10").unwrap();
+        let root = Integration::classify("example.com", &platform()).unwrap();
+        assert_eq!(root.apex, Apex::Forward);
+        assert_eq!(root.main_host().as_str(), "www.example.com");
+        assert!(root.apex_records(&offered).is_empty());
+
+        let by_address = root.with_apex(Apex::Addresses, &offered).unwrap();
+        assert!(by_address.root_forward().is_none(), "no registrar forward");
+        assert_eq!(by_address.main_host().as_str(), "www.example.com");
+        let records = by_address.apex_records(&offered);
+        let seen: Vec<(&str, &str, &str, String)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.record_type.as_str(),
+                    r.host.as_str(),
+                    r.name.as_str(),
+                    r.value.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("A", "@", "example.com", "192.0.2.10".to_string()),
+                ("AAAA", "@", "example.com", "2001:db8::10".to_string()),
+            ]
+        );
+        let at_apex = root.with_apex(Apex::AddressesMain, &offered).unwrap();
+        assert_eq!(at_apex.main_host().as_str(), "example.com");
+        assert_eq!(at_apex.served_host.as_str(), "www.example.com");
+        assert_eq!(at_apex.hosts().len(), 2);
+        assert_eq!(at_apex.certificate_hosts().len(), 2);
+        assert_eq!(root.certificate_hosts(), [&root.served_host]);
+
+        assert_eq!(
+            root.with_apex(Apex::Addresses, &crate::ApexAddresses::default()),
+            Err(ApexError::NotOffered)
+        );
+        let sub = Integration::classify("sales.example.com", &platform()).unwrap();
+        assert_eq!(
+            sub.with_apex(Apex::Addresses, &offered),
+            Err(ApexError::NotRoot)
+        );
+        assert_eq!(sub.with_apex(Apex::Forward, &offered), Ok(sub.clone()));
+        assert_eq!(sub.main_host(), &sub.served_host);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! wasm-bindgen API that dashboards load.
 
 pub mod address;
+pub mod apex;
 #[cfg(feature = "customer-input")]
 pub mod checks;
 pub mod host;
@@ -28,9 +29,11 @@ pub mod url;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
+pub use apex::{Apex, ApexAddresses, ApexError, ApexSetup, MainAddress};
 pub use host::{HostError, Hostname, Username, UsernameError};
 pub use integration::{
-    DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain, RootForward,
+    AddressRecord, DnsRecord, DomainError, Integration, IntegrationKind, PlatformDomain,
+    RootForward,
 };
 pub use link_path::{LinkPath, LinkPathError, LinkPattern, OriginPath, OriginPathError};
 pub use path::{RequestPath, Slug, SlugError};

@@ -122,6 +122,9 @@ impl LocalStack {
             ("PORTICO_DNS_NAMESERVER_ADDRESSES", "*=127.0.0.1".into()),
             ("PORTICO_FORWARD_HTTP_PORT", forward_port.to_string()),
             ("PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES", "true".into()),
+            // Apex by address: the platform's "address" for the local DNS
+            // (not the forwarder's 127.0.0.1, so the two never look alike).
+            ("PORTICO_APEX_ADDRESSES", "127.0.0.2".into()),
             ("PORTICO_ALLOW_TEST_DOMAINS", "true".into()),
             // Webhook receivers on loopback, plain http (as in scripts/dev).
             ("PORTICO_WEBHOOK_ALLOW_HTTP", "true".into()),

@@ -3,7 +3,8 @@
 // Processing with what is missing, creates the CNAME in the local DNS, sees
 // it Connected without reloading, makes pages, links one (a taken path is
 // said inline), sets Index and 404, opens the page through the edge, and
-// removes the domain after confirming. Screenshots of each screen go to
+// removes the domain after confirming; a root's bare domain pointed at the
+// platform's addresses and served there. Screenshots of each screen go to
 // PORTICO_SCREENSHOTS_DIR (default target/dashboard-screenshots).
 //
 //   PORTICO_API_URL=http://127.0.0.1:8080 PORTICO_EDGE_URL=http://127.0.0.1:8787 \
@@ -29,12 +30,12 @@ const zone = `shop${run}.test`;
 const host = `sales.${zone}`;
 const edgePort = new URL(edge).port || '80';
 
-/** One request to the edge with the Host header of the domain (no redirect followed). */
-function edgeGet(path) {
+/** One request to the edge with the Host header of the domain, or `hostHeader` (no redirect followed). */
+function edgeGet(path, hostHeader = host) {
   const url = new URL(edge);
   return new Promise((resolve, reject) => {
     const req = httpRequest({
-      host: url.hostname, port: url.port, path, method: 'GET', headers: { host }, timeout: 10_000,
+      host: url.hostname, port: url.port, path, method: 'GET', headers: { host: hostHeader }, timeout: 10_000,
     }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -495,6 +496,53 @@ test('the customer flow in the dashboard', { timeout: 15 * 60_000 }, async (t) =
       assert.equal(await page.getByLabel('Domain', { exact: true }).inputValue(), `pages.${rootDomain}`);
       await page.locator('#hostname-preview').getByText(`https://pages.${rootDomain}`).waitFor();
       await page.unroute('**/v1/domains/*/diagnostics');
+    });
+
+    await step('a root\'s bare domain pointed at our addresses: its records, Connected, served at the bare domain', async () => {
+      const apexRoot = `apex${run}.test`;
+      await page.evaluate(() => { location.hash = '#/domains'; });
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
+      await page.getByRole('link', { name: 'Add a domain' }).click();
+      await page.getByLabel('Domain', { exact: true }).fill(apexRoot);
+      await page.getByText('Root domain.', { exact: false }).waitFor();
+      await page.getByRole('button', { name: 'Add the domain' }).click();
+      await page.getByRole('heading', { name: `www.${apexRoot}`, level: 1 }).waitFor();
+      await page.getByRole('heading', { name: `Forward ${apexRoot} to www` }).waitFor();
+      const choice = page.locator('#apex-choice');
+      await choice.locator('input[name="setup"][value="addresses"]').check();
+      await choice.locator('input[name="main_address"][value="apex"]').check();
+      await choice.getByRole('button', { name: 'Save' }).click();
+      // Drawn again with the choice: the A record of @ to create, no forward.
+      await page.locator('#setup table.records tr[data-record="@"]').first().waitFor();
+      await page.getByRole('heading', { name: `Forward ${apexRoot} to www` }).waitFor({ state: 'detached' });
+      await shot(page, '17b-apex-by-address');
+      const records = await page.locator('#setup table.records:not(#apex-records) tbody tr[data-record]').evaluateAll((rows) => rows.map((row) => ({
+        type: row.querySelector('td code').textContent,
+        host: row.dataset.record,
+        value: row.querySelector('[data-record-value]').dataset.recordValue,
+      })));
+      assert.deepEqual(records.map((r) => [r.type, r.host]), [['CNAME', 'www'], ['A', '@']]);
+      for (const record of records) {
+        const name = record.host === '@' ? apexRoot : `${record.host}.${apexRoot}`;
+        const value = record.type === 'CNAME' ? `${record.value}.` : record.value;
+        const created = await fetch(`${dnsAdmin}/api/records`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name, type: record.type, value, ttl: 60 }),
+        });
+        assert.equal(created.status, 201, await created.text());
+      }
+      await page.locator('#status-badge [data-status="connected"]').waitFor({ timeout: CONNECT_MS });
+      await page.locator('[data-check="apex_addresses"][data-state="pass"]').waitFor({ timeout: STEP_MS });
+      await page.getByText(`pages served at ${apexRoot}, www redirects there`, { exact: false }).waitFor();
+      await shot(page, '17c-apex-connected');
+      // The bare domain serves the site; www answers with a 301 to it, path and query kept.
+      await eventually('the edge to serve the bare domain', async () => (await edgeGet('/', apexRoot)).status === 200);
+      const www = await edgeGet('/offer?x=1', `www.${apexRoot}`);
+      assert.equal(www.status, 301);
+      assert.match(www.headers.location, new RegExp(`^https?://${apexRoot.replaceAll('.', '\\.')}/offer\\?x=1$`));
+      await page.getByRole('link', { name: '← Domains' }).click();
+      await page.getByRole('heading', { name: 'Custom domains' }).waitFor();
     });
 
     await step('a domain removed elsewhere (another tab, or the 24 h revert) takes its screen back to the list', async () => {

@@ -32,7 +32,9 @@ const SPENT_SCOPE: &str = "domain-connect";
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NotOfferedView {
     /// `not_configured` (the platform has no Domain Connect key),
-    /// `already_connected`, `no_record` (the DNS provider does not announce
+    /// `already_connected`, `apex_by_address` (the platform's template
+    /// forwards the bare domain; this root points it at the platform's
+    /// addresses), `no_record` (the DNS provider does not announce
     /// Domain Connect), `bad_record`, `unreadable`, `malformed`, `refused`
     /// (a private address, plain HTTP, credentials in a URL),
     /// `template_unsupported`.
@@ -134,6 +136,13 @@ pub async fn offer_domain_connect(
         answer.reason = Some(not(
             "already_connected",
             "this domain is connected: nothing to set up".into(),
+        ));
+        return Ok(ApiJson(answer));
+    }
+    if row.integration.apex.by_address() {
+        answer.reason = Some(not(
+            "apex_by_address",
+            "the platform's Domain Connect template forwards the bare domain, and this domain points it at the platform's addresses instead: create the records below at your DNS provider".into(),
         ));
         return Ok(ApiJson(answer));
     }

@@ -6,7 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use portico_shared::lifecycle::Status;
 use portico_shared::ownership::ChallengeLabel;
-use portico_shared::{ExternalUrl, Integration, IntegrationKind, PlatformDomain, Username};
+use portico_shared::{
+    Apex, ApexAddresses, ApexSetup, ExternalUrl, Integration, IntegrationKind, MainAddress,
+    PlatformDomain, Username,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -31,15 +34,64 @@ pub enum DomainKind {
 /// A DNS record the customer creates at their DNS provider.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DnsRecordView {
-    /// `CNAME`.
+    /// `CNAME`; `A` or `AAAA` at the apex (`@`) of a root by address.
     #[serde(rename = "type")]
     pub record_type: String,
     /// "Host"/"Name" as most providers want it, relative to the root (`sales`, `www`).
     pub host: String,
     /// The same name in full.
     pub name: String,
-    /// "Points to"/"Target"/"Value": `<username>.<platform domain>`.
+    /// "Points to"/"Target"/"Value": `<username>.<platform domain>`, or an
+    /// IPv4/IPv6 address of the platform's for an `A`/`AAAA`.
     pub value: String,
+}
+
+/// How a root's bare domain (the apex) reaches the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApexSetupView {
+    /// The registrar forwards it to `https://www.<root>` (`root_forward`).
+    Forward,
+    /// A/AAAA records at `@` → the platform's addresses (`apex.address_records`),
+    /// or the DNS provider's ALIAS/ANAME/CNAME flattening to
+    /// `apex.flattening_target`: the platform answers the bare domain itself.
+    Addresses,
+}
+
+/// Which of a root's two names serves the pages; the other redirects to it
+/// (301, path and query kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MainAddressView {
+    #[default]
+    Www,
+    /// The bare domain (setup `addresses` only).
+    Apex,
+}
+
+/// A root's bare domain: the choice and the exact records for it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApexView {
+    pub setup: ApexSetupView,
+    pub main_address: MainAddressView,
+    /// The platform offers setup `addresses` (it has addresses configured).
+    pub addresses_offered: bool,
+    /// The A/AAAA records at `@` that setup `addresses` needs (listed in
+    /// either setup, so the choice can show them; empty when not offered).
+    pub address_records: Vec<DnsRecordView>,
+    /// Instead of the records: an ALIAS/ANAME record, or CNAME flattening
+    /// at the apex, to this name works too (it resolves to the same addresses).
+    pub flattening_target: String,
+}
+
+/// A root's choice for its bare domain.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApexChoice {
+    pub setup: ApexSetupView,
+    /// `www` when absent. `apex` needs setup `addresses`.
+    #[serde(default)]
+    pub main_address: MainAddressView,
 }
 
 /// The forward of the bare root to `https://www.<root>` (root domains only).
@@ -90,10 +142,14 @@ pub struct DomainView {
     pub kind: DomainKind,
     /// The registrable domain (`example.com`, `example.co.uk`).
     pub root: String,
-    /// The host visitors reach the pages at.
+    /// The host the customer's CNAME names (`www.<root>` for a root); the
+    /// pages are served here unless `main_host` says otherwise.
     pub served_host: String,
     /// `served_host` for people (Unicode where internationalized).
     pub served_host_unicode: String,
+    /// The host visitors reach the pages at: `served_host`, or a root's
+    /// bare domain when it is the main address.
+    pub main_host: String,
     pub status: Status,
     pub added_at: String,
     /// Not connected by then → the integration is reverted.
@@ -101,8 +157,12 @@ pub struct DomainView {
     pub connected_at: Option<String>,
     /// The exact records to create.
     pub dns_records: Vec<DnsRecordView>,
-    /// Root domains only: the forward to create at the registrar.
+    /// Root domains whose bare domain is forwarded (`apex.setup` `forward`)
+    /// only: the forward to create at the registrar.
     pub root_forward: Option<RootForwardView>,
+    /// Root domains only: how the bare domain reaches the platform, and the
+    /// records for pointing it at the platform's addresses.
+    pub apex: Option<ApexView>,
     /// The TXT record that proves the domain is yours while its CNAME
     /// points elsewhere (optional: the CNAME proves it too).
     pub ownership_proof: Option<super::domain_add::OwnershipProof>,
@@ -139,7 +199,54 @@ pub(crate) fn settings_view(domain: &Domain) -> DomainSettings {
 }
 
 pub(crate) fn view(state: &AppState, username: &Username, row: &Domain) -> DomainView {
-    view_with(&state.platform, &state.challenge_label(), username, row)
+    view_with(
+        &state.platform,
+        &state.challenge_label(),
+        &state.units.records.apex_addresses,
+        username,
+        row,
+    )
+}
+
+fn address_record_views(integration: &Integration, offered: &ApexAddresses) -> Vec<DnsRecordView> {
+    integration
+        .apex_records(offered)
+        .into_iter()
+        .map(|record| DnsRecordView {
+            record_type: record.record_type,
+            host: record.host,
+            name: record.name.to_string(),
+            value: record.value.to_string(),
+        })
+        .collect()
+}
+
+fn apex_view(
+    integration: &Integration,
+    offered: &ApexAddresses,
+    flattening_target: String,
+) -> Option<ApexView> {
+    if integration.kind != IntegrationKind::Root {
+        return None;
+    }
+    // The records as they would be by address, whatever the setup today.
+    let by_address = Integration {
+        apex: Apex::Addresses,
+        ..integration.clone()
+    };
+    Some(ApexView {
+        setup: match integration.apex.setup() {
+            ApexSetup::Forward => ApexSetupView::Forward,
+            ApexSetup::Addresses => ApexSetupView::Addresses,
+        },
+        main_address: match integration.apex.main() {
+            MainAddress::Www => MainAddressView::Www,
+            MainAddress::Apex => MainAddressView::Apex,
+        },
+        addresses_offered: !offered.is_empty(),
+        address_records: address_record_views(&by_address, offered),
+        flattening_target,
+    })
 }
 
 /// The domain as the API returns it, from what it is built of (webhooks
@@ -147,11 +254,20 @@ pub(crate) fn view(state: &AppState, username: &Username, row: &Domain) -> Domai
 pub fn view_with(
     platform: &PlatformDomain,
     label: &ChallengeLabel,
+    apex_addresses: &ApexAddresses,
     username: &Username,
     row: &Domain,
 ) -> DomainView {
     let integration = &row.integration;
     let cname = integration.cname_record(username, platform);
+    let flattening_target = cname.value.to_string();
+    let mut dns_records = vec![DnsRecordView {
+        record_type: cname.record_type,
+        host: cname.host,
+        name: cname.name.to_string(),
+        value: cname.value.to_string(),
+    }];
+    dns_records.extend(address_record_views(integration, apex_addresses));
     DomainView {
         id: row.id.clone(),
         hostname: row.hostname.clone(),
@@ -162,16 +278,12 @@ pub fn view_with(
         root: integration.root.to_string(),
         served_host: integration.served_host.to_string(),
         served_host_unicode: integration.served_host.to_unicode(),
+        main_host: integration.main_host().to_string(),
         status: row.status,
         added_at: rfc3339(row.added_at),
         connect_deadline: rfc3339(row.connect_deadline),
         connected_at: row.connected_at.map(rfc3339),
-        dns_records: vec![DnsRecordView {
-            record_type: cname.record_type,
-            host: cname.host,
-            name: cname.name.to_string(),
-            value: cname.value.to_string(),
-        }],
+        dns_records,
         root_forward: integration.root_forward().map(|forward| RootForwardView {
             from: forward.from,
             to: forward.to,
@@ -179,6 +291,7 @@ pub fn view_with(
             forward_path: forward.forward_path,
             redirect_www: forward.redirect_www,
         }),
+        apex: apex_view(integration, apex_addresses, flattening_target),
         ownership_proof: row
             .ownership_token
             .as_deref()
@@ -317,10 +430,10 @@ pub(crate) async fn remove_in(
 /// Deletes a removed domain's certificate, in the background (a removal
 /// lost to a crash is left to `sweep-certificates`).
 pub(crate) fn remove_certificate(state: &AppState, removed: &Domain) {
-    let owner = CertificateOwner::new(&removed.account_id, &removed.id);
-    state
-        .certificates
-        .remove_in_background(removed.served_host().clone(), owner);
+    for host in removed.integration.certificate_hosts() {
+        let owner = CertificateOwner::new(&removed.account_id, &removed.id);
+        state.certificates.remove_in_background(host.clone(), owner);
+    }
 }
 
 /// A domain's Index and 404 targets.
@@ -418,4 +531,77 @@ pub async fn put_settings(
         })
         .await?;
     Ok(ApiJson(settings_view(&row)))
+}
+
+/// Chooses how a root's bare domain reaches the platform: `forward` (the
+/// registrar forwards it to `https://www.<root>`) or `addresses` (A/AAAA
+/// records at `@` → the platform's addresses, or ALIAS/ANAME/CNAME
+/// flattening; the platform answers the bare domain itself, with its own
+/// certificate), and which name serves the pages (`main_address`: `www`, or
+/// `apex` with `addresses`; the other redirects to it, 301, path and query
+/// kept). Answers the domain with the exact records for the choice. A
+/// connected domain is republished at once; its checks follow the choice.
+#[utoipa::path(
+    put,
+    path = "/v1/domains/{domain_id}/apex",
+    tag = "domains",
+    params(("domain_id" = String, Path)),
+    request_body = ApexChoice,
+    security(("account_token" = [])),
+    responses(
+        (status = 200, body = DomainView),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`apex_not_root` (a subdomain has no bare domain of its own), `apex_addresses_not_offered` (the platform has no apex addresses configured), `apex_main_needs_addresses` (`main_address` `apex` with setup `forward`)", body = ErrorBody),
+    )
+)]
+pub async fn put_apex(
+    auth: AccountAuth,
+    State(state): State<AppState>,
+    ApiPath(domain_id): ApiPath<String>,
+    ApiJson(input): ApiJson<ApexChoice>,
+) -> Result<ApiJson<DomainView>, ApiError> {
+    let me = auth.account_id.as_str();
+    let setup = match input.setup {
+        ApexSetupView::Forward => ApexSetup::Forward,
+        ApexSetupView::Addresses => ApexSetup::Addresses,
+    };
+    let main = match input.main_address {
+        MainAddressView::Www => MainAddress::Www,
+        MainAddressView::Apex => MainAddress::Apex,
+    };
+    let apex = Apex::from_parts(setup, main)
+        .map_err(|err| ApiError::invalid("main_address", err.code(), err))?;
+    let offered = state.units.records.apex_addresses.clone();
+    let username = username(&state, me).await?;
+    let (before, after) = state
+        .units
+        .run_as(me, &[me], async |unit: &mut Unit| {
+            let domain = domains::get_in(unit.conn(), me, &domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))?;
+            domain
+                .integration
+                .with_apex(apex, &offered)
+                .map_err(|err| ApiError::invalid("setup", err.code(), err))?;
+            let now = unit.now;
+            domains::set_apex(unit.conn(), &domain.id, apex, now).await?;
+            // Its checks follow the choice: the next one is due now.
+            crate::store::checks::schedule(unit.conn(), &domain.id, now).await?;
+            let after = domains::get_in(unit.conn(), me, &domain_id)
+                .await?
+                .ok_or(ApiError::NotFound("domain"))?;
+            Ok::<_, ApiError>((domain, after))
+        })
+        .await?;
+    // The bare domain no longer needs its own certificate.
+    if before.integration.apex.by_address() && !after.integration.apex.by_address() {
+        let owner = CertificateOwner::new(&after.account_id, &after.id);
+        state
+            .certificates
+            .remove_in_background(after.integration.root.clone(), owner);
+    }
+    let mut domain = view(&state, &username, &after);
+    domain.verification = super::diagnostics::summary(&state, &after.id).await?;
+    Ok(ApiJson(domain))
 }

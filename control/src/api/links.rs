@@ -95,7 +95,7 @@ async fn host_of(state: &AppState, row: &LinkRow) -> Result<String, ApiError> {
         None => platform_host(state, &row.account_id).await,
         Some(domain_id) => Ok(domains::get(state.store.pool(), &row.account_id, domain_id)
             .await?
-            .map(|d| d.served_host().to_string())
+            .map(|d| d.main_host().to_string())
             .unwrap_or_default()),
     }
 }
@@ -114,7 +114,7 @@ pub(crate) async fn place(
             let domain = domains::get_in(unit.conn(), me, domain_id)
                 .await?
                 .ok_or(ApiError::NotFound("domain"))?;
-            (domain.id.clone(), domain.served_host().to_string())
+            (domain.id.clone(), domain.main_host().to_string())
         }
     })
 }
@@ -193,7 +193,7 @@ pub async fn list_links(
     let hosts: HashMap<String, String> = domains::list(pool, &auth.account_id)
         .await?
         .into_iter()
-        .map(|d| (d.id.clone(), d.served_host().to_string()))
+        .map(|d| (d.id.clone(), d.main_host().to_string()))
         .collect();
     let rows = links::page(
         pool,

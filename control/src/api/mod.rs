@@ -365,6 +365,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(domain_batch::add_domains))
         .routes(routes!(domains::get_domain, domains::remove_domain))
         .routes(routes!(domains::get_settings, domains::put_settings))
+        .routes(routes!(domains::put_apex))
         .routes(routes!(diagnostics::get_diagnostics))
         .routes(routes!(diagnostics::verify_domain))
         .routes(routes!(domain_connect::offer_domain_connect))

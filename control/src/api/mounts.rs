@@ -157,7 +157,7 @@ async fn host_of(state: &AppState, row: &MountRow) -> Result<String, ApiError> {
         None => platform_host(state, &row.account_id).await,
         Some(domain_id) => Ok(domains::get(state.store.pool(), &row.account_id, domain_id)
             .await?
-            .map(|d| d.served_host().to_string())
+            .map(|d| d.main_host().to_string())
             .unwrap_or_default()),
     }
 }
@@ -251,7 +251,7 @@ pub async fn list_mounts(
     let hosts: HashMap<String, String> = domains::list(pool, &auth.account_id)
         .await?
         .into_iter()
-        .map(|d| (d.id.clone(), d.served_host().to_string()))
+        .map(|d| (d.id.clone(), d.main_host().to_string()))
         .collect();
     let products: HashMap<String, products::ProductRow> = products::list(pool, &auth.account_id)
         .await?

@@ -193,9 +193,10 @@ impl Scheduler {
                 }
             }
             Action::Disconnect => {
-                let reason = report
-                    .check(CheckName::Cname)
-                    .and_then(|c| c.cause.clone())
+                // The CNAME's cause, or (served at the apex) the apex's.
+                let cause = |name| report.check(name).and_then(|c| c.cause.clone());
+                let reason = cause(CheckName::Cname)
+                    .or_else(|| cause(CheckName::ApexAddresses))
                     .unwrap_or_else(|| "its DNS no longer points at the platform".into());
                 transitions::mark_disconnected(&self.units, &row.id, &reason, now).await?;
                 status = Some(Status::Disconnected);
@@ -205,10 +206,12 @@ impl Scheduler {
             }
             Action::Revert => {
                 transitions::expire(&self.units, &row.id, now).await?;
-                let owner = CertificateOwner::new(&row.account_id, &row.id);
-                self.verifier
-                    .certificates
-                    .remove_in_background(row.served_host().clone(), owner);
+                for host in row.integration.certificate_hosts() {
+                    let owner = CertificateOwner::new(&row.account_id, &row.id);
+                    self.verifier
+                        .certificates
+                        .remove_in_background(host.clone(), owner);
+                }
                 return Ok(Some(Outcome {
                     report,
                     action: Action::Revert,
@@ -287,20 +290,20 @@ impl Scheduler {
         };
         let from = CertificateOwner::new(&from_account, &from_domain);
         let to = CertificateOwner::new(&row.account_id, &row.id);
-        match self
-            .verifier
-            .certificates
-            .hand_over(row.served_host(), &from, &to)
-            .await
-        {
-            Ok(outcome) => {
-                tracing::info!(domain = %row.id, host = %row.served_host(), ?outcome, "certificate handed over");
-                domains::handover_done(pool, &row.id).await?;
-            }
-            Err(err) => {
-                tracing::warn!(domain = %row.id, error = %err, "could not hand the certificate over yet; retrying at the next check");
+        // The bare root's too, when it points at the platform's addresses
+        // (an old owner's that nobody needs is left to the sweep).
+        for host in row.integration.certificate_hosts() {
+            match self.verifier.certificates.hand_over(host, &from, &to).await {
+                Ok(outcome) => {
+                    tracing::info!(domain = %row.id, host = %host, ?outcome, "certificate handed over");
+                }
+                Err(err) => {
+                    tracing::warn!(domain = %row.id, host = %host, error = %err, "could not hand the certificate over yet; retrying at the next check");
+                    return Ok(());
+                }
             }
         }
+        domains::handover_done(pool, &row.id).await?;
         Ok(())
     }
 

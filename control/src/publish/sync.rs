@@ -29,6 +29,9 @@ pub struct RecordSettings {
     /// `Strict-Transport-Security` max-age for Connected custom domains; 0:
     /// none (`hsts_max_age_s`, always 0 without a certificate provider).
     pub hsts_max_age_s: u32,
+    /// The platform's apex addresses (`apex_addresses`): the A/AAAA records
+    /// a root's apex by address points at, as domain views give them.
+    pub apex_addresses: portico_shared::ApexAddresses,
 }
 
 impl RecordSettings {
@@ -36,6 +39,7 @@ impl RecordSettings {
         RecordSettings {
             platform: settings.platform_domain.clone(),
             hsts_max_age_s: settings.hsts_max_age_s,
+            apex_addresses: settings.verify.apex_addresses.clone(),
         }
     }
 
@@ -253,20 +257,22 @@ fn add_domain(
     mounts: &[mounts::MountRow],
 ) {
     let integration = &domain.integration;
-    let served = &integration.served_host;
+    // `www`, or the bare root when the customer made it the main address.
+    let main = integration.main_host();
     let index = target(desired, &domain.index, paths.pages)
         .unwrap_or_else(|| desired.builtin(DEFAULT_INDEX_HTML));
     let not_found = target(desired, &domain.not_found, paths.pages)
         .unwrap_or_else(|| desired.builtin(DEFAULT_NOT_FOUND_HTML));
     let before = desired.routes.len();
     for host in integration.hosts() {
-        let record = if host == served {
+        let record = if host == main {
             HostRecord::site(index.clone(), not_found.clone())
                 .with_hsts(hsts)
                 .with_account(Some(paths.account_id.to_string()))
         } else {
-            // The bare root answers with a redirect to `www`, path kept.
-            HostRecord::redirect(served.clone())
+            // The other name of a root (the bare root, or `www` when the
+            // apex is the main address) redirects to it, path kept.
+            HostRecord::redirect(main.clone())
         };
         desired
             .routes
@@ -275,7 +281,7 @@ fn add_domain(
     let on_domain = |id: &Option<String>| id.as_deref() == Some(domain.id.as_str());
     paths.add(
         desired,
-        served,
+        main,
         hsts,
         links.iter().filter(|l| on_domain(&l.domain_id)),
         mounts.iter().filter(|m| on_domain(&m.domain_id)),

@@ -3,7 +3,7 @@
 //! `lifecycle::Status`); nothing above the store reads its strings again.
 
 use portico_shared::lifecycle::{DomainFacts, Status};
-use portico_shared::{Hostname, Integration, IntegrationKind};
+use portico_shared::{Apex, ApexSetup, Hostname, Integration, IntegrationKind, MainAddress};
 use sqlx::{AnyConnection, AnyPool};
 
 use super::Position;
@@ -42,6 +42,12 @@ impl Domain {
         &self.integration.served_host
     }
 
+    /// Where its pages are served: the served host, or a root's bare name
+    /// when the customer made it the main address.
+    pub fn main_host(&self) -> &Hostname {
+        self.integration.main_host()
+    }
+
     /// What the lifecycle rules need to know about it.
     pub fn facts(&self) -> DomainFacts {
         DomainFacts {
@@ -75,6 +81,8 @@ struct DomainRow {
     kind: String,
     root: String,
     served_host: String,
+    apex_setup: String,
+    main_address: String,
     status: String,
     added_at: i64,
     connect_deadline: i64,
@@ -114,10 +122,20 @@ impl TryFrom<DomainRow> for Domain {
             "subdomain" => IntegrationKind::Subdomain,
             other => return Err(corrupt(format!("kind `{other}`"))),
         };
+        let apex = ApexSetup::parse(&row.apex_setup)
+            .zip(MainAddress::parse(&row.main_address))
+            .and_then(|(setup, main)| Apex::from_parts(setup, main).ok())
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "apex `{}` with main address `{}`",
+                    row.apex_setup, row.main_address
+                ))
+            })?;
         let integration = Integration {
             kind,
             root: host(&row.root)?,
             served_host: host(&row.served_host)?,
+            apex,
         };
         let status = Status::parse(&row.status)
             .ok_or_else(|| corrupt(format!("status `{}`", row.status)))?;
@@ -147,7 +165,8 @@ impl TryFrom<DomainRow> for Domain {
 }
 
 const SELECT: &str =
-    "SELECT d.id, d.account_id, d.hostname, d.kind, d.root, d.served_host, d.status, \
+    "SELECT d.id, d.account_id, d.hostname, d.kind, d.root, d.served_host, d.apex_setup, \
+    d.main_address, d.status, \
     d.added_at, d.connect_deadline, d.connected_at, d.index_page_id, d.index_url, \
     d.not_found_page_id, d.not_found_url, d.updated_at, d.published_at, d.disconnected_at, \
     c.token AS ownership_token \
@@ -168,8 +187,8 @@ pub async fn insert(conn: &mut AnyConnection, domain: &Domain) -> Result<(), sql
     sqlx::query(
         "INSERT INTO domains (id, account_id, hostname, kind, root, served_host, status, added_at, \
          connect_deadline, connected_at, index_page_id, index_url, not_found_page_id, not_found_url, \
-         updated_at, published_at, disconnected_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         updated_at, published_at, disconnected_at, apex_setup, main_address) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(&domain.id)
     .bind(&domain.account_id)
@@ -188,6 +207,8 @@ pub async fn insert(conn: &mut AnyConnection, domain: &Domain) -> Result<(), sql
     .bind(domain.updated_at)
     .bind(domain.published_at)
     .bind(domain.disconnected_at)
+    .bind(domain.integration.apex.setup().as_str())
+    .bind(domain.integration.apex.main().as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -333,6 +354,25 @@ pub async fn set_targets(
     .bind(&index.url)
     .bind(&not_found.page_id)
     .bind(&not_found.url)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a root's apex choice (already checked: `Integration::with_apex`).
+pub async fn set_apex(
+    conn: &mut AnyConnection,
+    id: &str,
+    apex: Apex,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE domains SET apex_setup = $1, main_address = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(apex.setup().as_str())
+    .bind(apex.main().as_str())
     .bind(now)
     .bind(id)
     .execute(conn)

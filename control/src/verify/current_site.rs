@@ -88,9 +88,11 @@ pub fn check(
             .find_map(|p| root_serving(p, cdn))
         {
             found.push(format!("{root} serves a site today ({how})"));
-            causes.push(format!(
-                "once {root} forwards to https://{host}, the site {root} serves today is no longer reachable there"
-            ));
+            causes.push(if integration.apex.by_address() {
+                format!("once {root} points only at the platform's addresses, the site {root} serves today is no longer reachable there")
+            } else {
+                format!("once {root} forwards to https://{host}, the site {root} serves today is no longer reachable there")
+            });
         }
     }
     if found.is_empty() {

@@ -5,7 +5,7 @@
 
 use portico_shared::lifecycle::{CertificateFinding, Finding};
 use portico_shared::ownership::{Proof, TxtFinding};
-use portico_shared::IntegrationKind;
+use portico_shared::{Apex, IntegrationKind, MainAddress};
 
 use super::cname;
 use super::dns::fqdn_text;
@@ -14,7 +14,7 @@ use super::ownership::{self, TxtSeen};
 use super::provider::{self, Provider};
 use super::report::{self, Check, CheckName, CheckState, ProviderView, Report, Who};
 use super::settings::VerifySettings;
-use super::{caa, current_site, dnssec, forward, workaround};
+use super::{apex, caa, current_site, dnssec, forward, workaround};
 use crate::certs::{CertificateState, Validation};
 
 #[cfg(test)]
@@ -145,7 +145,31 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     let expected_target = want.target().map(|t| fqdn_text(&t));
     let target_text = want.target_text();
     let provider = provider_of(obs);
-    let (mut checks, finding) = dns_checks(obs, settings);
+    let (mut checks, cname_finding) = dns_checks(obs, settings);
+    // A root whose apex points at the platform's addresses: checked
+    // instead of a registrar forward.
+    let by_address = integration.kind == IntegrationKind::Root && integration.apex.by_address();
+    let apex_check = by_address.then(|| {
+        apex::check(
+            obs.forward.as_ref().map(|seen| seen.addresses.as_slice()),
+            integration.root.as_str(),
+            &settings.apex_addresses,
+            &target_text,
+            &settings.cdn_ranges,
+        )
+    });
+    // Served at the apex: an apex pointing elsewhere is as wrong as a CNAME
+    // pointing elsewhere.
+    let finding = match &apex_check {
+        Some(check)
+            if integration.apex == Apex::AddressesMain
+                && check.state == CheckState::Fail
+                && cname_finding == Finding::Pointing =>
+        {
+            Finding::NotPointing
+        }
+        _ => cname_finding,
+    };
     let resolvers_servfail = checks
         .iter()
         .any(|c| c.name == CheckName::Propagation && c.state == CheckState::Fail);
@@ -154,11 +178,11 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
         .ok();
     let workaround = workaround::applies(integration, provider);
     let root_forward = match (&obs.forward, integration.kind, &www) {
-        (Some(seen), IntegrationKind::Root, Some(www)) => Some(forward::check(
+        (Some(seen), IntegrationKind::Root, Some(www)) if !by_address => Some(forward::check(
             seen,
             &want.root,
             www,
-            finding == Finding::Pointing,
+            cname_finding == Finding::Pointing,
             settings.dns.outbound,
             provider.and_then(|p| p.forward_help),
         )),
@@ -166,7 +190,7 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
             seen,
             &want.root,
             &want.served_host,
-            finding == Finding::Pointing,
+            cname_finding == Finding::Pointing,
             settings.dns.outbound,
             None,
         )),
@@ -174,6 +198,9 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     };
     if let Some(outcome) = &root_forward {
         checks.push(in_unicode(outcome.check.clone(), integration));
+    }
+    if let Some(check) = &apex_check {
+        checks.push(in_unicode(check.clone(), integration));
     }
     let caa = caa::check(
         &obs.caa,
@@ -186,7 +213,7 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     if let (Some(seen), Some(zone)) = (&obs.dnssec, obs.zone()) {
         checks.push(dnssec::check(seen, &zone.apex, resolvers_servfail));
     }
-    checks.push(provider_check(obs, provider, &target_text));
+    checks.push(provider_check(obs, provider, &target_text, settings));
     let hint = obs
         .subject
         .ownership_token
@@ -206,7 +233,7 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
     ) {
         checks.push(check);
     }
-    let cname_points = finding == Finding::Pointing && obs.subject.username.is_some();
+    let cname_points = cname_finding == Finding::Pointing && obs.subject.username.is_some();
     let txt = txt_seen(obs);
     let proven = ownership::proof(cname_points, &txt);
     if let (Some(token), Some(_)) = (&obs.subject.ownership_token, &obs.subject.username) {
@@ -218,15 +245,34 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
             &txt,
         ));
     }
-    let (certificate_check, certificate_finding, certificate_records) =
-        certificate(obs, proven.is_some(), caa_refuses);
+    let served_certificate = certificate(&obs.certificate, proven.is_some(), caa_refuses);
+    let (certificate_check, certificate_finding, certificate_records) = match &obs.apex_certificate
+    {
+        Some(seen) if by_address => combine_certificates(
+            served_certificate,
+            certificate(seen, proven.is_some(), caa_refuses),
+            integration,
+        ),
+        _ => served_certificate,
+    };
     checks.push(certificate_check);
     let not_asked = obs.certificate == CertificateSeen::NotAsked;
     let addresses = match (&integration.kind, &root_forward) {
+        (IntegrationKind::Root, _) if by_address => apex::url_table(
+            integration.root.as_str(),
+            &apex::Reach {
+                www_points: cname_finding == Finding::Pointing,
+                apex_points: apex_check
+                    .as_ref()
+                    .is_some_and(|check| check.state == CheckState::Pass),
+                certificate_ready: certificate_finding == CertificateFinding::Ready || not_asked,
+                main: integration.apex.main(),
+            },
+        ),
         (IntegrationKind::Subdomain, Some(outcome)) => workaround::table(
             integration.root.as_str(),
             &workaround::Reach {
-                pages_points: finding == Finding::Pointing,
+                pages_points: cname_finding == Finding::Pointing,
                 certificate_ready: certificate_finding == CertificateFinding::Ready || not_asked,
                 root_http_forwards: outcome.http_forwards,
                 root_https_forwards: outcome.https_forwards,
@@ -238,7 +284,7 @@ pub fn diagnose(obs: &Observations, settings: &VerifySettings) -> Report {
         (IntegrationKind::Root, Some(outcome)) => provider::url_table(
             integration.root.as_str(),
             &provider::Reachability {
-                www_points: finding == Finding::Pointing,
+                www_points: cname_finding == Finding::Pointing,
                 certificate_ready: certificate_finding == CertificateFinding::Ready || not_asked,
                 root_http_forwards: outcome.http_forwards,
                 root_https_forwards: outcome.https_forwards,
@@ -331,7 +377,12 @@ fn reaches_pages(obs: &Observations, outcome: &forward::ForwardOutcome, secure: 
         }
 }
 
-fn provider_check(obs: &Observations, provider: Option<&Provider>, target: &str) -> Check {
+fn provider_check(
+    obs: &Observations,
+    provider: Option<&Provider>,
+    target: &str,
+    settings: &VerifySettings,
+) -> Check {
     let Some(zone) = obs.zone() else {
         return Check::pending(
             CheckName::DnsProvider,
@@ -352,8 +403,20 @@ fn provider_check(obs: &Observations, provider: Option<&Provider>, target: &str)
     };
     let integration = &obs.subject.integration;
     let root = integration.root.as_str();
-    if integration.kind == IntegrationKind::Root && provider.forward_help.is_none() {
-        let workaround = workaround::advice(provider, root, target, forward::hsts_preloaded(root));
+    if integration.kind == IntegrationKind::Root
+        && provider.forward_help.is_none()
+        && !integration.apex.by_address()
+    {
+        let mut workaround =
+            workaround::advice(provider, root, target, forward::hsts_preloaded(root));
+        // Apex by address, where offered, works at every address (HTTPS
+        // too): offered first, the workaround second.
+        if !settings.apex_addresses.is_empty() {
+            workaround = format!(
+                "{} Otherwise: {workaround}",
+                provider::apex_advice(provider, root, target, &settings.apex_addresses)
+            );
+        }
         return Check::problem(
             CheckName::DnsProvider,
             CheckState::Warn,
@@ -374,9 +437,53 @@ fn provider_check(obs: &Observations, provider: Option<&Provider>, target: &str)
     )
 }
 
+/// One `certificate` check for both names of a root whose apex points at
+/// the platform: the first name whose certificate is not ready speaks for
+/// it, named; the records of both are listed. Connecting waits for the
+/// main address's certificate (the other name only redirects to it).
+fn combine_certificates(
+    served: (Check, CertificateFinding, Vec<report::CertificateRecord>),
+    bare: (Check, CertificateFinding, Vec<report::CertificateRecord>),
+    integration: &portico_shared::Integration,
+) -> (Check, CertificateFinding, Vec<report::CertificateRecord>) {
+    let (served_check, served_finding, mut records) = served;
+    let (bare_check, bare_finding, bare_records) = bare;
+    records.extend(bare_records);
+    let finding = match integration.apex.main() {
+        MainAddress::Www => served_finding,
+        MainAddress::Apex => [served_finding, bare_finding]
+            .into_iter()
+            .max_by_key(|finding| match finding {
+                CertificateFinding::Ready => 0,
+                CertificateFinding::Unknown => 1,
+                CertificateFinding::Pending => 2,
+                CertificateFinding::Failed => 3,
+            })
+            .unwrap_or(served_finding),
+    };
+    let named = |host: String, mut check: Check| {
+        check.found = format!("{host}: {}", check.found);
+        check
+    };
+    let served_host = integration.served_host.to_unicode();
+    let root = integration.root.to_unicode();
+    let check = match (served_check.state, bare_check.state) {
+        (CheckState::Pass, CheckState::Pass) => Check::pass(
+            CheckName::Certificate,
+            format!(
+                "{served_host}: {}; {root}: {}",
+                served_check.found, bare_check.found
+            ),
+        ),
+        (CheckState::Fail, _) | (_, CheckState::Pass) => named(served_host, served_check),
+        _ => named(root, bare_check),
+    };
+    (check, finding, records)
+}
+
 /// The `certificate` check from what the provider said (or why it was not asked).
 fn certificate(
-    obs: &Observations,
+    seen: &CertificateSeen,
     proven: bool,
     caa_refuses: bool,
 ) -> (Check, CertificateFinding, Vec<report::CertificateRecord>) {
@@ -387,7 +494,7 @@ fn certificate(
             Vec::new(),
         )
     };
-    match &obs.certificate {
+    match seen {
         CertificateSeen::NotAsked => pending(
             "not checked (doctor does not request certificates)".into(),
             "the platform requests the certificate once the domain's DNS proves it is the customer's",

@@ -10,7 +10,9 @@
 //! `username_*`); `--json` prints it as `{"error":{"code","message"}}`.
 
 use portico_shared::special_use::special_use;
-use portico_shared::{Integration, PlatformDomain, Username};
+use portico_shared::{
+    Apex, ApexAddresses, ApexSetup, Integration, MainAddress, PlatformDomain, Username,
+};
 use serde::Serialize;
 
 /// Why `doctor` will not check what it was given.
@@ -74,6 +76,31 @@ pub fn accept(
         })
         .transpose()?;
     Ok((integration, username))
+}
+
+/// `--apex` (`forward`, `addresses`) and `--main-address` (`www`, `apex`)
+/// applied to a root, as `PUT /v1/domains/{id}/apex` would, with the
+/// platform's `offered` addresses; refused with the API's codes.
+pub fn with_apex(
+    integration: Integration,
+    setup: &str,
+    main: &str,
+    offered: &ApexAddresses,
+) -> Result<Integration, Refusal> {
+    let setup = ApexSetup::parse(setup).ok_or_else(|| Refusal {
+        code: "apex_invalid",
+        message: format!("--apex {setup}: expected forward or addresses"),
+    })?;
+    let main = MainAddress::parse(main).ok_or_else(|| Refusal {
+        code: "apex_invalid",
+        message: format!("--main-address {main}: expected www or apex"),
+    })?;
+    let refused = |err: portico_shared::ApexError| Refusal {
+        code: err.code(),
+        message: err.to_string(),
+    };
+    let apex = Apex::from_parts(setup, main).map_err(refused)?;
+    integration.with_apex(apex, offered).map_err(refused)
 }
 
 #[cfg(test)]
@@ -151,5 +178,41 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("bad host!: "));
+    }
+
+    #[test]
+    fn the_bare_domains_setup_is_refused_as_the_api_refuses_it() {
+        let platform = PlatformDomain::parse("portico.example").unwrap();
+        let offered = ApexAddresses::parse("192.0.2.10").unwrap();
+        let root = Integration::classify("example.com", &platform).unwrap();
+        let sub = Integration::classify("sales.example.com", &platform).unwrap();
+        let at_apex = with_apex(root.clone(), "addresses", "apex", &offered).unwrap();
+        assert_eq!(at_apex.apex, Apex::AddressesMain);
+        assert_eq!(
+            with_apex(root.clone(), "forward", "www", &ApexAddresses::default()).unwrap(),
+            root
+        );
+        for (integration, setup, main, offered, code) in [
+            (&root, "alias", "www", &offered, "apex_invalid"),
+            (&root, "addresses", "bare", &offered, "apex_invalid"),
+            (
+                &root,
+                "forward",
+                "apex",
+                &offered,
+                "apex_main_needs_addresses",
+            ),
+            (&sub, "addresses", "www", &offered, "apex_not_root"),
+            (
+                &root,
+                "addresses",
+                "www",
+                &ApexAddresses::default(),
+                "apex_addresses_not_offered",
+            ),
+        ] {
+            let refused = with_apex(integration.clone(), setup, main, offered).unwrap_err();
+            assert_eq!(refused.code, code, "{setup} {main}: {refused}");
+        }
     }
 }

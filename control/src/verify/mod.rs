@@ -13,11 +13,13 @@
 //! - [`nameservers`], [`cname`]: the delegation, nameserver agreement, the
 //!   CNAME, propagation, wildcards.
 //! - [`forward`]: the root forward of root domains, at each address.
+//! - [`apex`]: a root's bare domain pointed at the platform's addresses.
 //! - [`caa`], [`dnssec`]: what stops certificate issuance.
 //! - [`cdn`]: CDN address ranges, from `control/data/cdn-ranges.txt`.
 //! - [`provider`]: the DNS provider and its advice; the six-address table.
 //! - [`doctor`]: what `portico-control doctor` accepts, and its refusals.
 
+pub mod apex;
 pub mod caa;
 pub mod cdn;
 pub mod cname;
@@ -37,7 +39,7 @@ pub mod settings;
 pub mod workaround;
 
 use hickory_proto::rr::Name;
-use portico_shared::{Integration, PlatformDomain, Username};
+use portico_shared::{Integration, IntegrationKind, PlatformDomain, Username};
 
 use crate::certs::{CertificateOwner, Certificates};
 use dns::Dns;
@@ -91,20 +93,45 @@ impl Verifier {
     pub async fn verify(&self, subject: &Subject, certificate: bool, now_ms: i64) -> Report {
         let mut seen = self.observe(subject, Scope::Full, now_ms).await;
         if certificate {
-            seen.certificate = self.certificate(&seen).await;
+            let (served, apex) = self.certificate(&seen).await;
+            seen.certificate = served;
+            seen.apex_certificate = apex;
         }
         diagnose::diagnose(&seen, &self.settings)
     }
 
-    async fn certificate(&self, seen: &Observations) -> CertificateSeen {
+    /// The served host's certificate and, for a root whose apex points at
+    /// the platform's addresses, the bare root's: a custom hostname of its
+    /// own, owned by the same domain and asked for under the same rules.
+    async fn certificate(&self, seen: &Observations) -> (CertificateSeen, Option<CertificateSeen>) {
+        let integration = &seen.subject.integration;
+        let apex = (integration.kind == IntegrationKind::Root && integration.apex.by_address())
+            .then_some(&integration.root);
         let Some(validation) = diagnose::certificate_request(seen, &self.settings) else {
-            return CertificateSeen::NotRequested;
+            return (
+                CertificateSeen::NotRequested,
+                apex.map(|_| CertificateSeen::NotRequested),
+            );
         };
         let Some(owner) = &seen.subject.owner else {
-            return CertificateSeen::NoOwner;
+            return (
+                CertificateSeen::NoOwner,
+                apex.map(|_| CertificateSeen::NoOwner),
+            );
         };
-        let host = &seen.subject.integration.served_host;
-        CertificateSeen::from_result(self.certificates.ensure(host, owner, validation).await)
+        let served = self
+            .certificates
+            .ensure(&integration.served_host, owner, validation);
+        let bare = async {
+            match apex {
+                Some(root) => Some(CertificateSeen::from_result(
+                    self.certificates.ensure(root, owner, validation).await,
+                )),
+                None => None,
+            }
+        };
+        let (served, bare) = tokio::join!(served, bare);
+        (CertificateSeen::from_result(served), bare)
     }
 
     /// Whether `username`'s account controls the DNS of `integration`'s

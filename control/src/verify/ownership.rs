@@ -93,6 +93,7 @@ mod tests {
             kind: IntegrationKind::Subdomain,
             root: Hostname::parse("example.com").unwrap(),
             served_host: Hostname::parse("sales.example.com").unwrap(),
+            apex: Default::default(),
         }
     }
 

@@ -145,6 +145,30 @@ pub fn identify(nameservers: &[String]) -> Option<&'static Provider> {
     })
 }
 
+/// Advice for a root at `provider` (which cannot forward the bare root)
+/// where the platform offers apex by address: the bare domain's A/AAAA
+/// records at `@` → the platform's addresses, which every provider takes,
+/// so all six ways of typing the address work, `https://` too.
+pub fn apex_advice(
+    provider: &Provider,
+    root: &str,
+    target: &str,
+    offered: &portico_shared::ApexAddresses,
+) -> String {
+    let records = super::apex::records_text(offered);
+    let name = provider.name;
+    let steps = if provider.is_godaddy() {
+        format!(
+            "In GoDaddy: Domain Portfolio → {root} → DNS; edit GoDaddy's A record `@` (\"Parked\" by default) to the first address, add the rest as new records (Type A or AAAA, Name @), and delete any Forwarding of {root}."
+        )
+    } else {
+        format!("In {name}'s DNS, replace the records of `@` with these (delete any forwarding of {root}).")
+    };
+    format!(
+        "Best with {name}: point the bare {root} at the platform instead of forwarding it. Choose \"apex by address\" for this domain (setup `addresses`) and create {records}; {steps} Keep CNAME `www` → `{target}`. Then https://{root}, http://{root}, {root}, https://www.{root}, http://www.{root} and www.{root} all work: the platform answers the bare domain itself, with its own certificate."
+    )
+}
+
 /// Hosts a CNAME may still point at from before: page builders, site
 /// hosts and parking services, by the suffix of the target.
 const PREVIOUS_HOSTS: &[(&str, &str)] = &[

@@ -55,10 +55,13 @@ pub enum CheckName {
     /// What the host (and a root's bare domain) serves today, elsewhere:
     /// what stops working once it points here.
     CurrentSite,
+    /// A root whose bare domain points at the platform's addresses: its A
+    /// and AAAA records (flattening shows as the same addresses).
+    ApexAddresses,
 }
 
 impl CheckName {
-    pub const ALL: [CheckName; 10] = [
+    pub const ALL: [CheckName; 11] = [
         CheckName::Nameservers,
         CheckName::Cname,
         CheckName::Propagation,
@@ -69,6 +72,7 @@ impl CheckName {
         CheckName::Ownership,
         CheckName::Certificate,
         CheckName::CurrentSite,
+        CheckName::ApexAddresses,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +87,7 @@ impl CheckName {
             CheckName::Ownership => "ownership",
             CheckName::Certificate => "certificate",
             CheckName::CurrentSite => "current_site",
+            CheckName::ApexAddresses => "apex_addresses",
         }
     }
 
@@ -102,7 +107,7 @@ impl std::fmt::Display for CheckName {
 pub struct Check {
     /// Stable snake_case: `nameservers`, `cname`, `propagation`,
     /// `root_forward`, `caa`, `dnssec`, `dns_provider`, `ownership`,
-    /// `certificate`, `current_site`.
+    /// `certificate`, `current_site`, `apex_addresses`.
     #[schema(value_type = String)]
     pub name: CheckName,
     pub state: CheckState,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use portico_shared::lifecycle::Policy;
 use portico_shared::ownership::ChallengeLabel;
+use portico_shared::ApexAddresses;
 
 use super::cdn::CdnRanges;
 use super::dns::DnsSettings;
@@ -35,6 +36,15 @@ pub struct VerifySettings {
     pub policy: Policy,
     /// Where the TXT ownership proof is looked up: `<label>.<served host>`.
     pub challenge_label: ChallengeLabel,
+    /// The platform's addresses an apex may point at (`apex_addresses`;
+    /// empty: apex by address not offered).
+    pub apex_addresses: ApexAddresses,
+}
+
+/// `apex_addresses`: the platform's IPv4 and IPv6 addresses for apexes.
+pub fn apex_addresses(raw: &RawSettings) -> Result<ApexAddresses, ConfigError> {
+    ApexAddresses::parse(raw.apex_addresses.as_deref().unwrap_or_default())
+        .map_err(|err| invalid("apex_addresses", err))
 }
 
 impl VerifySettings {
@@ -79,6 +89,7 @@ impl VerifySettings {
             }
         };
         Ok(VerifySettings {
+            apex_addresses: apex_addresses(raw)?,
             challenge_label,
             scheduled: raw.verifier.unwrap_or(true),
             dns: DnsSettings {

@@ -56,6 +56,8 @@ pub fn event_type(kind: EventKind) -> &'static str {
 pub struct Views {
     pub platform: PlatformDomain,
     pub challenge_label: ChallengeLabel,
+    /// The platform's apex addresses (a root's view lists its records).
+    pub apex_addresses: portico_shared::ApexAddresses,
 }
 
 /// Queues a message about `domain` for each of its account's enabled
@@ -89,6 +91,7 @@ pub async fn enqueue(
     let view = view_with(
         &views.platform,
         &views.challenge_label,
+        &views.apex_addresses,
         &username,
         now_domain.as_ref().unwrap_or(domain),
     );

@@ -363,6 +363,7 @@ async fn killing_the_publisher_loses_nothing_and_leaves_nothing_stale(db: Db) {
     let records = RecordSettings {
         platform: PlatformDomain::parse(PLATFORM).unwrap(),
         hsts_max_age_s: 0,
+        apex_addresses: Default::default(),
     };
     let http = reqwest::Client::builder()
         .no_proxy()

@@ -4,6 +4,7 @@ mod helpers;
 
 mod account_deletion;
 mod accounts;
+mod apex;
 mod api_budget;
 mod certificates;
 mod crash;

@@ -25,6 +25,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("delete", "/v1/domains/{domain_id}"),
     ("get", "/v1/domains/{domain_id}/settings"),
     ("put", "/v1/domains/{domain_id}/settings"),
+    ("put", "/v1/domains/{domain_id}/apex"),
     ("get", "/v1/domains/{domain_id}/diagnostics"),
     ("post", "/v1/domains/{domain_id}/verify"),
     ("post", "/v1/domains/{domain_id}/domain-connect"),

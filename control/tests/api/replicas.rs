@@ -191,6 +191,7 @@ async fn nothing_lost(
     let records = RecordSettings {
         platform: PlatformDomain::parse(PLATFORM).unwrap(),
         hsts_max_age_s: DEFAULT_HSTS_MAX_AGE_S,
+        apex_addresses: Default::default(),
     };
     let (account,): (String,) = sqlx::query_as("SELECT id FROM accounts")
         .fetch_one(store.pool())

@@ -140,3 +140,55 @@ fn doctor_json_refuses_a_hostname_as_json() {
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("host_invalid_character"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_a_bare_domain_by_address() {
+    // Someone else's address beside the platform's (192.0.2.10).
+    let world = Scenario::simple(
+        "example.test",
+        "@ A 192.0.2.10\n@ A 127.0.0.9\nwww CNAME katie.portico.test.\n",
+    )
+    .start()
+    .await;
+    let output = tokio::task::block_in_place(|| {
+        Command::new(env!("CARGO_BIN_EXE_portico-control"))
+            .args([
+                "doctor",
+                "example.test",
+                "--username",
+                "katie",
+                "--apex",
+                "addresses",
+            ])
+            .env("PORTICO_DNS_RESOLVERS", world.resolver.addr.to_string())
+            .env(
+                "PORTICO_DNS_NAMESERVER_PORT",
+                world.nameserver_port.to_string(),
+            )
+            .env("PORTICO_PLATFORM_DOMAIN", PLATFORM)
+            .env("PORTICO_VERIFY_ALLOW_PRIVATE_ADDRESSES", "true")
+            .env("PORTICO_APEX_ADDRESSES", "192.0.2.10")
+            .env("PORTICO_FORWARD_HTTP_PORT", "9")
+            .env("PORTICO_LOG", "warn")
+            .env_remove("PORTICO_CONFIG")
+            .output()
+            .unwrap()
+    });
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(
+            "[FAIL] apex_addresses: example.test A 127.0.0.9 instead of the platform's 192.0.2.10"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Delete the A record of `@` (example.test) → `127.0.0.9`."),
+        "{text}"
+    );
+    assert!(!text.contains("root_forward"), "{text}");
+}

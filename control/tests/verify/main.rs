@@ -2,6 +2,7 @@
 //! playing customers' DNS providers and resolvers, HTTP servers playing
 //! registrars' forwarding. One zone per scenario.
 
+mod apex;
 mod certificates;
 mod cname;
 mod current_site;

@@ -100,6 +100,12 @@ fn kv() -> HashMap<String, Vec<u8>> {
         .with_account(Some("acc_2".into()))
         .encode(),
     );
+    // A root whose bare domain is the main address (apex by address): `www`
+    // redirects to it.
+    kv.insert(
+        host_key(&host("www.apex.example")),
+        HostRecord::redirect(host("apex.example")).encode(),
+    );
     kv.insert(
         host_key(&host("corrupt.example.com")),
         b"{not json".to_vec(),
@@ -478,6 +484,22 @@ fn routes_every_kind_of_request() {
             "/form",
             redirect(308, "https://www.example.com/form"),
             2,
+        ),
+        (
+            Https,
+            "GET",
+            "www.apex.example",
+            "/offer/x?y=1&z",
+            redirect(301, "https://apex.example/offer/x?y=1&z"),
+            2,
+        ),
+        (
+            Http,
+            "HEAD",
+            "www.apex.example",
+            "/",
+            redirect(301, "https://apex.example/"),
+            1,
         ),
         (
             Https,

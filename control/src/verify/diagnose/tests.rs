@@ -134,6 +134,7 @@ fn observed(host_name: &str, nameservers: Vec<NameserverSeen>) -> Observations {
             records: Vec::new(),
             holder: None,
         }),
+        apex_certificate: None,
         site: None,
     }
 }
@@ -797,4 +798,198 @@ fn a_root_forward_of_an_internationalized_root_reads_in_unicode() {
             && !text.contains("xn--"),
         "{text}"
     );
+}
+
+/// `root`, with its apex `apex` and the platform offering `offered`.
+fn by_address(
+    apex: portico_shared::Apex,
+    addresses: &[&str],
+    offered: &str,
+) -> (Observations, VerifySettings) {
+    let mut settings = settings();
+    settings.apex_addresses = portico_shared::ApexAddresses::parse(offered).unwrap();
+    let mut obs = root(addresses, Vec::new());
+    obs.subject.integration = obs
+        .subject
+        .integration
+        .with_apex(apex, &settings.apex_addresses)
+        .unwrap();
+    (obs, settings)
+}
+
+#[test]
+fn an_apex_by_address_is_judged_by_its_addresses_instead_of_a_forward() {
+    use portico_shared::Apex;
+    /// What, apex, the apex's addresses, state, words, the DNS finding.
+    type Row = (
+        &'static str,
+        Apex,
+        &'static [&'static str],
+        CheckState,
+        &'static [&'static str],
+        Finding,
+    );
+    let offered = "192.0.2.10, 2001:db8::10";
+    let table: Vec<Row> = vec![
+        (
+            "the platform's addresses (records or flattening alike)",
+            Apex::Addresses,
+            &["192.0.2.10", "2001:db8::10"],
+            CheckState::Pass,
+            &["the platform's addresses"],
+            Finding::Pointing,
+        ),
+        (
+            "no A record at the apex yet",
+            Apex::Addresses,
+            &[],
+            CheckState::Fail,
+            &["no A record at the apex yet", "A `@` → `192.0.2.10`"],
+            Finding::Pointing,
+        ),
+        (
+            "someone else's address, like a wrong CNAME",
+            Apex::Addresses,
+            &["192.0.2.10", "198.51.100.7"],
+            CheckState::Fail,
+            &[
+                "198.51.100.7 instead of the platform's",
+                "Delete the A record of `@` (example.test) → `198.51.100.7`.",
+            ],
+            Finding::Pointing,
+        ),
+        (
+            "served at the apex, someone else's address",
+            Apex::AddressesMain,
+            &["198.51.100.7"],
+            CheckState::Fail,
+            &["198.51.100.7"],
+            Finding::NotPointing,
+        ),
+    ];
+    for (what, apex, addresses, want, words, finding) in table {
+        let (obs, settings) = by_address(apex, addresses, offered);
+        let report = diagnose(&obs, &settings);
+        assert_eq!(
+            state(&report, CheckName::ApexAddresses),
+            want,
+            "{what}: {report:#?}"
+        );
+        assert!(
+            report.check(CheckName::RootForward).is_none(),
+            "{what}: no forward check"
+        );
+        let said = text(&report, CheckName::ApexAddresses);
+        for word in words {
+            assert!(said.contains(word), "{what}: `{word}` not in {said}");
+        }
+        if want == CheckState::Fail {
+            assert_eq!(
+                report.check(CheckName::ApexAddresses).unwrap().who,
+                Some(Who::CustomerDns),
+                "{what}"
+            );
+        }
+        assert_eq!(report.dns, finding, "{what}");
+    }
+}
+
+#[test]
+fn godaddy_roots_are_offered_the_apex_by_address_first() {
+    let godaddy = |offered: &str| {
+        let mut settings = settings();
+        settings.apex_addresses = portico_shared::ApexAddresses::parse(offered).unwrap();
+        let www = host(
+            Answer::Records(vec![cname("www.example.test", "katie.portico.test")]),
+            &[],
+        );
+        let obs = observed(
+            "example.test",
+            vec![answering("ns41.domaincontrol.com", 1, www)],
+        );
+        (obs, settings)
+    };
+    let (obs, settings) = godaddy("192.0.2.10");
+    let report = diagnose(&obs, &settings);
+    let fix = report
+        .check(CheckName::DnsProvider)
+        .and_then(|c| c.fix.clone())
+        .unwrap();
+    let apex = fix.find("apex by address").expect(&fix);
+    let workaround = fix.find("pages.example.test").expect(&fix);
+    assert!(apex < workaround, "apex by address first: {fix}");
+    assert!(fix.contains("A `@` → `192.0.2.10`"), "{fix}");
+    assert!(fix.contains("In GoDaddy"), "{fix}");
+
+    let (obs, settings) = godaddy("");
+    let fix = diagnose(&obs, &settings)
+        .check(CheckName::DnsProvider)
+        .and_then(|c| c.fix.clone())
+        .unwrap();
+    assert!(!fix.contains("apex by address"), "not offered: {fix}");
+
+    // Chosen: GoDaddy's forwarding no longer matters.
+    let (mut obs, settings) = godaddy("192.0.2.10");
+    obs.subject.integration = obs
+        .subject
+        .integration
+        .with_apex(portico_shared::Apex::Addresses, &settings.apex_addresses)
+        .unwrap();
+    assert_eq!(
+        state(&diagnose(&obs, &settings), CheckName::DnsProvider),
+        CheckState::Pass
+    );
+}
+
+#[test]
+fn the_bare_domains_certificate_is_checked_beside_www() {
+    use crate::certs::{CertificateReport, CertificateState};
+    let report_of = |state: CertificateState| {
+        CertificateSeen::Reported(CertificateReport {
+            state,
+            found: format!("{state:?}"),
+            cause: None,
+            fix: None,
+            who: None,
+            records: Vec::new(),
+            holder: None,
+        })
+    };
+    for (apex, bare, ready) in [
+        (
+            portico_shared::Apex::Addresses,
+            CertificateState::Active,
+            true,
+        ),
+        // Served at www: the bare domain only redirects; www connects.
+        (
+            portico_shared::Apex::Addresses,
+            CertificateState::Pending,
+            true,
+        ),
+        (
+            portico_shared::Apex::AddressesMain,
+            CertificateState::Pending,
+            false,
+        ),
+        (
+            portico_shared::Apex::AddressesMain,
+            CertificateState::Active,
+            true,
+        ),
+    ] {
+        let (mut obs, settings) = by_address(apex, &["192.0.2.10"], "192.0.2.10");
+        obs.certificate = report_of(CertificateState::Active);
+        obs.apex_certificate = Some(report_of(bare));
+        let report = diagnose(&obs, &settings);
+        assert_eq!(report.ready, ready, "{apex:?} {bare:?}: {report:#?}");
+        let check = report.check(CheckName::Certificate).unwrap();
+        if bare == CertificateState::Pending {
+            assert_eq!(check.state, CheckState::Pending);
+            assert!(check.found.starts_with("example.test: "), "{check:#?}");
+        } else {
+            assert_eq!(check.state, CheckState::Pass);
+            assert!(check.found.contains("www.example.test: "), "{check:#?}");
+        }
+    }
 }

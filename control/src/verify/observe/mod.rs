@@ -57,6 +57,9 @@ pub struct Observations {
     /// subject has a token), or why they could not be read.
     pub txt: Option<Result<Vec<String>, String>>,
     pub certificate: CertificateSeen,
+    /// The bare root's certificate, for a root whose apex points at the
+    /// platform's addresses (`None`: not asked, or no such apex).
+    pub apex_certificate: Option<CertificateSeen>,
     /// What the served host answers today, when its DNS does not point at
     /// the platform (`None`: it does, it has no record, or not observed).
     pub site: Option<SiteSeen>,
@@ -197,6 +200,7 @@ pub async fn observe(
         dnssec: None,
         txt: None,
         certificate: CertificateSeen::NotAsked,
+        apex_certificate: None,
         site: None,
     };
     let want = &seen.want;
@@ -436,6 +440,9 @@ async fn observe_forward(
         .iter()
         .copied()
         .filter(|ip| outbound.permits(*ip))
+        // The platform's own apex addresses answer for the platform: asking
+        // them tells nothing about the customer's setup.
+        .filter(|ip| !settings.apex_addresses.contains(ip))
         .map(|ip| {
             let (from, secure, root_text) = (&from, &secure, &root_text);
             async move {
