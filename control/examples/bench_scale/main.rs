@@ -118,6 +118,7 @@ struct Figures {
     checks_ready: f64,
     dns_queries: f64,
     sweep_kv_keys: usize,
+    sweep_kv_requests: usize,
     republish: Duration,
     published_keys: usize,
     publish_requests: usize,
@@ -273,7 +274,7 @@ async fn measure(
             .metric(&http, r#"portico_checks_total{outcome="ready"}"#)
             .await?;
     }
-    let (_, sweep_kv_keys) = kv.accepted_counts();
+    let (sweep_kv_requests, sweep_kv_keys) = kv.accepted_counts();
     every_domain_in_kv(&kv, scale)?;
     let after_sweep = memory(&running)?;
     eprintln!(
@@ -372,6 +373,7 @@ async fn measure(
         checks_ready,
         dns_queries,
         sweep_kv_keys,
+        sweep_kv_requests,
         republish,
         published_keys,
         publish_requests: requests_after - requests_before,
@@ -505,6 +507,13 @@ fn print_table(options: &Options, runs: &[Figures], ceiling: Option<f64>) {
             per_second(r.sweep_kv_keys as f64, r.sweep)
         )
     });
+    row("KV bulk requests during the sweep (per 5 min)", &|r| {
+        format!(
+            "{} ({:.0})",
+            r.sweep_kv_requests,
+            300.0 * per_second(r.sweep_kv_requests as f64, r.sweep)
+        )
+    });
     row("`republish --full`: queueing", &|r| {
         format!("{:.1} s", r.republish.as_secs_f64())
     });
@@ -531,7 +540,7 @@ fn print_table(options: &Options, runs: &[Figures], ceiling: Option<f64>) {
         )
     });
     row(
-        "KV ceiling at these requests (1,200 API requests / 5 min)",
+        "sustained API ceiling at these pairs a request (1,200 requests / 5 min)",
         &|r| {
             let pairs = r.published_keys as f64 / r.publish_requests.max(1) as f64;
             let ceiling = API_REQUESTS_PER_SECOND * pairs;
@@ -541,16 +550,13 @@ fn print_table(options: &Options, runs: &[Figures], ceiling: Option<f64>) {
             )
         },
     );
-    row(
-        "KV ceiling at 10,000 pairs a request (1,200 / 5 min)",
-        &|r| {
-            let ceiling = API_REQUESTS_PER_SECOND * KV_PAIRS_PER_REQUEST;
-            format!(
-                "{ceiling:.0} keys/s: measured {:.2}×",
-                per_second(r.published_keys as f64, r.drain) / ceiling
-            )
-        },
-    );
+    row("sustained API ceiling at 10,000 pairs a request", &|r| {
+        let ceiling = API_REQUESTS_PER_SECOND * KV_PAIRS_PER_REQUEST;
+        format!(
+            "{ceiling:.0} keys/s: measured {:.2}×",
+            per_second(r.published_keys as f64, r.drain) / ceiling
+        )
+    });
     row("`GET /v1/domains` answers", &|r| {
         format!("{}", r.dashboards.latency_us.len())
     });
