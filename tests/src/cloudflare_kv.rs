@@ -284,6 +284,14 @@ impl KvContractServer {
         self.shared.inner.lock().unwrap().accepted.clone()
     }
 
+    /// How many requests were accepted and how many keys they carried, without
+    /// copying them (a benchmark samples this while hundreds of thousands arrive).
+    pub fn accepted_counts(&self) -> (usize, usize) {
+        let inner = self.shared.inner.lock().unwrap();
+        let keys = inner.accepted.iter().map(|r| r.keys.len()).sum();
+        (inner.accepted.len(), keys)
+    }
+
     /// Holds every request that arrives from now on until [`release`](Self::release).
     pub fn hold(&self) {
         self.shared.gate.send_replace(true);
