@@ -160,15 +160,21 @@ pub async fn unset_published_route(conn: &mut AnyConnection, key: &str) -> Resul
 
 /// Marks immutable content as published and named again (clearing any
 /// pending collection); true when this transaction is the first to publish
-/// it (and so must enqueue it). The UPDATE first takes the row's lock, so a
-/// concurrent collection either sees it named or has deleted it before.
+/// it (and so must enqueue it). Only a row marked unreferenced is updated
+/// (and locked): content every account names (the default pages) is not
+/// written by each account's resync, which made all of them queue on that
+/// one row until commit (issue 21's scale benchmark, two replicas on
+/// PostgreSQL). A mark set concurrently by another account's resync cannot
+/// lose the content: collection deletes only what no `kv_content_refs` row
+/// names at that moment, and this transaction writes its refs.
 pub async fn claim_content(
     conn: &mut AnyConnection,
     key: &str,
     digest: &str,
 ) -> Result<bool, sqlx::Error> {
     let named = sqlx::query(
-        "UPDATE kv_published SET unreferenced_since = NULL WHERE namespace = 'content' AND key = $1",
+        "UPDATE kv_published SET unreferenced_since = NULL \
+         WHERE namespace = 'content' AND key = $1 AND unreferenced_since IS NOT NULL",
     )
     .bind(key)
     .execute(&mut *conn)
@@ -176,6 +182,7 @@ pub async fn claim_content(
     if named.rows_affected() == 1 {
         return Ok(false);
     }
+    // Named already, or new: the insert tells which.
     let done = sqlx::query(
         "INSERT INTO kv_published (namespace, key, account_id, value_digest) VALUES ('content', $1, NULL, $2) \
          ON CONFLICT (namespace, key) DO NOTHING",
