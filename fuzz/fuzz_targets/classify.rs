@@ -14,6 +14,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use portico_fuzz::{check_hostname, fields, platform};
+use portico_shared::apex::Apex;
 use portico_shared::checks::classify_domain;
 use portico_shared::record::{host_key, path_key_prefix, RoutingKeys, MAX_KEY_LEN};
 use portico_shared::{Integration, IntegrationKind, PlatformDomain, Username};
@@ -47,7 +48,11 @@ fuzz_target!(|data: &[u8]| {
         kind,
         root,
         served_host,
+        apex,
     } = &integration;
+    // What a customer types is classified with the registrar forward; apex
+    // by address is a choice made afterwards (PUT /v1/domains/{id}/apex).
+    assert_eq!(*apex, Apex::Forward, "{integration:?}");
     check_hostname(root);
     check_hostname(served_host);
     assert!(served_host.is_within(root), "{integration:?}");
