@@ -81,6 +81,7 @@ impl Application {
             .await
             .context("cannot apply the migrations")?;
         let wake = Arc::new(Notify::new());
+        let backend = crate::publish::budgeted::within_budget(settings, &store, backend);
         let publisher = Publisher::with_settings(
             store.clone(),
             backend,
@@ -131,6 +132,9 @@ impl Application {
         crate::metrics::metrics()
             .cloudflare_budget_limit
             .set(i64::from(settings.cloudflare_api_budget));
+        crate::metrics::metrics()
+            .cloudflare_kv_budget_limit
+            .set(i64::from(settings.cloudflare_kv_budget));
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

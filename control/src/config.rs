@@ -20,6 +20,9 @@ pub const DEFAULT_HSTS_MAX_AGE_S: u32 = 365 * 24 * 60 * 60;
 /// Cloudflare allows 1,200 requests per five minutes per user, across all
 /// of that user's calls: this leaves room for the operator's own tools.
 pub const DEFAULT_CLOUDFLARE_API_BUDGET: u32 = 1000;
+/// Workers KV's share: with the custom hostnames' 1,000, 1,150 of
+/// Cloudflare's 1,200 per user, 50 left for the operator's own calls.
+pub const DEFAULT_CLOUDFLARE_KV_BUDGET: u32 = 150;
 
 /// Where `scripts/build-wasm-pkg` puts the browser build of `shared` (from the repository root).
 pub const DEFAULT_DASHBOARD_WASM_DIR: &str = "shared/pkg-web";
@@ -79,6 +82,7 @@ pub struct RawSettings {
     pub certificate_provider: Option<String>,
     pub cloudflare_zone_id: Option<String>,
     pub cloudflare_api_budget: Option<u32>,
+    pub cloudflare_kv_budget: Option<u32>,
     pub cloudflare_paged_reads: Option<bool>,
     pub hsts_max_age_s: Option<u32>,
     pub publish_batch_size: Option<usize>,
@@ -281,6 +285,9 @@ pub struct Settings {
     /// Cloudflare API requests per five minutes, for every replica
     /// together (`cloudflare_api::budget`); 0: no client-side budget.
     pub cloudflare_api_budget: u32,
+    /// Workers KV requests per five minutes for every replica together
+    /// (`publish::budgeted`), with `kv = "cloudflare"`; 0: no budget.
+    pub cloudflare_kv_budget: u32,
     /// Certificate states read in pages on Cloudflare's validation
     /// schedule (`certs::cloudflare::view`), rather than one lookup per
     /// check (false: tests that script states check by check).
@@ -491,6 +498,9 @@ impl Settings {
             cloudflare_api_budget: raw
                 .cloudflare_api_budget
                 .unwrap_or(DEFAULT_CLOUDFLARE_API_BUDGET),
+            cloudflare_kv_budget: raw
+                .cloudflare_kv_budget
+                .unwrap_or(DEFAULT_CLOUDFLARE_KV_BUDGET),
             cloudflare_paged_reads: raw.cloudflare_paged_reads.unwrap_or(true),
             hsts_max_age_s,
             publish,

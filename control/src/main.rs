@@ -203,6 +203,7 @@ async fn republish(
     full: bool,
     json: bool,
 ) -> anyhow::Result<()> {
+    use portico_control::publish::budgeted::within_budget;
     use portico_control::publish::drift;
     use portico_control::publish::kv_cloudflare::CloudflareKv;
     let records = portico_control::publish::sync::RecordSettings::from_settings(settings);
@@ -211,7 +212,9 @@ async fn republish(
         let backend = CloudflareKv::from_settings(&settings.kv)
             .map_err(anyhow::Error::msg)?
             .context("kv = none: there is no KV to verify")?;
-        let report = drift::observe(store, &backend).await?;
+        // Listing takes from the budget the running replicas share.
+        let backend = within_budget(settings, store, std::sync::Arc::new(backend));
+        let report = drift::observe(store, backend.as_ref()).await?;
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {

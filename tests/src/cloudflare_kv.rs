@@ -114,6 +114,8 @@ pub struct Recorded {
     /// `put` or `delete`.
     pub op: &'static str,
     pub keys: Vec<String>,
+    /// When the server accepted it.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -630,6 +632,7 @@ fn bulk_put(
             .insert(key, bytes);
     }
     inner.accepted.push(Recorded {
+        at: std::time::Instant::now(),
         namespace: namespace.to_string(),
         op: "put",
         keys,
@@ -660,6 +663,7 @@ fn bulk_delete(
     }
     let count = keys.len();
     inner.accepted.push(Recorded {
+        at: std::time::Instant::now(),
         namespace: namespace.to_string(),
         op: "delete",
         keys,

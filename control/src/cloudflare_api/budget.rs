@@ -1,10 +1,13 @@
 //! One client-side budget of Cloudflare API requests for every replica:
 //! Cloudflare allows about 1,200 requests per five minutes per user, across
 //! all of that user's calls, and answers 429 for five minutes once they are
-//! spent. Custom hostname calls take from the budget and wait (or report
-//! `Throttled`) when it is spent. Publishing's KV bulk calls are not
-//! counted: a few per 10,000 keys, they fit in the room the default leaves
-//! below Cloudflare's limit.
+//! spent. Two budgets share that limit, each kept apart so that neither can
+//! starve the other: custom hostname calls take from `cloudflare` and wait
+//! (or report `Throttled`) when it is spent; every Workers KV call
+//! (publishing's bulk writes and deletes, listings) takes from
+//! `cloudflare-kv` (`publish::budgeted`), and the publisher waits for it
+//! before taking a batch, so that the writes queued meanwhile share one
+//! request.
 //!
 //! The rule is the generic cell rate algorithm (a token bucket kept as one
 //! number, the theoretical arrival time, in the database so that replicas
@@ -21,8 +24,10 @@ use crate::store::{budget, Store};
 
 /// Cloudflare's window.
 pub const WINDOW: Duration = Duration::from_secs(5 * 60);
-/// The budget's name in the store.
-const NAME: &str = "cloudflare";
+/// The custom hostname calls' budget, by its name in the store.
+const HOSTNAMES: &str = "cloudflare";
+/// The Workers KV calls' budget.
+const KV: &str = "cloudflare-kv";
 
 /// Requests per window, spread out: the pure part of the rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,13 @@ impl Rate {
             tolerance_us: interval_us * i64::from(burst),
         })
     }
+
+    /// How long until a request fits, in µs (0: now), given the stored
+    /// theoretical arrival time `tat_us` (`None`: no request taken yet).
+    pub fn wait_us(&self, tat_us: Option<i64>, now_us: i64) -> i64 {
+        let Some(tat) = tat_us else { return 0 };
+        (tat.max(now_us) + self.interval_us - now_us - self.tolerance_us).max(0)
+    }
 }
 
 /// Why a request was not made.
@@ -65,6 +77,7 @@ pub enum Spent {
 #[derive(Debug, Clone)]
 pub struct CallBudget {
     store: Store,
+    name: &'static str,
     rate: Rate,
     limit: u32,
     window: Duration,
@@ -87,17 +100,33 @@ pub struct Usage {
 }
 
 impl CallBudget {
-    /// `limit` requests per five minutes, shared through `store`; `None`
-    /// for no client-side budget (`limit` 0).
+    /// Custom hostname calls: `limit` requests per five minutes, shared
+    /// through `store`; `None` for no client-side budget (`limit` 0).
     pub fn new(store: Store, limit: u32) -> Option<CallBudget> {
         CallBudget::per_window(store, limit, WINDOW)
     }
 
+    /// Workers KV calls: as [`CallBudget::new`], a budget of their own.
+    pub fn kv(store: Store, limit: u32) -> Option<CallBudget> {
+        CallBudget::named(store, KV, limit, WINDOW)
+    }
+
     /// [`CallBudget::new`] over another window (tests).
     pub fn per_window(store: Store, limit: u32, window: Duration) -> Option<CallBudget> {
+        CallBudget::named(store, HOSTNAMES, limit, window)
+    }
+
+    /// Budget `name` over `window`.
+    pub fn named(
+        store: Store,
+        name: &'static str,
+        limit: u32,
+        window: Duration,
+    ) -> Option<CallBudget> {
         Some(CallBudget {
             rate: Rate::per_window(limit, window)?,
             store,
+            name,
             limit,
             window,
         })
@@ -120,7 +149,7 @@ impl CallBudget {
     /// Used and deferred requests in the current window.
     pub async fn usage(&self) -> Result<Usage, sqlx::Error> {
         let start = self.window_start(now_us());
-        let (used, deferred) = budget::usage(self.store.pool(), NAME, start).await?;
+        let (used, deferred) = budget::usage(self.store.pool(), self.name, start).await?;
         Ok(Usage {
             used: used.max(0) as u64,
             deferred: deferred.max(0) as u64,
@@ -136,7 +165,7 @@ impl CallBudget {
             let now = now_us();
             let refused = budget::take(
                 self.store.pool(),
-                NAME,
+                self.name,
                 now,
                 self.rate.interval_us,
                 self.rate.tolerance_us,
@@ -148,11 +177,25 @@ impl CallBudget {
             };
             let wait = Duration::from_micros(wait_us as u64);
             if wait > patience {
-                budget::refused(self.store.pool(), NAME, self.window_start(now)).await?;
+                budget::refused(self.store.pool(), self.name, self.window_start(now)).await?;
                 return Err(Spent::Wait(wait));
             }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Waits until a request would be granted, without taking it; returns
+    /// how long it waited. One read of the row: another caller may still
+    /// take the room first, so [`CallBudget::take`] follows as usual.
+    pub async fn wait_ready(&self) -> Result<Duration, sqlx::Error> {
+        let tat = budget::arrival(self.store.pool(), self.name).await?;
+        let wait_us = self.rate.wait_us(tat, now_us());
+        if wait_us == 0 {
+            return Ok(Duration::ZERO);
+        }
+        let wait = Duration::from_micros(wait_us as u64);
+        tokio::time::sleep(wait).await;
+        Ok(wait)
     }
 }
 
@@ -209,5 +252,22 @@ mod tests {
         assert_eq!(granted(rate, std::iter::repeat_n(0, 500)).len(), 100);
         assert_eq!(rate.interval_us, 333_334);
         assert_eq!(Rate::per_window(0, WINDOW), None);
+    }
+
+    #[test]
+    fn the_wait_is_what_the_rule_would_refuse_for() {
+        let rate = Rate::per_window(150, Duration::from_secs(300)).unwrap();
+        assert_eq!(rate.wait_us(None, 5), 0);
+        // The burst (15) spent at once: the next fits one interval later.
+        let tat = 15 * rate.interval_us;
+        assert_eq!(rate.wait_us(Some(tat), 0), rate.interval_us);
+        assert_eq!(rate.wait_us(Some(tat), rate.interval_us), 0);
+        assert_eq!(granted(rate, [0; 16]).len(), 15);
+        assert_eq!(
+            granted(rate, (0..16).map(|_| 0).chain([rate.interval_us])).len(),
+            16
+        );
+        // Long idle: no wait.
+        assert_eq!(rate.wait_us(Some(tat), 10 * tat), 0);
     }
 }

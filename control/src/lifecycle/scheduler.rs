@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use portico_shared::lifecycle::{self, Action, Status};
 use portico_shared::{RoutingKeys, Username};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::transitions::{self, LifecycleError};
 use crate::certs::{CertificateOwner, Certificates};
@@ -24,6 +24,13 @@ use crate::verify::{Subject, Verifier};
 
 /// How long a claim lasts: longer than any one check can take.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(120);
+/// The longest pause between two looks at whether a connect's records
+/// reached KV.
+const MAX_PUBLISH_POLL: Duration = Duration::from_millis(200);
+
+/// A pass's concurrency permit, held while a check works (`None`: a check
+/// asked for outside a pass).
+type Slot = Option<OwnedSemaphorePermit>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
@@ -80,8 +87,8 @@ impl Scheduler {
             let permit = permits.clone().acquire_owned().await.expect("never closed");
             let this = self.clone();
             tasks.spawn(async move {
-                let _permit = permit;
-                if let Err(err) = this.check_claimed(&domain_id, &this.holder, now).await {
+                let slot = Some(permit);
+                if let Err(err) = this.check_claimed(&domain_id, &this.holder, now, slot).await {
                     tracing::warn!(domain = %domain_id, error = %err, "verification failed; retrying soon");
                     let _ = checks::release(
                         this.units.store.pool(),
@@ -118,7 +125,7 @@ impl Scheduler {
         {
             return Err(ScheduleError::Busy);
         }
-        match self.check_claimed(domain_id, &holder, now).await {
+        match self.check_claimed(domain_id, &holder, now, None).await {
             Ok(outcome) => Ok(outcome),
             Err(err) => {
                 let _ = checks::release(self.units.store.pool(), domain_id, &holder, now).await;
@@ -128,14 +135,19 @@ impl Scheduler {
     }
 
     /// Verifies a claimed domain and carries out what follows; counted.
+    /// `slot`: the pass's concurrency permit, given back while the check
+    /// only waits for its records to reach KV.
     async fn check_claimed(
         &self,
         domain_id: &str,
         holder: &str,
         now: i64,
+        slot: Slot,
     ) -> Result<Option<Outcome>, ScheduleError> {
         let started = std::time::Instant::now();
-        let checked = self.check_claimed_uncounted(domain_id, holder, now).await;
+        let checked = self
+            .check_claimed_uncounted(domain_id, holder, now, slot)
+            .await;
         let outcome = match &checked {
             Ok(Some(outcome)) => Some(match (outcome.report.dns, outcome.report.ready) {
                 (_, true) => CheckOutcome::ready,
@@ -159,6 +171,7 @@ impl Scheduler {
         domain_id: &str,
         holder: &str,
         now: i64,
+        slot: Slot,
     ) -> Result<Option<Outcome>, ScheduleError> {
         let pool = self.units.store.pool();
         let row = {
@@ -185,7 +198,7 @@ impl Scheduler {
         match decision.action {
             Action::Nothing => {}
             Action::Connect => {
-                if self.connect(&row, now).await? {
+                if self.connect(&row, now, slot).await? {
                     status = Some(Status::Connected);
                     next = now + policy.recheck_interval_ms;
                 } else {
@@ -309,8 +322,11 @@ impl Scheduler {
 
     /// Publishes the domain, waits (bounded) for its routing records to
     /// reach KV, then reports it connected. False: still waiting for KV; the
-    /// domain stays as it is and is checked again soon.
-    async fn connect(&self, row: &Domain, now: i64) -> Result<bool, ScheduleError> {
+    /// domain stays as it is and is checked again soon. The wait gives the
+    /// pass's `slot` back: the publisher paces its requests to the API
+    /// budget (`publish::budgeted`), and a check waiting for the next
+    /// request should not hold up the checks behind it.
+    async fn connect(&self, row: &Domain, now: i64, slot: Slot) -> Result<bool, ScheduleError> {
         match transitions::publish(&self.units, &row.id, now).await {
             Ok(_) => {}
             Err(LifecycleError::Taken(host)) => {
@@ -319,8 +335,10 @@ impl Scheduler {
             }
             Err(err) => return Err(err.into()),
         }
+        drop(slot);
         let keys = RoutingKeys::of(&row.integration);
         let deadline = tokio::time::Instant::now() + self.verifier.settings.publish_wait;
+        let mut pause = Duration::from_millis(25);
         loop {
             let pending =
                 checks::pending_routes(self.units.store.pool(), &keys.hosts, &keys.path_prefixes)
@@ -333,7 +351,10 @@ impl Scheduler {
                 return Ok(false);
             }
             self.units.wake.notify_one();
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(pause).await;
+            // A request every few seconds when the budget is tight: no need
+            // to ask the store every 25 ms all that time.
+            pause = (pause * 2).min(MAX_PUBLISH_POLL);
         }
         match transitions::mark_connected(&self.units, &row.id, now).await {
             Ok(_) => Ok(true),

@@ -113,6 +113,8 @@ pub struct Metrics {
     pub cloudflare_calls: Family<CloudflareLabels, Counter>,
     /// Requests per five minutes the shared budget allows (0: no budget).
     pub cloudflare_budget_limit: Gauge,
+    /// Workers KV requests per five minutes their budget allows (0: none).
+    pub cloudflare_kv_budget_limit: Gauge,
     /// The share of the shared budget in use, 0 to 1, for whoever keeps
     /// the budget to set (`set_cloudflare_budget_used`).
     pub cloudflare_budget_used: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -154,6 +156,7 @@ impl Metrics {
             publish_last_success: Gauge::default(),
             cloudflare_calls: Family::default(),
             cloudflare_budget_limit: Gauge::default(),
+            cloudflare_kv_budget_limit: Gauge::default(),
             cloudflare_budget_used: Gauge::default(),
             webhook_attempts: Family::default(),
             outbox_depth: Gauge::default(),
@@ -221,6 +224,11 @@ impl Metrics {
             "cloudflare_api_budget_limit",
             "Cloudflare API requests per five minutes the shared budget allows (0: none)",
             m.cloudflare_budget_limit.clone(),
+        );
+        registry.register(
+            "cloudflare_kv_budget_limit",
+            "Workers KV requests per five minutes their share of the API limit allows (0: none)",
+            m.cloudflare_kv_budget_limit.clone(),
         );
         registry.register(
             "cloudflare_api_budget_used_ratio",

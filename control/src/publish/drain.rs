@@ -1,9 +1,10 @@
-//! One batch, fenced: take (or keep) the lease, keep it alive with a
-//! heartbeat while the batch is out, plan the oldest rows, renew before each
-//! bulk request and let it run only while the lease is known to be ours, split a request KV
-//! refuses for its content until the refused writes are found (parked, so
-//! they block nothing), and settle the batch in one transaction that checks
-//! the lease's token again.
+//! One batch, fenced: wait for room in the KV backend's API budget, take
+//! (or keep) the lease, keep it alive with a heartbeat while the batch is
+//! out, plan the oldest rows, renew before each bulk request and let it run
+//! only while the lease is known to be ours, split a request KV refuses for
+//! its content until the refused writes are found (parked, so they block
+//! nothing), and settle the batch in one transaction that checks the
+//! lease's token again.
 
 use tokio::time::Instant;
 
@@ -49,6 +50,9 @@ impl Publisher {
     /// Delivers one batch, if this replica holds (or takes) the lease.
     pub async fn drain_once(&self) -> Result<Drained, PublishError> {
         let pool = self.store.pool();
+        // Room in the API budget first, before the batch is taken: what is
+        // queued while this waits goes out in the same request.
+        self.backend.ready().await;
         let taken_at = Instant::now();
         let Some(fence) = lease::acquire(pool, &self.holder, now_ms(), self.lease_ms()).await?
         else {

@@ -370,7 +370,7 @@ fn refusal(status: StatusCode) -> KvFailure {
 }
 
 /// Splits puts into requests of at most 10,000 pairs and `MAX_REQUEST_BYTES`.
-fn chunk_puts(pairs: &[KvPut]) -> Vec<&[KvPut]> {
+pub(crate) fn chunk_puts(pairs: &[KvPut]) -> Vec<&[KvPut]> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut bytes = 0;

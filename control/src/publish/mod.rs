@@ -12,6 +12,7 @@
 //! guarantees in full: docs/publishing.md.
 
 pub mod batch;
+pub mod budgeted;
 pub mod defaults;
 mod drain;
 pub mod drift;
@@ -102,6 +103,12 @@ impl KvError {
 /// Where KV writes go: Workers KV (or the local edge's copy of its API), or nowhere.
 pub trait KvBackend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
+    /// Waits until a request would be let out now (`budgeted::Budgeted`:
+    /// the API budget has room) and says how long it waited; backends
+    /// without a budget are always ready.
+    fn ready(&self) -> BoxFuture<'_, Duration> {
+        Box::pin(async { Duration::ZERO })
+    }
     fn put<'a>(
         &'a self,
         namespace: Namespace,

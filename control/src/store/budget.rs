@@ -40,11 +40,7 @@ pub async fn take(
     if taken == 1 {
         return Ok(None);
     }
-    let tat: Option<i64> = sqlx::query_scalar("SELECT tat_us FROM api_budgets WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
-    match tat {
+    match arrival(pool, name).await? {
         Some(tat) => Ok(Some(
             (tat.max(now_us) + interval_us - now_us - tolerance_us).max(1),
         )),
@@ -57,6 +53,14 @@ pub async fn take(
             Ok(Some(1))
         }
     }
+}
+
+/// The stored theoretical arrival time of budget `name` (µs), if it has a row.
+pub async fn arrival(pool: &Pool<Any>, name: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT tat_us FROM api_budgets WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Counts one request that gave up waiting for budget `name` (deferred to
