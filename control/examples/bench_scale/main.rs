@@ -4,7 +4,7 @@
 //! ```sh
 //! scripts/bench-scale [--accounts 10000] [--domains 100000] [--database postgres|sqlite|both]
 //!     [--replicas 2] [--dashboards 1000] [--poll-seconds 5] [--dashboard-seconds 30]
-//!     [--dnsperf-seconds 10] [--sweep-timeout-seconds 3600]
+//!     [--dnsperf-seconds 10] [--sweep-timeout-seconds 3600] [--dashboards-during-sweep true]
 //! ```
 //!
 //! `scripts/bench-scale` builds the release `portico-control` binary and
@@ -21,14 +21,19 @@
 //!    Workers KV contract server in this process; certificates `none`);
 //!    timed until every domain is `connected` (each connect publishes its
 //!    routing record and waits for KV). DNS queries from the replicas'
-//!    `portico_dns_queries_total`.
+//!    `portico_dns_queries_total`. Meanwhile (`--dashboards-during-sweep
+//!    true`, the default) the dashboards get their tokens as soon as the
+//!    replicas answer and poll as in 4 until every domain is connected;
+//!    each answer must list the account's domains, each `processing` or
+//!    `connected`.
 //! 3. **Publishing**: `portico-control republish --full` queues every key of
 //!    every account again; the leading replica drains them to the KV
 //!    double. Keys/s from the double's accepted bulk requests, sampled.
-//! 4. **Dashboards**: one read token per dashboard's account (admin API),
-//!    then each dashboard polls `GET /v1/domains` every `--poll-seconds`;
-//!    p50/p99 from an HDR histogram. Every answer must list the account's
-//!    domains, all connected.
+//! 4. **Dashboards**: one read token per dashboard's account (admin API;
+//!    already made in 2 unless `--dashboards-during-sweep false`), then each
+//!    dashboard polls `GET /v1/domains` every `--poll-seconds` for
+//!    `--dashboard-seconds`; p50/p99 from an HDR histogram. Every answer
+//!    must list the account's domains, all connected.
 //! 5. **Memory**: VmRSS of each replica after each phase, and VmHWM (peak).
 //!
 //! Then dnsperf (Debian package `dnsperf`) measures the DNS server's
@@ -72,6 +77,8 @@ struct Options {
     dashboard_time: Duration,
     dnsperf_seconds: u64,
     sweep_timeout: Duration,
+    /// Dashboards poll during the sweep too (phase 2), not only after it.
+    dashboards_during_sweep: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -97,6 +104,11 @@ fn options() -> anyhow::Result<Options> {
         "at least one account, and at least one domain per account"
     );
     let dashboards = (number("dashboards", 1000)? as usize).min(scale.accounts);
+    let dashboards_during_sweep = match flags.get("dashboards-during-sweep").map(String::as_str) {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => bail!("--dashboards-during-sweep true|false, not {other}"),
+    };
     Ok(Options {
         scale,
         postgres,
@@ -107,6 +119,7 @@ fn options() -> anyhow::Result<Options> {
         dashboard_time: Duration::from_secs(number("dashboard-seconds", 30)?),
         dnsperf_seconds: number("dnsperf-seconds", 10)?,
         sweep_timeout: Duration::from_secs(number("sweep-timeout-seconds", 3600)?),
+        dashboards_during_sweep,
     })
 }
 
@@ -115,6 +128,9 @@ struct Figures {
     label: String,
     seed: Duration,
     sweep: Duration,
+    /// The dashboards during the sweep: how long making their tokens took
+    /// (inside `sweep`), and what their polls measured.
+    during_sweep: Option<(Duration, dashboards::Polled)>,
     checks_ready: f64,
     dns_queries: f64,
     sweep_kv_keys: usize,
@@ -224,6 +240,15 @@ async fn measure(
         .build()?;
 
     // 2. The sweep, from the processes' start to every domain connected.
+    // The clock starts with the processes, as the verifier does: starting it
+    // once the replicas answer would leave out checks already under way. The
+    // dashboards' tokens need the admin API, so they are made first thing
+    // once the replicas answer, inside the sweep's time (their duration is
+    // reported beside it). The verifier works on meanwhile: what they add to
+    // the sweep is their load (one admin request per dashboard), not their
+    // duration. A replica started before the clock only to make them would
+    // cost the sweep more: killed, it leaves the publisher lease held until
+    // it expires, and the sweep's connects wait for KV.
     let sweeping = Instant::now();
     let mut running = Vec::new();
     for n in 0..processes {
@@ -236,36 +261,59 @@ async fn measure(
     for replica in &mut running {
         replica.ready(&http).await?;
     }
-    let mut last_report = Instant::now();
-    loop {
-        let (connected,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM domains WHERE status = 'connected'")
-                .fetch_one(store.pool())
-                .await?;
-        if connected as usize == scale.domains {
-            break;
-        }
-        for replica in &mut running {
-            replica.alive()?;
-        }
-        if sweeping.elapsed() > options.sweep_timeout {
-            bail!(
-                "{label}: {connected} of {} domains connected after {} s",
-                scale.domains,
-                options.sweep_timeout.as_secs(),
-            );
-        }
-        if last_report.elapsed() > Duration::from_secs(10) {
-            eprintln!(
-                "{label}: {connected} of {} connected after {:.0} s",
-                scale.domains,
-                sweeping.elapsed().as_secs_f64()
-            );
-            last_report = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let apis: Vec<String> = running.iter().map(|r| r.api.clone()).collect();
+    let mut tokens = None;
+    let mut tokens_took = Duration::ZERO;
+    if options.dashboards_during_sweep {
+        let making = Instant::now();
+        tokens = Some(dashboards::tokens(&http, &apis, options.dashboards).await?);
+        tokens_took = making.elapsed();
+        eprintln!(
+            "{label}: {} dashboard tokens made in {:.1} s, polling during the sweep",
+            options.dashboards,
+            tokens_took.as_secs_f64()
+        );
     }
-    let sweep = sweeping.elapsed();
+    let (stop_polling, polling_stopped) = tokio::sync::watch::channel(false);
+    let swept = async {
+        let swept = all_connected(&label, &store, &mut running, scale, sweeping, options)
+            .await
+            .map(|()| sweeping.elapsed());
+        // On a failure too: the dashboards stop and the error is returned.
+        let _ = stop_polling.send(true);
+        swept
+    };
+    let polled_during = async {
+        match &tokens {
+            Some(tokens) => dashboards::poll(
+                &http,
+                &apis,
+                tokens.clone(),
+                scale,
+                options.poll,
+                dashboards::Expect::ProcessingOrConnected,
+                dashboards::Until::Stopped(polling_stopped),
+            )
+            .await
+            .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (swept, polled_during) = tokio::join!(swept, polled_during);
+    // The sweep's end is when every domain was connected, not when the
+    // dashboards' last requests came back.
+    let sweep = swept?;
+    let polled_during = polled_during?;
+    if let Some(polled) = &polled_during {
+        if polled.unexpected > 0 {
+            bail!(
+                "{label}: {} unexpected dashboard answers during the sweep, the first: {}",
+                polled.unexpected,
+                polled.first_unexpected.clone().unwrap_or_default()
+            );
+        }
+    }
+    let during_sweep = polled_during.map(|polled| (tokens_took, polled));
     let mut dns_queries = 0.0;
     let mut checks_ready = 0.0;
     for replica in &running {
@@ -342,15 +390,18 @@ async fn measure(
     );
 
     // 4. Dashboards.
-    let apis: Vec<String> = running.iter().map(|r| r.api.clone()).collect();
-    let tokens = dashboards::tokens(&http, &apis, options.dashboards).await?;
+    let tokens = match tokens {
+        Some(tokens) => tokens,
+        None => dashboards::tokens(&http, &apis, options.dashboards).await?,
+    };
     let polled = dashboards::poll(
         &http,
         &apis,
         tokens,
         scale,
         options.poll,
-        options.dashboard_time,
+        dashboards::Expect::Connected,
+        dashboards::Until::Deadline(Instant::now() + options.dashboard_time),
     )
     .await?;
     for replica in &mut running {
@@ -370,6 +421,7 @@ async fn measure(
         label,
         seed,
         sweep,
+        during_sweep,
         checks_ready,
         dns_queries,
         sweep_kv_keys,
@@ -384,6 +436,47 @@ async fn measure(
         after_publish,
         end,
     })
+}
+
+/// Waits until every domain is `connected` in the store; fails when a
+/// replica exits or `--sweep-timeout-seconds` pass since `sweeping`.
+async fn all_connected(
+    label: &str,
+    store: &Store,
+    running: &mut [Replica],
+    scale: Scale,
+    sweeping: Instant,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let mut last_report = Instant::now();
+    loop {
+        let (connected,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM domains WHERE status = 'connected'")
+                .fetch_one(store.pool())
+                .await?;
+        if connected as usize == scale.domains {
+            return Ok(());
+        }
+        for replica in running.iter_mut() {
+            replica.alive()?;
+        }
+        if sweeping.elapsed() > options.sweep_timeout {
+            bail!(
+                "{label}: {connected} of {} domains connected after {} s",
+                scale.domains,
+                options.sweep_timeout.as_secs(),
+            );
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "{label}: {connected} of {} connected after {:.0} s",
+                scale.domains,
+                sweeping.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Every domain's host record is in the routes namespace.
@@ -464,11 +557,16 @@ fn print_table(options: &Options, runs: &[Figures], ceiling: Option<f64>) {
     let row = |name: &str, f: &dyn Fn(&Figures) -> String| println!("| {name} |{}", cell(f));
     println!();
     println!(
-        "{} accounts, {} domains; {} dashboards polling every {} s for {} s; {} cores",
+        "{} accounts, {} domains; {} dashboards polling every {} s {}for {} s after publishing; {} cores",
         scale.accounts,
         scale.domains,
         options.dashboards,
         options.poll.as_secs(),
+        if options.dashboards_during_sweep {
+            "during the sweep and "
+        } else {
+            ""
+        },
         options.dashboard_time.as_secs(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -557,17 +655,41 @@ fn print_table(options: &Options, runs: &[Figures], ceiling: Option<f64>) {
             per_second(r.published_keys as f64, r.drain) / ceiling
         )
     });
-    row("`GET /v1/domains` answers", &|r| {
-        format!("{}", r.dashboards.latency_us.len())
-    });
-    row("`GET /v1/domains` p50 / p99 / max", &|r| {
-        let h = &r.dashboards.latency_us;
+    let latencies = |h: &hdrhistogram::Histogram<u64>| {
         format!(
             "**{:.1} / {:.1}** / {:.1} ms",
             h.value_at_quantile(0.5) as f64 / 1000.0,
             h.value_at_quantile(0.99) as f64 / 1000.0,
             h.max() as f64 / 1000.0
         )
+    };
+    if options.dashboards_during_sweep {
+        row("dashboard tokens made (inside the sweep's time)", &|r| {
+            r.during_sweep.as_ref().map_or(String::new(), |(took, _)| {
+                format!("{:.1} s", took.as_secs_f64())
+            })
+        });
+        row(
+            "`GET /v1/domains` answers during the sweep (listing a domain processing)",
+            &|r| {
+                r.during_sweep
+                    .as_ref()
+                    .map_or(String::new(), |(_, polled)| {
+                        format!("{} ({})", polled.latency_us.len(), polled.processing)
+                    })
+            },
+        );
+        row("`GET /v1/domains` p50 / p99 / max during the sweep", &|r| {
+            r.during_sweep
+                .as_ref()
+                .map_or(String::new(), |(_, polled)| latencies(&polled.latency_us))
+        });
+    }
+    row("`GET /v1/domains` answers", &|r| {
+        format!("{}", r.dashboards.latency_us.len())
+    });
+    row("`GET /v1/domains` p50 / p99 / max", &|r| {
+        latencies(&r.dashboards.latency_us)
     });
     let mib = |memories: &[Memory], f: fn(&Memory) -> f64| -> String {
         memories
