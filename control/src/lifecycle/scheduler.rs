@@ -15,9 +15,10 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use super::transitions::{self, LifecycleError};
 use crate::certs::{CertificateOwner, Certificates};
 use crate::metrics::{metrics, CheckOutcome};
+use crate::publish::watermark::Watermark;
 use crate::store::domains::{self, Domain};
 use crate::store::events::EventKind;
-use crate::store::{accounts, checks, new_id};
+use crate::store::{accounts, checks, new_id, outbox};
 use crate::unit::Units;
 use crate::verify::report::{CheckName, Report};
 use crate::verify::{Subject, Verifier};
@@ -25,8 +26,8 @@ use crate::verify::{Subject, Verifier};
 /// How long a claim lasts: longer than any one check can take.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(120);
 /// The longest pause between two looks at whether a connect's records
-/// reached KV.
-const MAX_PUBLISH_POLL: Duration = Duration::from_millis(200);
+/// reached KV (the look itself is shared: `publish::watermark`).
+const MAX_PUBLISH_POLL: Duration = Duration::from_millis(100);
 
 /// A pass's concurrency permit, held while a check works (`None`: a check
 /// asked for outside a pass).
@@ -57,6 +58,8 @@ pub struct Scheduler {
     units: Units,
     pub verifier: Arc<Verifier>,
     holder: String,
+    /// How far the outbox has drained, shared by the connects waiting.
+    drained: Watermark,
 }
 
 impl Scheduler {
@@ -65,6 +68,7 @@ impl Scheduler {
             units,
             verifier,
             holder: new_id("ver"),
+            drained: Watermark::default(),
         }
     }
 
@@ -336,24 +340,32 @@ impl Scheduler {
             Err(err) => return Err(err.into()),
         }
         drop(slot);
+        let pool = self.units.store.pool();
         let keys = RoutingKeys::of(&row.integration);
+        // Every row the publishing queued is at or below this.
+        let mark = outbox::newest_id(pool).await?;
         let deadline = tokio::time::Instant::now() + self.verifier.settings.publish_wait;
         let mut pause = Duration::from_millis(25);
         loop {
-            let pending =
-                checks::pending_routes(self.units.store.pool(), &keys.hosts, &keys.path_prefixes)
-                    .await?;
-            if pending == 0 {
-                break;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                tracing::info!(domain = %row.id, pending, "routing records not in KV yet; connecting on the next check");
-                return Ok(false);
+            // Its own keys asked for once the shared watermark says its rows
+            // left the outbox (or when its wait ends: parked rows stay).
+            let ended = tokio::time::Instant::now() >= deadline;
+            if ended || self.drained.passed(pool, mark).await? {
+                let pending =
+                    checks::pending_routes(pool, &keys.hosts, &keys.path_prefixes).await?;
+                if pending == 0 {
+                    break;
+                }
+                if ended {
+                    tracing::info!(domain = %row.id, pending, "routing records not in KV yet; connecting on the next check");
+                    return Ok(false);
+                }
             }
             self.units.wake.notify_one();
-            tokio::time::sleep(pause).await;
-            // A request every few seconds when the budget is tight: no need
-            // to ask the store every 25 ms all that time.
+            tokio::time::sleep(
+                pause.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+            )
+            .await;
             pause = (pause * 2).min(MAX_PUBLISH_POLL);
         }
         match transitions::mark_connected(&self.units, &row.id, now).await {

@@ -21,6 +21,7 @@ mod heartbeat;
 pub mod kv_cloudflare;
 pub mod settings;
 pub mod sync;
+pub mod watermark;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -244,6 +244,22 @@ pub async fn set_content_refs(
     Ok(())
 }
 
+/// The id of the oldest queued row (`None`: the outbox is empty).
+pub async fn oldest_id(pool: &AnyPool) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(id) FROM outbox")
+        .fetch_one(pool)
+        .await
+}
+
+/// The id of the newest queued row, 0 when the outbox is empty: read after
+/// a change commits, every row it queued is at or below it.
+pub async fn newest_id(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM outbox")
+        .fetch_one(pool)
+        .await?;
+    Ok(newest.unwrap_or(0))
+}
+
 /// The oldest rows, in id order, without their values.
 pub async fn next_batch(pool: &AnyPool, limit: usize) -> Result<Vec<QueuedRow>, sqlx::Error> {
     let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
